@@ -1,0 +1,100 @@
+"""The ``copilot-tools`` command.
+
+Start-up must stay fast, so this module imports only the standard library: the
+command's own module is imported after the first argument names it, and a command that
+does not need LangChain, the MCP SDK or the emulator never imports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from copilot_tools.cli.common import EXIT_USAGE, add_global_options, run_command
+
+#: name -> (module under copilot_tools, one-line summary). Each module defines
+#: ``configure(parser)`` to add its options and ``run(args) -> int``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "ask": ("copilot_tools.cli.ask", "Ask Copilot a question and stream the answer"),
+    "chat": ("copilot_tools.cli.chat", "Talk with Copilot in one conversation, interactively"),
+    "retrieve": ("copilot_tools.cli.retrieve", "Fetch the passages Copilot would ground on"),
+    "login": ("copilot_tools.auth.cli", "Sign in to Microsoft 365"),
+    "logout": ("copilot_tools.auth.cli", "Sign out of one account or all"),
+    "accounts": ("copilot_tools.auth.cli", "List the signed-in accounts"),
+    "whoami": ("copilot_tools.auth.cli", "Show the current account, tenant and token expiry"),
+    "mcp": ("copilot_tools.mcp.cli", "Serve the MCP server (stdio or streamable HTTP)"),
+    "emulator": ("copilot_tools.emulator.cli", "Serve the local Copilot API emulator"),
+    "demo": ("copilot_tools.cli.demo", "Ask the built-in emulator a question, end to end"),
+    "config": ("copilot_tools.cli.config", "Show every setting and where its value came from"),
+}
+
+EPILOG = """examples:
+  copilot-tools demo
+  copilot-tools emulator --port 8000 &
+  COPILOT_TOOLS_ENDPOINT=http://127.0.0.1:8000/beta copilot-tools ask "What meeting do I have at 9 AM tomorrow?"
+  copilot-tools mcp
+"""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("copilot-tools")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="copilot-tools",
+        description="Microsoft 365 Copilot for agents: ask, chat, retrieve, and serve MCP.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"copilot-tools {_version()}")
+    add_global_options(parser)
+    return parser
+
+
+def _command_parser(name: str) -> argparse.ArgumentParser:
+    module_name, summary = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(
+        prog=f"copilot-tools {name}",
+        description=summary,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_global_options(parser)
+    configure = getattr(module, f"configure_{name}", None) or module.configure
+    configure(parser)
+    parser.set_defaults(_module=module, _command=name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (the console script exits with it)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    top = _top_parser()
+    subparsers = top.add_subparsers(title="commands", metavar="COMMAND")
+    for name, (_, summary) in COMMANDS.items():
+        subparsers.add_parser(name, help=summary, add_help=False)
+    # Find the command name: the first argument that is one (global options may precede it).
+    index = next((i for i, arg in enumerate(args_list) if arg in COMMANDS), None)
+    if index is None:
+        if not args_list:
+            top.print_help()
+            return EXIT_USAGE
+        top.parse_args(args_list)  # handles --help/--version and reports unknown commands
+        top.print_help()
+        return EXIT_USAGE
+    name = args_list[index]
+    parser = _command_parser(name)
+    args = parser.parse_args(args_list[:index] + args_list[index + 1 :])
+    return run_command(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

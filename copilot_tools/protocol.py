@@ -1,0 +1,426 @@
+"""Sans-IO protocol: the endpoint catalogue, input validation, request building,
+response parsing and error mapping.
+
+Nothing here does I/O, so the sync and async clients share every decision about what
+goes on the wire and what comes back; they differ only in how they move bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+
+from copilot_tools.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConversationNotFoundError,
+    CopilotError,
+    InvalidInputError,
+    LicenseRequiredError,
+    PermissionDeniedError,
+    ServiceError,
+    ThrottledError,
+)
+from copilot_tools.settings import DEFAULT_FILE_HOSTS
+from copilot_tools.wire import (
+    ChatRequest,
+    ContextMessage,
+    ContextualResources,
+    Conversation,
+    FileReference,
+    GraphError,
+    LocationHint,
+    RequestMessage,
+    WebContext,
+)
+
+GRAPH_BASE = "https://graph.microsoft.com/beta"
+WORKIQ_BASE = "https://workiq.svc.cloud.microsoft/rest/beta"
+# Seed 000 prints /rest/beta/copilot/conversations; that path creates a conversation but
+# answers 404 on /chat. The service's working path has no /copilot/ segment.
+WORKIQ_CONVERSATIONS_PATH = "conversations"
+GRAPH_CONVERSATIONS_PATH = "copilot/conversations"
+
+MAX_FILES = 20
+MAX_FILE_URI_LENGTH = 2048
+MAX_MESSAGE_LENGTH = 100_000
+_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,127}$")
+_CLAIMS = re.compile(r'claims="([^"]*)"')
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where the Copilot API lives and how its paths are spelled."""
+
+    name: str
+    base_url: str
+    conversations_path: str = GRAPH_CONVERSATIONS_PATH
+    namespaced_actions: bool = False
+
+    @classmethod
+    def resolve(cls, value: str, *, workiq_conversations_path: str | None = None) -> Endpoint:
+        """``graph``, ``workiq`` or a base URL (the emulator's, a national cloud's)."""
+        key = value.strip()
+        if key.lower() == "graph":
+            return cls("graph", GRAPH_BASE)
+        if key.lower() == "workiq":
+            return cls("workiq", WORKIQ_BASE, workiq_conversations_path or WORKIQ_CONVERSATIONS_PATH)
+        parts = urlsplit(key)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidInputError(
+                "endpoint", f"{value!r} is neither 'graph', 'workiq' nor an http(s) base URL",
+                hint="Use e.g. COPILOT_TOOLS_ENDPOINT=http://127.0.0.1:8000/beta for the emulator.",
+            )
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise InvalidInputError(
+                "endpoint", f"{value!r} is plain http to a non-loopback host; tokens would travel unencrypted",
+                hint="Use https, or http only for a local emulator on 127.0.0.1.",
+            )
+        base = key.rstrip("/")
+        if parts.path.rstrip("/").endswith("/rest/beta") or parts.path.rstrip("/").endswith("/rest"):
+            return cls("custom", base, workiq_conversations_path or WORKIQ_CONVERSATIONS_PATH)
+        return cls("custom", base)
+
+    @property
+    def is_loopback(self) -> bool:
+        return _is_loopback(urlsplit(self.base_url).hostname or "")
+
+    def url(self, *segments: str) -> str:
+        return "/".join([self.base_url, *segments])
+
+    def conversations_url(self) -> str:
+        return self.url(self.conversations_path)
+
+    def turn_url(self, conversation_id: str, *, stream: bool) -> str:
+        action = "chatOverStream" if stream else "chat"
+        if self.namespaced_actions:
+            action = f"microsoft.graph.copilot.{action}"
+        return self.url(self.conversations_path, quote(validate_conversation_id(conversation_id), safe=""), action)
+
+    def retrieval_url(self) -> str:
+        return self.url("copilot", "retrieval")
+
+    def batch_url(self) -> str:
+        return self.url("$batch")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def validate_conversation_id(conversation_id: str) -> str:
+    """Only ids shaped like the service's reach a URL (``../../v1.0/me/messages`` never does)."""
+    if not isinstance(conversation_id, str) or not _CONVERSATION_ID.match(conversation_id):
+        raise InvalidInputError(
+            "conversation_id",
+            f"{conversation_id!r} does not look like a Copilot conversation id "
+            "(letters, digits and dashes, such as a GUID)",
+            hint="Use the conversation_id returned by an earlier answer.",
+        )
+    return conversation_id
+
+
+def validate_message(text: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError("message", "the question is empty", hint="Ask something.")
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise InvalidInputError(
+            "message",
+            f"the question is {len(text):,} characters long; the limit here is {MAX_MESSAGE_LENGTH:,}",
+            hint="Move long material into additional_context entries.",
+        )
+    return text
+
+
+def validate_time_zone(name: str) -> str:
+    """A real IANA zone name, as the service requires."""
+    if not isinstance(name, str) or not name.strip() or name.startswith(("/", ".")) or ".." in name:
+        raise InvalidInputError("time_zone", f"{name!r} is not an IANA time zone", hint="Use e.g. 'Europe/Paris'.")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInputError(
+            "time_zone", f"{name!r} is not an IANA time zone", hint="Use e.g. 'America/New_York'."
+        ) from None
+    return name
+
+
+def validate_file_uri(uri: str, allowed_hosts: Sequence[str] = DEFAULT_FILE_HOSTS) -> str:
+    """An https OneDrive/SharePoint URL on an allowed host, kept exactly as given."""
+    if not isinstance(uri, str) or not uri:
+        raise InvalidInputError("files", "a file URL is empty")
+    if len(uri) > MAX_FILE_URI_LENGTH or any(ord(ch) < 0x20 or ch == " " for ch in uri):
+        raise InvalidInputError("files", f"{uri[:80]!r} has spaces or control characters, or is too long",
+                                hint="Paste the file's link as SharePoint shows it (spaces as %20).")
+    parts = urlsplit(uri)
+    host = (parts.hostname or "").lower().rstrip(".")
+    problem = None
+    if parts.scheme != "https":
+        problem = "must be an https URL"
+    elif parts.username or parts.password:
+        problem = "must not carry a user name or password"
+    elif parts.port not in (None, 443):
+        problem = "must not name a port"
+    elif parts.fragment:
+        problem = "must not have a #fragment"
+    elif not host or _is_ip(host):
+        problem = "must name a SharePoint or OneDrive host"
+    elif not any(host == allowed or host.endswith("." + allowed) for allowed in allowed_hosts):
+        problem = f"is on {host}, which is not an allowed file host ({', '.join(allowed_hosts)})"
+    if problem:
+        raise InvalidInputError(
+            "files", f"{uri!r} {problem}",
+            hint="Pass OneDrive or SharePoint file URLs; other hosts can be allowed with COPILOT_TOOLS_FILE_HOSTS.",
+        )
+    return uri
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+# --- requests -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """A request ready for any HTTP client."""
+
+    method: str
+    url: str
+    json: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def build_create_request(endpoint: Endpoint) -> HttpRequest:
+    return HttpRequest("POST", endpoint.conversations_url(), json={})
+
+
+def build_chat_body(
+    message: str,
+    *,
+    time_zone: str,
+    files: Sequence[str] = (),
+    web_search: bool | None = None,
+    additional_context: Sequence[str | Mapping[str, str] | ContextMessage] = (),
+    allowed_file_hosts: Sequence[str] = DEFAULT_FILE_HOSTS,
+    country_or_region: str | None = None,
+) -> ChatRequest:
+    """Validate every argument and build the ``/chat`` body. Raises ``InvalidInputError``."""
+    validate_message(message)
+    validate_time_zone(time_zone)
+    if isinstance(files, str):
+        files = [files]
+    if len(files) > MAX_FILES:
+        raise InvalidInputError("files", f"{len(files)} files given; at most {MAX_FILES} per turn")
+    file_refs = [FileReference(uri=validate_file_uri(uri, allowed_file_hosts)) for uri in files]
+    context = [_context_message(item) for item in additional_context]
+    resources = None
+    if file_refs or web_search is not None:
+        resources = ContextualResources(
+            files=file_refs or None,
+            web_context=WebContext(is_web_enabled=web_search) if web_search is not None else None,
+        )
+    return ChatRequest(
+        message=RequestMessage(text=message),
+        location_hint=LocationHint(time_zone=time_zone, country_or_region=country_or_region),
+        additional_context=context or None,
+        contextual_resources=resources,
+    )
+
+
+def _context_message(item: str | Mapping[str, str] | ContextMessage) -> ContextMessage:
+    if isinstance(item, ContextMessage):
+        message = item
+    elif isinstance(item, str):
+        message = ContextMessage(text=item)
+    elif isinstance(item, Mapping) and isinstance(item.get("text"), str):
+        message = ContextMessage(text=item["text"], description=item.get("description"))
+    else:
+        raise InvalidInputError(
+            "additional_context", "each entry must be a string or {'text': ..., 'description': ...}"
+        )
+    if not message.text.strip():
+        raise InvalidInputError("additional_context", "an entry is empty")
+    return message
+
+
+def build_turn_request(endpoint: Endpoint, conversation_id: str, body: ChatRequest, *, stream: bool) -> HttpRequest:
+    headers = {"Accept": "text/event-stream"} if stream else {}
+    return HttpRequest("POST", endpoint.turn_url(conversation_id, stream=stream), json=body.to_wire(), headers=headers)
+
+
+# --- responses ----------------------------------------------------------------------------
+
+
+def parse_conversation(body: bytes | str | Any, *, request_id: str | None = None) -> Conversation:
+    """A ``copilotConversation`` from a response body, or a ``ServiceError`` saying why not."""
+    try:
+        data = json.loads(body) if isinstance(body, (bytes, str)) else body
+        return Conversation.model_validate(data)
+    except (ValueError, ValidationError) as exc:
+        raise ServiceError(
+            f"The service's answer is not a Copilot conversation ({type(exc).__name__}).",
+            hint="This may be a proxy or an outage; try again, and report the request id if it persists.",
+            request_id=request_id,
+        ) from None
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds from ``Retry-After`` (delta-seconds or an HTTP date); None when absent or junk."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        seconds = (moment - (now or datetime.now(timezone.utc))).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(0.0, seconds)
+
+
+def parse_claims_challenge(www_authenticate: str | None) -> str | None:
+    """The decoded claims of a CAE ``insufficient_claims`` challenge, if there is one."""
+    if not www_authenticate or "insufficient_claims" not in www_authenticate:
+        return None
+    match = _CLAIMS.search(www_authenticate)
+    if not match:
+        return None
+    raw = match.group(1)
+    try:
+        return base64.b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return raw
+
+
+_PERMISSIONS_HINT = {
+    "graph": "The Chat API needs all seven delegated Graph permissions (Sites.Read.All, Mail.Read, "
+    "People.Read.All, OnlineMeetingTranscript.Read.All, Chat.Read, ChannelMessage.Read.All, "
+    "ExternalItem.Read.All) with admin consent, and a Microsoft 365 Copilot licence for the user.",
+    "workiq": "Work IQ needs the delegated permission WorkIQAgent.Ask with admin consent; "
+    "licensing depends on the tenant.",
+}
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    endpoint_name: str = "graph",
+    operation: str = "request",
+) -> CopilotError:
+    """The typed error for a non-2xx response. Never includes request headers or tokens."""
+    request_id = headers.get("request-id") or headers.get("x-ms-request-id")
+    code, message, conversation = _error_details(body)
+    if request_id is None:
+        request_id = _inner_request_id(body)
+    detail = f"{code}: {message}" if code and message else (message or code or f"HTTP {status}")
+    common: dict[str, Any] = {"status_code": status, "code": code or None, "request_id": request_id}
+    if status == 401:
+        claims = parse_claims_challenge(headers.get("www-authenticate"))
+        return AuthenticationError(f"The service rejected the access token ({detail}).", claims=claims, **common)
+    if status == 403:
+        if conversation is not None:
+            reply = next((m.text for m in reversed(conversation.messages) if m.text), "")
+            return LicenseRequiredError(
+                f"Copilot refused the request: {reply or 'no valid licence'}",
+                hint="Ask an administrator to assign a Microsoft 365 Copilot licence; a new licence takes 15–30 minutes to work.",
+                **common,
+            )
+        if re.search(r"licen[cs]e", message, re.IGNORECASE):
+            return LicenseRequiredError(f"Copilot is not licensed for this user ({detail}).",
+                                        hint=_PERMISSIONS_HINT.get(endpoint_name, _PERMISSIONS_HINT["graph"]), **common)
+        return PermissionDeniedError(
+            f"Permission denied ({detail}).",
+            hint=_PERMISSIONS_HINT.get(endpoint_name, _PERMISSIONS_HINT["graph"]),
+            **common,
+        )
+    if status in (404, 410) and operation == "turn":
+        return ConversationNotFoundError(
+            f"The conversation was not found or has expired ({detail}).",
+            hint="Start a new conversation (ask without a conversation id).",
+            **common,
+        )
+    if status == 429:
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        return ThrottledError(f"Copilot is throttling requests ({detail}).", retry_after=retry_after, **common)
+    if status >= 500 and "IC3" in message and "403" in message:
+        return LicenseRequiredError(
+            f"The user lacks a Microsoft 365 (Exchange/Teams) licence that Copilot needs ({detail}).",
+            hint="Ask an administrator to assign an Exchange Online and Teams licence; retrying will not help.",
+            **common,
+        )
+    if status >= 500:
+        return ServiceError(
+            f"The Copilot service failed ({detail}).",
+            hint="Try again in a moment; long, broad questions can time out at the gateway.",
+            **common,
+        )
+    if status == 404:
+        return BadRequestError(f"The endpoint was not found ({detail}).",
+                               hint="Check the endpoint setting (graph, workiq or a base URL).", **common)
+    return BadRequestError(f"The service refused the request ({detail}).", **common)
+
+
+def _error_details(body: bytes) -> tuple[str, str, Conversation | None]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        text = body.decode("utf-8", "replace").strip()
+        return "", text[:300], None
+    if isinstance(data, dict) and "error" in data:
+        try:
+            error = GraphError.model_validate(data).error
+            return error.code, error.message, None
+        except ValidationError:
+            pass
+    if isinstance(data, dict) and "messages" in data and "id" in data:
+        try:
+            return "", "", Conversation.model_validate(data)
+        except ValidationError:
+            pass
+    return "", json.dumps(data)[:300], None
+
+
+def _inner_request_id(body: bytes) -> str | None:
+    try:
+        inner = GraphError.model_validate_json(body).error.inner_error
+    except (ValidationError, ValueError):
+        return None
+    return inner.request_id if inner else None

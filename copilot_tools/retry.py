@@ -1,0 +1,56 @@
+"""What is safe to send again, and when.
+
+No Copilot endpoint promises idempotency, so the policy is per operation:
+
+- ``create`` (a new empty conversation; a duplicate is only an orphan): 429, 503, 504
+  and errors raised before the request left;
+- ``turn`` (``/chat``, ``/chatOverStream``; appends a turn): only 429, which the service
+  answers before executing, and errors raised before the request left. Never a read
+  timeout or a 5xx after sending, and never a stream after its first byte;
+- ``read`` (retrieval, ``$batch``): 429, 503, 504 and any transport error.
+
+``Retry-After`` is honoured up to ``max_retry_after`` seconds; above that the
+throttle is surfaced to the caller instead of sleeping inside a tool call.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Literal
+
+Operation = Literal["create", "turn", "read"]
+
+_RETRY_STATUS: dict[str, frozenset[int]] = {
+    "create": frozenset({429, 503, 504}),
+    "turn": frozenset({429}),
+    "read": frozenset({429, 503, 504}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_retries: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 60.0
+
+    def delay_for_status(self, operation: Operation, status: int, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or None to give up."""
+        if attempt >= self.max_retries or status not in _RETRY_STATUS[operation]:
+            return None
+        if retry_after is not None:
+            return retry_after if retry_after <= self.max_retry_after else None
+        return self.backoff(attempt)
+
+    def delay_for_transport_error(self, operation: Operation, attempt: int, *, request_sent: bool) -> float | None:
+        """Seconds to wait after a network failure, or None when re-sending is unsafe."""
+        if attempt >= self.max_retries:
+            return None
+        if request_sent and operation != "read":
+            return None
+        return self.backoff(attempt)
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))

@@ -1,0 +1,153 @@
+"""Configuration from arguments, then the environment, then a config file.
+
+Every front end (client, MCP server, LangChain, CLI) reads the same ``Settings`` so a
+value set once (say ``COPILOT_TOOLS_ENDPOINT`` pointing at the emulator) holds for all
+of them. ``Settings.sources`` remembers where each value came from, which is what
+``copilot-tools config`` shows when a user wonders why a value is what it is.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from copilot_tools.errors import InvalidInputError
+
+ENV_PREFIX = "COPILOT_TOOLS_"
+CONFIG_ENV = "COPILOT_TOOLS_CONFIG"
+
+DEFAULT_FILE_HOSTS: tuple[str, ...] = (
+    "sharepoint.com",
+    "sharepoint.us",
+    "sharepoint-mil.us",
+    "sharepoint.cn",
+    "sharepoint.de",
+)
+
+
+def default_config_path() -> Path:
+    """``config.toml`` under the user's config directory (XDG, macOS or Windows)."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("copilot-tools", appauthor=False)) / "config.toml"
+
+
+class Settings(BaseModel):
+    """Everything a front end needs to reach Copilot.
+
+    ``endpoint`` is ``graph``, ``workiq`` or a base URL (the emulator's
+    ``http://127.0.0.1:8000/beta``, a national cloud). ``time_zone`` left unset means the
+    machine's own IANA zone. ``file_hosts`` is the allow-list of host suffixes that file
+    URLs must end with, on label boundaries.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    endpoint: str = "graph"
+    access_token: SecretStr | None = None
+    time_zone: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+    account: str | None = None
+    web_search: bool = True
+    file_hosts: tuple[str, ...] = DEFAULT_FILE_HOSTS
+    timeout: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    workiq_conversations_path: str | None = None
+
+    #: Where each field's value came from: "argument", "environment", "config file", "default".
+    sources: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+
+    @field_validator("file_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip().lower().lstrip(".") for part in value.split(",") if part.strip())
+        if isinstance(value, (list, tuple)):
+            return tuple(str(part).strip().lower().lstrip(".") for part in value if str(part).strip())
+        return value
+
+    @classmethod
+    def load(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        config_path: Path | str | None = None,
+    ) -> Settings:
+        """Merge ``overrides`` (non-None values) over the environment over the config file.
+
+        A config file that does not parse, or a value of the wrong type, is an
+        ``InvalidInputError`` naming the file and the key, never a silent default.
+        """
+        env = os.environ if environ is None else environ
+        path = Path(config_path or env.get(CONFIG_ENV) or default_config_path())
+        from_file = _read_config_file(path)
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        fields = [name for name in cls.model_fields if name != "sources"]
+        for name in fields:
+            if name in from_file:
+                values[name], sources[name] = from_file[name], f"config file ({path})"
+            env_value = env.get(ENV_PREFIX + name.upper())
+            if env_value is not None and env_value != "":
+                values[name], sources[name] = env_value, f"environment ({ENV_PREFIX + name.upper()})"
+        for name, value in (overrides or {}).items():
+            if name not in fields:
+                raise InvalidInputError("setting", f"unknown setting {name!r}")
+            if value is not None:
+                values[name], sources[name] = value, "argument"
+        unknown = set(from_file) - set(fields)
+        if unknown:
+            raise InvalidInputError(
+                "config file",
+                f"{path} has unknown keys {sorted(unknown)}",
+                hint=f"Known keys: {', '.join(fields)}.",
+            )
+        try:
+            settings = cls(**values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            key = str(first["loc"][0]) if first["loc"] else "settings"
+            raise InvalidInputError(
+                key, f"{first['msg']} (from {sources.get(key, 'default')})"
+            ) from None
+        settings.sources = {name: sources.get(name, "default") for name in fields}
+        return settings
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(name, shown value, source) rows; secrets are shown only as set or unset."""
+        rows = []
+        for name in self.model_fields:
+            if name == "sources":
+                continue
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                shown = "set (hidden)"
+            elif value is None:
+                shown = "(unset)"
+            elif isinstance(value, tuple):
+                shown = ",".join(value)
+            else:
+                shown = str(value)
+            rows.append((name, shown, self.sources.get(name, "default")))
+        return rows
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInputError("config file", f"{path} is not valid TOML: {exc}") from None
+    # Accept both a flat file and a [copilot-tools] table.
+    table = data.get("copilot-tools", data)
+    if not isinstance(table, dict):
+        raise InvalidInputError("config file", f"{path}: [copilot-tools] must be a table")
+    return {key.replace("-", "_"): value for key, value in table.items()}

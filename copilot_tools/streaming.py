@@ -1,0 +1,165 @@
+"""Snapshots in, text deltas out.
+
+Every event of ``chatOverStream`` is a whole conversation snapshot, not a delta. The
+assembler compares each snapshot's reply with what it has already reported: text that
+extends it becomes a ``TextDelta``; text that rewrites it (the service inserts markers
+and entity tags into prose it already sent) becomes a ``TextReset`` carrying the whole
+new text, never garbage. The final snapshot (``turnCount`` > 0) becomes the ``Answer``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import ValidationError
+
+from copilot_tools.answer import Answer, clean_text, find_reply, normalize_message, stable_prefix
+from copilot_tools.errors import EmptyResponseError, ResponseDeclinedError, StreamInterruptedError
+from copilot_tools.sse import ServerSentEvent, iter_json_objects
+from copilot_tools.wire import Conversation, ResponseMessage
+
+logger = logging.getLogger("copilot_tools.stream")
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """New text appended to the answer so far."""
+
+    text: str
+    type: Literal["delta"] = "delta"
+
+
+@dataclass(frozen=True, slots=True)
+class TextReset:
+    """The service rewrote earlier text: ``text`` replaces everything shown so far."""
+
+    text: str
+    type: Literal["reset"] = "reset"
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerComplete:
+    """The last event of a stream: the whole, normalized answer."""
+
+    answer: Answer
+    type: Literal["answer"] = "answer"
+
+
+StreamEvent = TextDelta | TextReset | AnswerComplete
+
+
+class StreamAssembler:
+    """Turns decoded server-sent events into ``StreamEvent``s for one turn."""
+
+    def __init__(self, prompt: str, *, external_title: str | None = None, request_id: str | None = None) -> None:
+        self._prompt = prompt
+        self._external_title = external_title
+        self._request_id = request_id
+        self._reply_id: str | None = None
+        self._shown = ""
+        self._final: tuple[Conversation, ResponseMessage] | None = None
+        self.events_seen = 0
+        self.malformed_events = 0
+
+    @property
+    def text_so_far(self) -> str:
+        return self._shown
+
+    def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
+        self.events_seen += 1
+        out: list[StreamEvent] = []
+        try:
+            snapshots = [Conversation.model_validate(obj) for obj in iter_json_objects(event.data)]
+        except (ValueError, ValidationError):
+            # Each snapshot is whole, so one unreadable event loses nothing the next restores.
+            self.malformed_events += 1
+            logger.warning("skipped a malformed stream event (id %s)", event.id)
+            return out
+        for snapshot in snapshots:
+            out.extend(self._snapshot(snapshot))
+        return out
+
+    def _snapshot(self, snapshot: Conversation) -> list[StreamEvent]:
+        if snapshot.state == "disengagedForRai":
+            raise _declined(self._request_id)
+        reply = find_reply(snapshot, self._prompt, self._reply_id)
+        if reply is None:
+            return []  # a keep-alive, or only the prompt's echo
+        self._reply_id = reply.id or self._reply_id
+        raw = reply.text or ""
+        final = snapshot.turn_count > 0
+        if final:
+            self._final = (snapshot, reply)
+        return self._show(clean_text(raw if final else stable_prefix(raw)))
+
+    def _show(self, text: str) -> list[StreamEvent]:
+        if text == self._shown:
+            return []
+        if text.startswith(self._shown):
+            delta = text[len(self._shown):]
+            self._shown = text
+            return [TextDelta(delta)]
+        if self._shown.startswith(text):
+            return []  # a shorter snapshot than one already shown; wait for it to catch up
+        self._shown = text
+        return [TextReset(text)]
+
+    def finish(self) -> list[StreamEvent]:
+        """At the end of the stream: the final answer, or the error that says why not."""
+        if self._final is None:
+            if self._shown:
+                raise StreamInterruptedError(
+                    "The stream ended before Copilot's final answer arrived.",
+                    partial_text=self._shown,
+                    hint="The partial answer is attached; ask again for a complete one.",
+                    request_id=self._request_id,
+                )
+            raise _empty(self._request_id)
+        snapshot, reply = self._final
+        answer = build_answer(snapshot, reply, external_title=self._external_title, request_id=self._request_id)
+        events: list[StreamEvent] = []
+        if answer.text != self._shown:
+            events.append(TextReset(answer.text))
+            self._shown = answer.text
+        events.append(AnswerComplete(answer))
+        return events
+
+
+def build_answer(
+    conversation: Conversation,
+    reply: ResponseMessage | None,
+    *,
+    external_title: str | None = None,
+    request_id: str | None = None,
+) -> Answer:
+    """The ``Answer`` of a finished turn, or the error for a refusal or an empty reply."""
+    if conversation.state == "disengagedForRai":
+        raise _declined(request_id)
+    if reply is None or not (reply.text or "").strip():
+        raise _empty(request_id)
+    kwargs = {"external_title": external_title} if external_title else {}
+    return normalize_message(
+        reply,
+        conversation_id=conversation.id,
+        turn_count=conversation.turn_count,
+        state=conversation.state,
+        **kwargs,
+    )
+
+
+def _declined(request_id: str | None) -> ResponseDeclinedError:
+    return ResponseDeclinedError(
+        "Copilot declined to answer this question (responsible-AI policy).",
+        hint="Rephrase the question, or ask something else.",
+        request_id=request_id,
+    )
+
+
+def _empty(request_id: str | None) -> EmptyResponseError:
+    return EmptyResponseError(
+        "Copilot finished without an answer.",
+        hint="Try again, or rephrase; a newly assigned licence can give empty answers for 15–30 minutes.",
+        request_id=request_id,
+    )
