@@ -16,12 +16,14 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from copilot_tools import protocol
+from copilot_tools import protocol, retrieval
 from copilot_tools.answer import Answer, find_reply
 from copilot_tools.auth.base import StaticTokenProvider, TokenProvider
 from copilot_tools.exchange import Failed, Flow, Received, Send, exchange, request_was_sent
-from copilot_tools.protocol import Endpoint, HttpRequest
-from copilot_tools.retry import Operation, RetryPolicy
+from copilot_tools.errors import InvalidInputError
+from copilot_tools.protocol import Endpoint
+from copilot_tools.retrieval import BatchFlow, RetrievalHit, RetrievalQuery, build_query
+from copilot_tools.retry import RetryPolicy
 from copilot_tools.settings import Settings
 from copilot_tools.streaming import StreamAssembler, build_answer
 from copilot_tools.wire import ChatRequest, ContextMessage, Conversation
@@ -149,8 +151,39 @@ class ClientCore:
         return exchange(request, operation="turn", policy=self.policy,
                         endpoint_name=self.endpoint.name, stream=stream)
 
-    def retrieval_flow(self, request: HttpRequest, operation: Operation = "read") -> Flow:
-        return exchange(request, operation=operation, policy=self.policy, endpoint_name=self.endpoint.name)
+    def retrieval_queries(
+        self,
+        queries: str | Sequence[str],
+        data_sources: str | Sequence[str],
+        **options: Any,
+    ) -> list[RetrievalQuery]:
+        """Every (query, data source) pair, validated before anything is sent."""
+        query_list = [queries] if isinstance(queries, str) else list(queries)
+        source_list = [data_sources] if isinstance(data_sources, str) else list(data_sources)
+        if not query_list:
+            raise InvalidInputError("queries", "no query given")
+        if not source_list:
+            raise InvalidInputError("data_sources", "no data source given")
+        if options.get("connections") and "externalItem" not in source_list:
+            raise InvalidInputError("connections", "connection ids only apply to the externalItem data source")
+        return [
+            build_query(query, data_source=source, **(options if source == "externalItem" else
+                                                      {**options, "connections": None}))
+            for query in query_list
+            for source in source_list
+        ]
+
+    def retrieval_flow(self, queries: list[RetrievalQuery]) -> Flow | BatchFlow:
+        """One query is one POST; several go through ``$batch``."""
+        if len(queries) == 1:
+            return retrieval.single_flow(self.endpoint, queries[0], self.policy)
+        return retrieval.batch_flow(self.endpoint, queries, self.policy)
+
+    @staticmethod
+    def retrieval_hits(result: Received | list[RetrievalHit], queries: list[RetrievalQuery]) -> list[RetrievalHit]:
+        if isinstance(result, Received):
+            return retrieval.parse_hits(result.body or b"", queries[0], result.request_id)
+        return result
 
     # --- requests and responses -----------------------------------------------------------
 

@@ -20,7 +20,8 @@ from copilot_tools._base import ClientCore, ContextItem, TurnOptions
 from copilot_tools.answer import Answer
 from copilot_tools.auth.base import AsyncTokenProvider, TokenProvider
 from copilot_tools.errors import StreamInterruptedError
-from copilot_tools.exchange import Flow, Outcome, Received, Send, Sleep
+from copilot_tools.exchange import Flow, Outcome, Send, Sleep
+from copilot_tools.retrieval import BatchFlow, RetrievalHit, RunFlow
 from copilot_tools.settings import Settings
 from copilot_tools.sse import SSEDecoder
 from copilot_tools.streaming import AnswerComplete, StreamEvent
@@ -167,18 +168,51 @@ class CopilotClient(_ClientOptions):
         """A stateful helper: each ``ask`` continues the same conversation."""
         return CopilotConversation(self, conversation_id)
 
+    # --- retrieval ------------------------------------------------------------------------
+
+    def retrieve(
+        self,
+        query: str,
+        *,
+        data_source: str = "sharePoint",
+        filter: str | None = None,
+        metadata: Sequence[str] | None = None,
+        max_results: int | None = None,
+        connections: Sequence[str] | None = None,
+    ) -> list[RetrievalHit]:
+        """The passages Copilot would ground ``query`` on, from one data source."""
+        return self.retrieve_many(query, data_sources=data_source, filter=filter, metadata=metadata,
+                                  max_results=max_results, connections=connections)
+
+    def retrieve_many(
+        self,
+        queries: str | Sequence[str],
+        *,
+        data_sources: str | Sequence[str] = ("sharePoint",),
+        filter: str | None = None,
+        metadata: Sequence[str] | None = None,
+        max_results: int | None = None,
+        connections: Sequence[str] | None = None,
+    ) -> list[RetrievalHit]:
+        """Every query against every data source through ``$batch``, merged by URL."""
+        planned = self._core.retrieval_queries(queries, data_sources, filter=filter, metadata=metadata,
+                                               max_results=max_results, connections=connections)
+        return self._core.retrieval_hits(self._run(self._core.retrieval_flow(planned)), planned)
+
     # --- the driver -----------------------------------------------------------------------
 
     def _chat(self, conversation_id: str, options: TurnOptions, body: Any) -> Answer:
         received = self._run(self._core.turn_flow(conversation_id, body, stream=False))
         return self._core.answer(received, options)
 
-    def _run(self, flow: Flow) -> Received:
+    def _run(self, flow: Flow | BatchFlow) -> Any:
         action = next(flow)
         while True:
-            outcome: Outcome = None
+            outcome: Any = None
             if isinstance(action, Sleep):
                 time.sleep(action.seconds)
+            elif isinstance(action, RunFlow):
+                outcome = self._run(action.flow)
             else:
                 outcome = self._send(action)
             try:
@@ -289,16 +323,49 @@ class AsyncCopilotClient(_ClientOptions):
     def conversation(self, conversation_id: str | None = None) -> AsyncCopilotConversation:
         return AsyncCopilotConversation(self, conversation_id)
 
+    # --- retrieval ------------------------------------------------------------------------
+
+    async def retrieve(
+        self,
+        query: str,
+        *,
+        data_source: str = "sharePoint",
+        filter: str | None = None,
+        metadata: Sequence[str] | None = None,
+        max_results: int | None = None,
+        connections: Sequence[str] | None = None,
+    ) -> list[RetrievalHit]:
+        """The passages Copilot would ground ``query`` on, from one data source."""
+        return await self.retrieve_many(query, data_sources=data_source, filter=filter, metadata=metadata,
+                                  max_results=max_results, connections=connections)
+
+    async def retrieve_many(
+        self,
+        queries: str | Sequence[str],
+        *,
+        data_sources: str | Sequence[str] = ("sharePoint",),
+        filter: str | None = None,
+        metadata: Sequence[str] | None = None,
+        max_results: int | None = None,
+        connections: Sequence[str] | None = None,
+    ) -> list[RetrievalHit]:
+        """Every query against every data source through ``$batch``, merged by URL."""
+        planned = self._core.retrieval_queries(queries, data_sources, filter=filter, metadata=metadata,
+                                               max_results=max_results, connections=connections)
+        return self._core.retrieval_hits(await self._run(self._core.retrieval_flow(planned)), planned)
+
     async def _chat(self, conversation_id: str, options: TurnOptions, body: Any) -> Answer:
         received = await self._run(self._core.turn_flow(conversation_id, body, stream=False))
         return self._core.answer(received, options)
 
-    async def _run(self, flow: Flow) -> Received:
+    async def _run(self, flow: Flow | BatchFlow) -> Any:
         action = next(flow)
         while True:
-            outcome: Outcome = None
+            outcome: Any = None
             if isinstance(action, Sleep):
                 await anyio.sleep(action.seconds)
+            elif isinstance(action, RunFlow):
+                outcome = await self._run(action.flow)
             else:
                 outcome = await self._send(action)
             try:

@@ -1,0 +1,323 @@
+"""The Copilot Retrieval API: the passages Copilot would ground on, for your own model.
+
+Sans-IO like ``protocol``: validation, request bodies, the ``$batch`` plan with
+per-item retries, parsing, merging, and the text and JSON every front end shows. The
+clients only run the flows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from copilot_tools.answer import SensitivityLabel
+from copilot_tools.errors import CopilotError, InvalidInputError, ServiceError
+from copilot_tools.exchange import Flow, Received, Sleep, exchange
+from copilot_tools.kql import check_filter
+from copilot_tools.protocol import Endpoint, HttpRequest, error_from_response, parse_retry_after
+from copilot_tools.retry import RetryPolicy
+from copilot_tools.wire import (
+    BatchRequest,
+    BatchRequestItem,
+    BatchResponse,
+    DataSourceConfiguration,
+    ExternalConnection,
+    ExternalItemConfiguration,
+    RetrievalRequest,
+    RetrievalResponse,
+)
+
+DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem")
+MAX_QUERY_LENGTH = 1500
+MAX_RESULTS = 25
+MAX_BATCH = 20
+DEFAULT_METADATA = ("title", "author")
+
+
+class Extract(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    relevance_score: float | None = None
+
+
+class RetrievalHit(BaseModel):
+    """One document (or connector item) with the extracts that matched."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    extracts: tuple[Extract, ...] = ()
+    resource_type: str | None = None
+    metadata: dict[str, Any] = {}
+    sensitivity_label: SensitivityLabel | None = None
+    data_source: str
+    queries: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str | None:
+        value = self.metadata.get("title")
+        return str(value) if value else None
+
+    @property
+    def author(self) -> str | None:
+        value = self.metadata.get("author")
+        return str(value) if value else None
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(extract.text for extract in self.extracts)
+
+    @property
+    def score(self) -> float | None:
+        scores = [e.relevance_score for e in self.extracts if e.relevance_score is not None]
+        return max(scores) if scores else None
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalQuery:
+    """One validated request: a query against one data source."""
+
+    query: str
+    data_source: str
+    body: RetrievalRequest
+
+
+def build_query(
+    query: str,
+    *,
+    data_source: str = "sharePoint",
+    filter: str | None = None,
+    metadata: Sequence[str] | None = None,
+    max_results: int | None = None,
+    connections: Sequence[str] | None = None,
+) -> RetrievalQuery:
+    """Validate every argument before anything is sent."""
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidInputError("query", "the query is empty")
+    if len(query) > MAX_QUERY_LENGTH:
+        raise InvalidInputError("query", f"{len(query):,} characters; the service takes at most {MAX_QUERY_LENGTH:,}")
+    if data_source not in DATA_SOURCES:
+        raise InvalidInputError("data_source", f"{data_source!r} is not one of {', '.join(DATA_SOURCES)}")
+    if max_results is not None and (isinstance(max_results, bool) or not isinstance(max_results, int)
+                                    or not 1 <= max_results <= MAX_RESULTS):
+        raise InvalidInputError("max_results", f"{max_results!r} is not a whole number from 1 to {MAX_RESULTS}")
+    if connections and data_source != "externalItem":
+        raise InvalidInputError("connections", "connection ids only apply to the externalItem data source")
+    if filter is not None:
+        check_filter(filter, allow_any_property=data_source == "externalItem")
+    configuration = None
+    if connections:
+        configuration = DataSourceConfiguration(external_item=ExternalItemConfiguration(
+            connections=[ExternalConnection(connection_id=c) for c in connections]))
+    body = RetrievalRequest(
+        query_string=query,
+        data_source=data_source,
+        data_source_configuration=configuration,
+        filter_expression=filter,
+        resource_metadata=list(metadata) if metadata is not None else list(DEFAULT_METADATA),
+        maximum_number_of_results=max_results,
+    )
+    return RetrievalQuery(query, data_source, body)
+
+
+def require_graph(endpoint: Endpoint) -> None:
+    if endpoint.name == "workiq":
+        raise InvalidInputError("endpoint", "the Retrieval API is on Microsoft Graph, not Work IQ",
+                                hint="Use --endpoint graph (or a Graph-compatible base URL) for retrieval.")
+
+
+def single_flow(endpoint: Endpoint, query: RetrievalQuery, policy: RetryPolicy) -> Flow:
+    require_graph(endpoint)
+    request = HttpRequest("POST", endpoint.retrieval_url(), json=query.body.to_wire())
+    return exchange(request, operation="read", policy=policy, endpoint_name=endpoint.name)
+
+
+def parse_hits(body: bytes | Any, query: RetrievalQuery, request_id: str | None = None) -> list[RetrievalHit]:
+    try:
+        data = json.loads(body) if isinstance(body, (bytes, str)) else body
+        response = RetrievalResponse.model_validate(data)
+    except (ValueError, ValidationError):
+        raise ServiceError("The retrieval answer is not in the API's shape.", request_id=request_id) from None
+    return [
+        RetrievalHit(
+            url=hit.web_url,
+            extracts=tuple(Extract(text=e.text, relevance_score=e.relevance_score) for e in hit.extracts),
+            resource_type=hit.resource_type,
+            metadata=dict(hit.resource_metadata),
+            sensitivity_label=SensitivityLabel.from_wire(hit.sensitivity_label),
+            data_source=query.data_source,
+            queries=(query.query,),
+        )
+        for hit in response.retrieval_hits
+    ]
+
+
+# --- $batch ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunFlow:
+    """Ask the driver to run ``flow`` (one ``$batch`` POST) and send back its ``Received``."""
+
+    flow: Flow
+
+
+BatchFlow = Generator[RunFlow | Sleep, Received | None, list[RetrievalHit]]
+
+
+def batch_flow(endpoint: Endpoint, queries: Sequence[RetrievalQuery], policy: RetryPolicy) -> BatchFlow:
+    """Send ``queries`` through ``$batch`` in groups of 20, retrying throttled items alone.
+
+    Each sub-response is checked on its own. A 429/503/504 item is sent again (alone
+    with the others that failed the same way) after the longest ``Retry-After`` among
+    them; any other failure raises its typed error naming the query.
+    """
+    require_graph(endpoint)
+    results: dict[int, list[RetrievalHit]] = {}
+    pending = list(range(len(queries)))
+    attempt = 0
+    while pending:
+        retry: list[int] = []
+        waits: list[float] = []
+        for start in range(0, len(pending), MAX_BATCH):
+            group = pending[start : start + MAX_BATCH]
+            received = yield RunFlow(exchange(
+                _batch_request(endpoint, queries, group), operation="read", policy=policy,
+                endpoint_name=endpoint.name,
+            ))
+            assert received is not None
+            for item in _batch_items(received):
+                index = int(item.id)
+                if 200 <= item.status < 300:
+                    results[index] = parse_hits(item.body, queries[index], received.request_id)
+                    continue
+                headers = {k.lower(): str(v) for k, v in item.headers.items()}
+                body = json.dumps(item.body).encode() if item.body is not None else b""
+                error = error_from_response(item.status, headers, body, endpoint_name=endpoint.name, operation="read")
+                retry_after = parse_retry_after(headers.get("retry-after"))
+                delay = policy.delay_for_status("read", item.status, attempt, retry_after)
+                if delay is None:
+                    raise _named(error, queries[index])
+                retry.append(index)
+                waits.append(delay)
+        missing = [i for i in pending if i not in results and i not in retry]
+        if missing:
+            raise ServiceError(f"The batch answer left out {len(missing)} of its requests.")
+        pending = retry
+        if pending:
+            attempt += 1
+            yield Sleep(max(waits))
+    return merge_hits(hit for index in range(len(queries)) for hit in results[index])
+
+
+def _batch_request(endpoint: Endpoint, queries: Sequence[RetrievalQuery], group: Sequence[int]) -> HttpRequest:
+    batch = BatchRequest(requests=[
+        BatchRequestItem(id=str(index), method="POST", url="/copilot/retrieval",
+                         body=queries[index].body.to_wire(), headers={"Content-Type": "application/json"})
+        for index in group
+    ])
+    return HttpRequest("POST", endpoint.batch_url(), json=batch.to_wire())
+
+
+def _batch_items(received: Received) -> list[Any]:
+    try:
+        return list(BatchResponse.model_validate_json(received.body or b"").responses)
+    except ValidationError:
+        raise ServiceError("The $batch answer is not in the API's shape.", request_id=received.request_id) from None
+
+
+def _named(error: CopilotError, query: RetrievalQuery) -> CopilotError:
+    error.message = f"{error.message} [query {query.query!r} on {query.data_source}]"
+    error.args = (error._render(),)
+    return error
+
+
+def merge_hits(hits: Iterable[RetrievalHit]) -> list[RetrievalHit]:
+    """One hit per URL, in first-seen order; extracts and queries of duplicates are kept."""
+    merged: dict[str, RetrievalHit] = {}
+    for hit in hits:
+        seen = merged.get(hit.url)
+        if seen is None:
+            merged[hit.url] = hit
+            continue
+        texts = {e.text for e in seen.extracts}
+        merged[hit.url] = seen.model_copy(update={
+            "extracts": seen.extracts + tuple(e for e in hit.extracts if e.text not in texts),
+            "queries": seen.queries + tuple(q for q in hit.queries if q not in seen.queries),
+        })
+    return list(merged.values())
+
+
+# --- presentation -----------------------------------------------------------------------------
+
+
+def render_hits(hits: Sequence[RetrievalHit]) -> str:
+    """Numbered extracts with their sources, for a model or a person."""
+    if not hits:
+        return "No matching documents were found."
+    blocks = []
+    for number, hit in enumerate(hits, 1):
+        heading = f"[{number}] {hit.title or hit.url}"
+        details = [hit.url]
+        if hit.author:
+            details.append(f"by {hit.author}")
+        if hit.sensitivity_label and hit.sensitivity_label.name:
+            details.append(f"sensitivity: {hit.sensitivity_label.name}")
+        extracts = "\n".join(f"> {e.text.strip()}" for e in hit.extracts if e.text.strip())
+        blocks.append(f"{heading}\n{' · '.join(details)}\n{extracts}".rstrip())
+    return "\n\n".join(blocks)
+
+
+def hits_structured(hits: Sequence[RetrievalHit]) -> dict[str, Any]:
+    return {
+        "hits": [
+            {
+                "index": number,
+                "url": hit.url,
+                "title": hit.title,
+                "extracts": [e.model_dump() for e in hit.extracts],
+                "resource_type": hit.resource_type,
+                "data_source": hit.data_source,
+                "metadata": hit.metadata,
+                "sensitivity_label": hit.sensitivity_label.model_dump() if hit.sensitivity_label else None,
+            }
+            for number, hit in enumerate(hits, 1)
+        ]
+    }
+
+
+RETRIEVAL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "hits": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "index": {"type": "integer"},
+                    "url": {"type": "string"},
+                    "title": {"type": ["string", "null"]},
+                    "extracts": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"text": {"type": "string"}, "relevance_score": {"type": ["number", "null"]}},
+                            "required": ["text"],
+                        },
+                    },
+                    "resource_type": {"type": ["string", "null"]},
+                    "data_source": {"type": "string"},
+                    "metadata": {"type": "object"},
+                    "sensitivity_label": {"type": ["object", "null"]},
+                },
+                "required": ["index", "url", "title", "extracts", "data_source"],
+            },
+        }
+    },
+    "required": ["hits"],
+}
