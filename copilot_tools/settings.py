@@ -123,7 +123,7 @@ class Settings(BaseModel):
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, shown value, source) rows; secrets are shown only as set or unset."""
         rows = []
-        for name in self.model_fields:
+        for name in type(self).model_fields:
             if name == "sources":
                 continue
             value = getattr(self, name)

@@ -1,0 +1,70 @@
+"""Settings precedence and the wire models' tolerance of what the service adds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from copilot_tools import CopilotClient, InvalidInputError, Settings
+from copilot_tools.wire import Conversation, RetrievalHit, SensitivityLabel
+
+
+def test_arguments_beat_environment_beat_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('endpoint = "workiq"\ntime_zone = "Europe/Paris"\nweb_search = false\nfile-hosts = "contoso.example"\n')
+    env = {"COPILOT_TOOLS_TIME_ZONE": "Asia/Tokyo", "COPILOT_TOOLS_ACCESS_TOKEN": "secret"}
+    settings = Settings.load({"endpoint": "http://127.0.0.1:9/beta", "time_zone": None}, environ=env, config_path=config)
+    assert settings.endpoint == "http://127.0.0.1:9/beta"
+    assert settings.time_zone == "Asia/Tokyo"
+    assert settings.web_search is False
+    assert settings.file_hosts == ("contoso.example",)
+    assert settings.sources["endpoint"] == "argument"
+    assert settings.sources["time_zone"] == "environment (COPILOT_TOOLS_TIME_ZONE)"
+    assert settings.sources["web_search"].startswith("config file")
+    assert settings.sources["tenant_id"] == "default"
+    shown = {name: value for name, value, _ in settings.describe()}
+    assert shown["access_token"] == "set (hidden)" and "secret" not in repr(settings)
+
+
+def test_config_problems_name_the_file_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("endpoint = [")
+    with pytest.raises(InvalidInputError, match="not valid TOML"):
+        Settings.load(environ={}, config_path=config)
+    config.write_text('endpont = "graph"\n')
+    with pytest.raises(InvalidInputError, match="unknown keys"):
+        Settings.load(environ={}, config_path=config)
+    with pytest.raises(InvalidInputError) as info:
+        Settings.load(environ={"COPILOT_TOOLS_MAX_RETRIES": "many"}, config_path=tmp_path / "none.toml")
+    assert info.value.argument == "max_retries" and "COPILOT_TOOLS_MAX_RETRIES" in info.value.message
+
+
+def test_client_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("COPILOT_TOOLS_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("COPILOT_TOOLS_ENDPOINT", "http://127.0.0.1:8000/beta")
+    monkeypatch.setenv("COPILOT_TOOLS_ACCESS_TOKEN", "t")
+    monkeypatch.setenv("COPILOT_TOOLS_TIME_ZONE", "America/New_York")
+    with CopilotClient() as client:
+        assert client.endpoint == "http://127.0.0.1:8000/beta"
+        assert client.default_time_zone == "America/New_York"
+
+
+def test_default_time_zone_is_the_machines_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("COPILOT_TOOLS_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.delenv("COPILOT_TOOLS_TIME_ZONE", raising=False)
+    monkeypatch.setattr("tzlocal.get_localzone_name", lambda: "Australia/Sydney")
+    with CopilotClient(base_url="http://127.0.0.1:1/beta", token="t") as client:
+        assert client.default_time_zone == "Australia/Sydney"
+
+
+def test_unknown_fields_are_kept_and_both_label_spellings_read() -> None:
+    data = {"id": "c", "turnCount": 1, "newField": {"x": 1}, "status": "active",
+            "messages": [{"id": "m", "text": "t", "references": {"a": 1}, "sensitivityLabel": {"toolTip": "tip"}}]}
+    conversation = Conversation.model_validate(data)
+    assert conversation.to_wire()["newField"] == {"x": 1}
+    assert conversation.messages[0].to_wire()["references"] == {"a": 1}
+    assert conversation.messages[0].sensitivity_label.tooltip == "tip"
+    assert SensitivityLabel.model_validate({"tooltip": "x"}).tooltip == "x"
+    hit = RetrievalHit.model_validate({"webUrl": "https://c/a", "extracts": None, "resourceMetadata": None})
+    assert hit.extracts == [] and hit.resource_metadata == {}
