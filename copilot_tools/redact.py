@@ -9,14 +9,22 @@ from __future__ import annotations
 import logging
 import re
 
+_FIELDS = (
+    "access_token|refresh_token|id_token|client_secret|client_assertion|assertion|"
+    "device_code|code_verifier|password|secret|user_assertion"
+)
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(?!bearer\b)[^\s,;\"']+(?:\s+[^\s,;\"']+)?"), r"\1[redacted]"),
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*"), "Bearer [redacted]"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
     (
-        re.compile(r"(?i)(\"?(?:access_token|refresh_token|id_token|client_secret|assertion)\"?\s*[:=]\s*\"?)[^\s\",&]+"),
+        re.compile(r"(?i)(['\"]?\b(?:" + _FIELDS + r")['\"]?\s*[:=]\s*['\"]?)[^\s'\",&}]+"),
         r"\1[redacted]",
     ),
-    (re.compile(r"(?i)([?&]code=)[^&\s]+"), r"\1[redacted]"),
+    (re.compile(r"(?i)((?:^|[?&#\s])code=)[^&\s]+"), r"\1[redacted]"),
+    # Entra's opaque refresh tokens ("0.AXoA…", "1.AQ…"): long, dotted, no JWT header.
+    (re.compile(r"\b[01]\.A[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+)*[A-Za-z0-9_-]{20,}"), "[redacted-token]"),
 )
 
 
@@ -28,13 +36,28 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites each record's message after formatting its arguments."""
+    """Rewrites each record's message after formatting its arguments.
+
+    A record's traceback and stack are formatted and redacted here too (exception
+    messages quote responses, and responses quote tokens).
+    """
+
+    _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - bad %-arguments: keep the record, scrub the template
+            message = str(record.msg)
         cleaned = redact(message)
-        if cleaned != message:
+        if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

@@ -1,0 +1,284 @@
+"""The persistent token cache every front end shares.
+
+The OS's encrypted store where it works (msal-extensions: DPAPI on Windows, the
+Keychain on macOS, the Secret Service on Linux). Where it does not (headless Linux,
+SSH, containers), a plain file under the user's data directory, readable only by its
+owner: the file is 0600 and its directory 0700, and a cache or directory with looser
+permissions (or another owner, or a symlink) is refused rather than used. The user is
+told once, on stderr, when that file is created.
+
+Several processes (an MCP server per host window, a ``copilot-tools login`` in a
+terminal) share the cache: msal-extensions takes a lock file around every write and
+reloads before reading when another process wrote; writes here are atomic (temp file
+and rename), so a reader never sees half a file. MSAL writes refreshed tokens back
+through the same path.
+
+Environment:
+- ``COPILOT_TOOLS_TOKEN_CACHE``: the cache file (default: ``<user data dir>/msal_token_cache.json``,
+  or ``.bin`` for the encrypted store's file).
+- ``COPILOT_TOOLS_TOKEN_CACHE_ENCRYPTION``: ``auto`` (default), ``required`` (refuse the
+  plain file), or ``off`` (always the plain file; tests, CI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from copilot_tools.errors import AuthenticationError
+
+if TYPE_CHECKING:
+    from msal_extensions import PersistedTokenCache  # type: ignore[import-untyped]
+
+ENV_CACHE_PATH = "COPILOT_TOOLS_TOKEN_CACHE"
+ENV_ENCRYPTION = "COPILOT_TOOLS_TOKEN_CACHE_ENCRYPTION"
+APP_NAME = "copilot-tools"
+PLAIN_NAME = "msal_token_cache.json"
+ENCRYPTED_NAME = "msal_token_cache.bin"
+STATE_NAME = "auth_state.json"
+
+_POSIX = os.name == "posix"
+_notice_lock = threading.Lock()
+_noticed: set[str] = set()
+
+
+class TokenCacheError(AuthenticationError):
+    """The token cache cannot be used safely (permissions, owner, encryption required)."""
+
+    kind = "invalid_input"
+
+
+def default_cache_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def cache_path(path: str | os.PathLike[str] | None = None, *, encrypted: bool = False) -> Path:
+    """The cache file: ``path``, else ``COPILOT_TOOLS_TOKEN_CACHE``, else the default."""
+    chosen = path or os.environ.get(ENV_CACHE_PATH)
+    if chosen:
+        return Path(chosen).expanduser()
+    return default_cache_dir() / (ENCRYPTED_NAME if encrypted else PLAIN_NAME)
+
+
+def _refuse(path: Path, problem: str, fix: str) -> TokenCacheError:
+    return TokenCacheError(f"Refusing the token cache {path}: {problem}.", hint=fix)
+
+
+def secure_directory(directory: Path) -> None:
+    """Create ``directory`` as 0700, or check an existing one is private to this user."""
+    if not directory.exists():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if _POSIX:
+            os.chmod(directory, 0o700)
+        return
+    if not _POSIX:
+        return
+    info = os.stat(directory)
+    if not stat.S_ISDIR(info.st_mode):
+        raise _refuse(directory, "it is not a directory", "Point COPILOT_TOOLS_TOKEN_CACHE at a file in a directory.")
+    if info.st_uid != os.getuid():
+        raise _refuse(directory, "its directory belongs to another user", "Use a directory you own (mode 0700).")
+    if info.st_mode & 0o077:
+        raise _refuse(
+            directory,
+            f"its directory is accessible to other users (mode {stat.S_IMODE(info.st_mode):04o})",
+            f"Run `chmod 700 {directory}`, then try again.",
+        )
+
+
+def check_file(path: Path, info: os.stat_result | None = None) -> None:
+    """Refuse a cache file that is a symlink, not a file, foreign, or not 0600."""
+    if not _POSIX:
+        return
+    if info is None:
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            return
+    if stat.S_ISLNK(info.st_mode):
+        raise _refuse(path, "it is a symbolic link", f"Remove {path} and sign in again.")
+    if not stat.S_ISREG(info.st_mode):
+        raise _refuse(path, "it is not a regular file", f"Remove {path} and sign in again.")
+    if info.st_uid != os.getuid():
+        raise _refuse(path, "it belongs to another user", f"Remove {path} and sign in again.")
+    if info.st_mode & 0o077:
+        raise _refuse(
+            path,
+            f"other users can access it (mode {stat.S_IMODE(info.st_mode):04o}, expected 0600)",
+            f"Run `chmod 600 {path}` if nobody else could have read it, otherwise remove it and sign in again.",
+        )
+
+
+def atomic_write(path: Path, content: str) -> None:
+    """Write ``content`` to ``path`` as a 0600 file, all at once (temp file, fsync, rename)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if _POSIX:
+            os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def read_private(path: Path) -> str | None:
+    """The text of a private file, refusing it when not private; None when absent."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # ELOOP: a symlink
+        raise _refuse(path, f"it cannot be opened safely ({exc.strerror})", f"Remove {path} and sign in again.") from None
+    with os.fdopen(fd, "r", encoding="utf-8") as handle:
+        check_file(path, os.fstat(handle.fileno()))
+        return handle.read()
+
+
+def _file_persistence_class() -> type:
+    from msal_extensions.persistence import FilePersistence, PersistenceNotFound  # type: ignore[import-untyped]
+
+    class SecureFilePersistence(FilePersistence):  # type: ignore[misc]
+        """msal-extensions' plain file, with permission checks and atomic writes."""
+
+        def __init__(self, location: str) -> None:
+            self._location = location
+            self._path = Path(location)
+
+        def save(self, content: str) -> None:
+            atomic_write(self._path, content)
+
+        def load(self) -> str:
+            text = read_private(self._path)
+            if text is None:
+                raise PersistenceNotFound(location=self._location)
+            return text
+
+    return SecureFilePersistence
+
+
+def _notice_once(path: Path, reason: str) -> None:
+    key = str(path)
+    with _notice_lock:
+        if key in _noticed:
+            return
+        _noticed.add(key)
+    print(
+        f"copilot-tools: no encrypted credential store is available here ({reason}); "
+        f"sign-in tokens will be kept in {path}, readable only by you (mode 0600). "
+        f"Set {ENV_ENCRYPTION}=required to refuse this.",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _encryption_mode(encryption: str | None) -> str:
+    mode = (encryption or os.environ.get(ENV_ENCRYPTION) or "auto").strip().lower()
+    if mode not in ("auto", "required", "off"):
+        raise TokenCacheError(
+            f"{ENV_ENCRYPTION} must be auto, required or off, not {mode!r}.", hint="Fix the environment variable."
+        )
+    return mode
+
+
+def open_token_cache(
+    path: str | os.PathLike[str] | None = None, *, encryption: str | None = None
+) -> PersistedTokenCache:
+    """The shared persistent MSAL token cache (see the module docstring)."""
+    from msal_extensions import PersistedTokenCache, build_encrypted_persistence
+
+    mode = _encryption_mode(encryption)
+    reason = "encryption turned off"
+    if mode != "off":
+        location = cache_path(path, encrypted=True)
+        secure_directory(location.parent)
+        try:
+            persistence = build_encrypted_persistence(str(location))
+        except Exception as exc:  # noqa: BLE001 - ImportError (no gi), RuntimeError/ValueError (no keyring)
+            reason = _keyring_reason(exc)
+            if mode == "required":
+                raise TokenCacheError(
+                    f"The encrypted credential store is not available: {reason}.",
+                    hint=f"Unset {ENV_ENCRYPTION} to allow a private (0600) file instead.",
+                ) from None
+        else:
+            cache = PersistedTokenCache(persistence)
+            cache.copilot_tools_location = str(location)
+            return cache
+    location = cache_path(path)
+    secure_directory(location.parent)
+    check_file(location)
+    if not location.exists():
+        _notice_once(location, reason)
+        atomic_write(location, "{}")
+    cache = PersistedTokenCache(_file_persistence_class()(str(location)))
+    cache.copilot_tools_location = str(location)
+    return cache
+
+
+def _keyring_reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, ImportError):
+        return "the Secret Service bindings (PyGObject, libsecret) are not installed"
+    return text[:200]
+
+
+def describe_cache(cache: Any) -> dict[str, Any]:
+    """Where the cache lives and whether it is encrypted (for ``whoami``)."""
+    return {
+        "location": getattr(cache, "copilot_tools_location", None),
+        "encrypted": bool(getattr(cache, "is_encrypted", False)),
+    }
+
+
+# --- small per-user state next to the cache (the default account) -------------------
+
+
+def state_path(cache: Any) -> Path | None:
+    location = getattr(cache, "copilot_tools_location", None)
+    return Path(location).parent / STATE_NAME if location else None
+
+
+def read_state(cache: Any) -> dict[str, Any]:
+    path = state_path(cache)
+    if path is None:
+        return {}
+    try:
+        text = read_private(path)
+    except TokenCacheError:
+        return {}
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_state(cache: Any, **values: Any) -> None:
+    path = state_path(cache)
+    if path is None:
+        return
+    data = read_state(cache)
+    for key, value in values.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True))

@@ -1,0 +1,117 @@
+"""The Copilot tools on the emulator: content for the model, artifacts for the program, errors it can act on."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from langchain_core.messages import ToolMessage
+
+from copilot_tools import InvalidInputError
+from copilot_tools.langchain import CopilotRetrieveTool, CopilotToolkit
+from copilot_tools.settings import Settings
+from tests.langchain.test_standard_unit import BUSINESS_MODEL, MEETING
+
+
+def call(tool, **args) -> ToolMessage:
+    return tool.invoke({"type": "tool_call", "id": "call-1", "name": tool.name, "args": args})
+
+
+async def acall(tool, **args) -> ToolMessage:
+    return await tool.ainvoke({"type": "tool_call", "id": "call-1", "name": tool.name, "args": args})
+
+
+@pytest.fixture
+def tools(copilot_client, async_copilot_client) -> dict:
+    toolkit = CopilotToolkit(client=copilot_client, async_client=async_copilot_client)
+    return {tool.name: tool for tool in toolkit.get_tools()}
+
+
+def test_the_toolkit_has_the_mcp_servers_tools() -> None:
+    tools = CopilotToolkit().get_tools()
+    assert [t.name for t in tools] == ["ask_copilot", "ask_with_files", "continue_conversation", "retrieve"]
+    assert all(t.response_format == "content_and_artifact" for t in tools)
+    assert [t.name for t in CopilotToolkit(include_retrieval=False).get_tools()][-1] == "continue_conversation"
+
+
+async def test_an_answer_reaches_the_model_with_sources_and_the_program_as_artifact(tools, copilot_client) -> None:
+    expected = copilot_client.ask(MEETING)
+    for message in (call(tools["ask_copilot"], question=MEETING),
+                    await acall(tools["ask_copilot"], question=MEETING)):
+        assert message.status == "success"
+        assert message.content.startswith(expected.render())
+        assert f"conversation_id: {message.artifact['conversation_id']}" in message.content
+        assert message.artifact["citations"] == expected.structured()["citations"]
+        assert message.artifact["turn_count"] == 1
+
+
+async def test_a_conversation_continues_from_the_artifacts_id(tools) -> None:
+    first = call(tools["ask_with_files"], question="Summarize this document for me.", files=[BUSINESS_MODEL])
+    assert {c["url"] for c in first.artifact["citations"]} == {BUSINESS_MODEL}
+    follow_up = await acall(tools["continue_conversation"], conversation_id=first.artifact["conversation_id"],
+                            message="What are its main points?")
+    assert follow_up.artifact["conversation_id"] == first.artifact["conversation_id"]
+    assert follow_up.artifact["turn_count"] == 2
+
+
+async def test_retrieve_returns_numbered_extracts_and_every_hit(tools) -> None:
+    for message in (call(tools["retrieve"], query="engineering standup"),
+                    await acall(tools["retrieve"], query="engineering standup", max_results=2)):
+        hits = message.artifact["hits"]
+        assert hits and message.content.startswith("[1] ")
+        assert all(hit["url"] in message.content for hit in hits)
+    assert len(hits) <= 2
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("throttle;retry-after=7", ["throttled:", "What to do: Retry after 7 s."]),
+        ("gone", ["conversation_not_found:", "Start a new conversation with ask_copilot"]),
+        ("license-403", ["license_required:"]),
+    ],
+)
+def test_a_failure_the_agent_can_act_on_is_a_tool_error_it_reads(faulty_client, spec, words) -> None:
+    [ask, _, follow_up, _] = CopilotToolkit(client=faulty_client(spec, max_retries=0)).get_tools()
+    message = call(follow_up, conversation_id="0d110e7e-2b7e-4270-a899-fd2af6fde333", message="And then?") \
+        if spec == "gone" else call(ask, question=MEETING)
+    assert message.status == "error" and message.artifact is None
+    for word in words:
+        assert word in message.content
+
+
+async def test_a_bad_argument_is_named_as_the_model_sent_it(tools) -> None:
+    message = call(tools["ask_with_files"], question="Summarize it", files=["https://evil.example.com/x.docx"])
+    assert message.status == "error" and "Invalid argument `files`" in message.content
+    message = await acall(tools["ask_copilot"], question="   ")
+    assert message.status == "error" and "Invalid argument `question`" in message.content
+    message = call(tools["retrieve"], query="x", filter='Title:"unclosed')
+    assert message.status == "error" and "Invalid argument `filter`" in message.content
+
+
+def test_a_broken_configuration_is_raised_for_the_application_to_fix(emulator) -> None:
+    tool = CopilotRetrieveTool(settings=Settings(endpoint=emulator.base_url, access_token="t", time_zone="Mars/Base"))
+    with pytest.raises(InvalidInputError, match="time_zone"):
+        tool.invoke({"query": "engineering standup"})
+
+
+async def test_a_sync_client_alone_serves_async_agents_from_a_thread(copilot_client) -> None:
+    [ask, *_] = CopilotToolkit(client=copilot_client).get_tools()
+    message = await acall(ask, question=MEETING)
+    assert message.status == "success" and message.artifact["citations"]
+
+
+def test_not_signed_in_tells_the_model_how_the_user_signs_in(emulator) -> None:
+    from copilot_tools import CopilotClient
+    from copilot_tools.auth.errors import SignInRequiredError
+
+    class WaitingForSignIn:
+        def get_token(self, *, claims: str | None = None, force_refresh: bool = False) -> str:
+            raise SignInRequiredError(verification_uri="https://microsoft.com/devicelogin", user_code="ABCD-1234",
+                                      expires_at=time.time() + 900, flow_id="flow-1")
+
+    with CopilotClient(base_url=emulator.base_url, token_provider=WaitingForSignIn(), time_zone="UTC") as client:
+        [ask, *_] = CopilotToolkit(client=client).get_tools()
+        message = call(ask, question=MEETING)
+    assert message.status == "error" and message.content.startswith("not_signed_in:")
+    assert "open https://microsoft.com/devicelogin and enter the code ABCD-1234" in message.content
