@@ -1,0 +1,74 @@
+"""A real MCP host drives the server: the MCP Inspector's CLI mode over stdio.
+
+The Inspector (npm ``@modelcontextprotocol/inspector``, v1: it runs on Node 20) is
+installed once into a cache directory outside the repository and reused by later runs
+(``COPILOT_TOOLS_TEST_CACHE`` moves it). Where node or npm are absent the tests skip and
+say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.mcp.conftest import MEETING, ROOT
+
+INSPECTOR = "@modelcontextprotocol/inspector@1.0.3"
+
+
+@pytest.fixture(scope="session")
+def inspector() -> Iterator[Path]:
+    """The ``mcp-inspector`` executable, installed with npm on first use."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed to run the MCP Inspector; they are not on PATH")
+    cache = Path(os.environ.get("COPILOT_TOOLS_TEST_CACHE") or Path(tempfile.gettempdir()) / "copilot-tools-test-cache")
+    prefix = cache / "inspector-1.0.3"
+    executable = prefix / "node_modules" / ".bin" / "mcp-inspector"
+    if not executable.exists():
+        prefix.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(prefix), INSPECTOR],
+            capture_output=True, text=True, timeout=300,
+        )
+        if result.returncode != 0 or not executable.exists():
+            pytest.fail(f"npm could not install {INSPECTOR}:\n{result.stderr[-2000:]}")
+    yield executable
+
+
+def run_inspector(inspector: Path, env: dict[str, str], *method: str) -> Any:
+    command = [str(inspector), "--cli"]
+    for key in ("COPILOT_TOOLS_ENDPOINT", "COPILOT_TOOLS_TIME_ZONE", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
+                "PYTHONPATH"):
+        command += ["-e", f"{key}={env[key]}"]
+    command += [sys.executable, "-m", "copilot_tools", "mcp", *method]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
+def test_inspector_lists_the_tools(inspector: Path, emulator: Any, isolated_env: dict[str, str]) -> None:
+    env = {**isolated_env, "COPILOT_TOOLS_ENDPOINT": emulator.base_url}
+    listed = run_inspector(inspector, env, "--method", "tools/list")
+    tools = {tool["name"]: tool for tool in listed["tools"]}
+    assert set(tools) == {"ask_copilot", "ask_with_files", "continue_conversation", "retrieve"}
+    assert tools["ask_copilot"]["annotations"]["readOnlyHint"] is True
+    assert tools["ask_copilot"]["outputSchema"]["required"][0] == "answer"
+
+
+def test_inspector_calls_ask_copilot(inspector: Path, emulator: Any, isolated_env: dict[str, str]) -> None:
+    env = {**isolated_env, "COPILOT_TOOLS_ENDPOINT": emulator.base_url}
+    result = run_inspector(inspector, env, "--method", "tools/call", "--tool-name", "ask_copilot",
+                           "--tool-arg", f"question={MEETING}")
+    assert not result.get("isError"), result
+    assert result["structuredContent"]["turn_count"] == 1
+    assert any(c["title"] == "Contoso Engineering Standup" for c in result["structuredContent"]["citations"])
+    assert "Contoso Engineering Standup" in result["content"][0]["text"]
