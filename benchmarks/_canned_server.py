@@ -20,7 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests import reference  # noqa: E402
+from tests import reference
 
 CHAT_BODY = __import__("json").dumps(reference.chat_examples()[0][1]).encode()
 STREAM_EVENTS = [part + b"\n\n" for part in reference.stream_examples()[0][1].split(b"\n\n")]

@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from copilot_tools import protocol, retrieval
 from copilot_tools.answer import Answer, find_reply
 from copilot_tools.auth.base import StaticTokenProvider, TokenProvider
-from copilot_tools.exchange import Failed, Flow, Received, Send, exchange, request_was_sent
 from copilot_tools.errors import InvalidInputError
+from copilot_tools.exchange import Failed, Flow, Received, Send, exchange, request_was_sent
 from copilot_tools.protocol import Endpoint
 from copilot_tools.retrieval import BatchFlow, RetrievalHit, RetrievalQuery, build_query
 from copilot_tools.retry import RetryPolicy

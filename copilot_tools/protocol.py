@@ -14,8 +14,8 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -83,7 +83,7 @@ class Endpoint:
                 "endpoint", f"{value!r} is neither 'graph', 'workiq' nor an http(s) base URL",
                 hint="Use e.g. COPILOT_TOOLS_ENDPOINT=http://127.0.0.1:8000/beta for the emulator.",
             )
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
             raise InvalidInputError(
                 "endpoint", f"{value!r} is plain http to a non-loopback host; tokens would travel unencrypted",
                 hint="Use https, or http only for a local emulator on 127.0.0.1.",
@@ -95,7 +95,7 @@ class Endpoint:
 
     @property
     def is_loopback(self) -> bool:
-        return _is_loopback(urlsplit(self.base_url).hostname or "")
+        return is_loopback_host(urlsplit(self.base_url).hostname or "")
 
     def url(self, *segments: str) -> str:
         return "/".join([self.base_url, *segments])
@@ -116,7 +116,8 @@ class Endpoint:
         return self.url("$batch")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address: the only hosts plain http and unauthenticated servers may use."""
     if host == "localhost":
         return True
     try:
@@ -307,8 +308,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         except (TypeError, ValueError, IndexError):
             return None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        seconds = (moment - (now or datetime.now(timezone.utc))).total_seconds()
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - (now or datetime.now(UTC))).total_seconds()
     if seconds != seconds or seconds in (float("inf"), float("-inf")):
         return None
     return max(0.0, seconds)

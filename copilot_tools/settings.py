@@ -20,6 +20,8 @@ from copilot_tools.errors import InvalidInputError
 
 ENV_PREFIX = "COPILOT_TOOLS_"
 CONFIG_ENV = "COPILOT_TOOLS_CONFIG"
+#: Tables of the config file that front ends read for themselves.
+FRONT_END_TABLES = frozenset({"cli", "mcp"})
 
 DEFAULT_FILE_HOSTS: tuple[str, ...] = (
     "sharepoint.com",
@@ -146,8 +148,13 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInputError("config file", f"{path} is not valid TOML: {exc}") from None
-    # Accept both a flat file and a [copilot-tools] table.
+    # Accept both a flat file and a [copilot-tools] table; other tables ([cli]) belong to
+    # the front ends that read them.
     table = data.get("copilot-tools", data)
     if not isinstance(table, dict):
         raise InvalidInputError("config file", f"{path}: [copilot-tools] must be a table")
-    return {key.replace("-", "_"): value for key, value in table.items()}
+    return {
+        key.replace("-", "_"): value
+        for key, value in table.items()
+        if not (table is data and key in FRONT_END_TABLES and isinstance(value, dict))
+    }

@@ -112,8 +112,7 @@ class SSEDecoder:
             return []
         name = match.group(1)
         value = line[len(name) + 1 :] if len(line) > len(name) else ""
-        if value.startswith(" "):
-            value = value[1:]
+        value = value.removeprefix(" ")
         if name == "data":
             self._append(value)
         elif name == "id":

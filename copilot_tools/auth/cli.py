@@ -27,6 +27,7 @@ def _add_client_id(parser: argparse.ArgumentParser) -> None:
 
 
 def configure_login(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "examples:\n  copilot-tools login\n  copilot-tools login --device-code --tenant contoso.onmicrosoft.com\n  copilot-tools login --endpoint workiq\n  copilot-tools login --account adele@contoso.com   # switch the default account"
     parser.description = (
         "Sign in to Microsoft 365 and keep the sign-in in the shared token cache (the MCP "
         "server and every command read it). Opens the browser where one is available, "
@@ -39,18 +40,21 @@ def configure_login(parser: argparse.ArgumentParser) -> None:
 
 
 def configure_logout(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "examples:\n  copilot-tools logout\n  copilot-tools logout --account adele@contoso.com\n  copilot-tools logout --all"
     parser.description = "Sign out of the current account (or --account USER), or of all accounts."
     parser.add_argument("--all", action="store_true", dest="all_accounts", help="sign out of every account")
     _add_client_id(parser)
 
 
 def configure_accounts(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "examples:\n  copilot-tools accounts\n  copilot-tools accounts --json"
     parser.description = "List the signed-in accounts (the default one is marked)."
     parser.add_argument("--json", action="store_true", default=None, help="print JSON on stdout (env COPILOT_TOOLS_JSON)")
     _add_client_id(parser)
 
 
 def configure_whoami(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "examples:\n  copilot-tools whoami\n  copilot-tools whoami --json | jq .expires_at"
     parser.description = (
         "Show the account, tenant, endpoint, granted scopes and expiry of the cached token "
         "(read from the cache for display; no network call). Exits 3 when not signed in."
@@ -87,6 +91,11 @@ def _settings(args: argparse.Namespace) -> Any:
 
 def _provider(settings: Any) -> Any:
     from copilot_tools.auth.factory import msal_provider_from_settings
+    from copilot_tools.auth.scopes import is_loopback_url
+
+    if is_loopback_url(settings.endpoint):
+        # The emulator needs no sign-in; the accounts live in the shared Graph cache.
+        settings = settings.model_copy(update={"endpoint": "graph"})
 
     return msal_provider_from_settings(settings, interaction="auto")
 

@@ -5,7 +5,6 @@ Pure data and string handling: no MSAL, no I/O.
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
@@ -46,13 +45,9 @@ def is_loopback_url(endpoint: str) -> bool:
     parts = urlsplit(endpoint.strip())
     if parts.scheme != "http" or not parts.hostname:
         return False
-    host = parts.hostname
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    from copilot_tools.protocol import is_loopback_host
+
+    return is_loopback_host(parts.hostname)
 
 
 def endpoint_kind(endpoint: str) -> str:

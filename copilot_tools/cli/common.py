@@ -1,7 +1,8 @@
 """What every command shares: global options, settings, exit codes, error reporting.
 
 Errors are one line on stderr with a hint, and an exit code per class that scripts can
-rely on; a traceback only with ``-v``.
+rely on; a traceback only with ``-v``. Nothing here imports more than the standard
+library at module level: ``copilot-tools --help`` must stay fast.
 """
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ import argparse
 import logging
 import os
 import sys
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from copilot_tools.client import CopilotClient
+    from copilot_tools.errors import InvalidInputError
     from copilot_tools.settings import Settings
 
 EXIT_OK = 0
@@ -38,6 +44,34 @@ EXIT_CODES: dict[str, int] = {
     "empty_response": EXIT_DECLINED,
 }
 
+#: ``InvalidInputError.argument`` (the client's parameter names) -> how the CLI spells it,
+#: so a usage error names the option the user typed.
+OPTION_NAMES: dict[str, str] = {
+    "message": "QUESTION",
+    "question": "QUESTION",
+    "time_zone": "--time-zone",
+    "files": "--file",
+    "conversation_id": "--conversation",
+    "additional_context": "--context",
+    "endpoint": "--endpoint",
+    "tenant_id": "--tenant",
+    "account": "--account",
+    "query": "QUERY",
+    "queries": "QUERY",
+    "max_results": "--max",
+    "filter": "--filter",
+    "data_source": "--source",
+    "data_sources": "--source",
+    "connections": "--connection",
+    "header": "--header",
+}
+
+#: Environment variable with extra request headers, one ``Name: value`` per line.
+EXTRA_HEADERS_ENV = "COPILOT_TOOLS_EXTRA_HEADERS"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
     """Options every command accepts, before or after its name."""
@@ -53,8 +87,17 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--config", default=argparse.SUPPRESS, help="config file (env COPILOT_TOOLS_CONFIG)")
     group.add_argument(
         "-v", "--verbose", action="count", default=argparse.SUPPRESS,
-        help="show request ids and timings on stderr (-vv for debug); never tokens",
+        help="show request ids and timings on stderr (-vv for debug); never tokens "
+        "(env COPILOT_TOOLS_VERBOSE)",
     )
+    group.add_argument(
+        "--header", action="append", default=argparse.SUPPRESS, metavar="'NAME: VALUE'",
+        help="add a request header, for testing against the emulator, e.g. "
+        "--header 'x-emulator-fault: throttle' (env COPILOT_TOOLS_EXTRA_HEADERS, one per line)",
+    )
+
+
+# --- settings and preferences -------------------------------------------------------------
 
 
 def load_settings(args: argparse.Namespace, **overrides: Any) -> Settings:
@@ -70,12 +113,144 @@ def load_settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     return Settings.load(values, config_path=getattr(args, "config", None))
 
 
+def config_path(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Path:
+    """The config file this invocation reads (``--config`` > ``COPILOT_TOOLS_CONFIG`` > default)."""
+    env = os.environ if environ is None else environ
+    explicit = getattr(args, "config", None) or env.get("COPILOT_TOOLS_CONFIG")
+    if explicit:
+        return Path(explicit)
+    from copilot_tools.settings import default_config_path
+
+    return default_config_path()
+
+
+#: Preferences of the command line itself (not of the client): name -> default. Each is
+#: read from its option, then ``COPILOT_TOOLS_<NAME>``, then the ``[cli]`` table of the
+#: config file, so that, like every setting, it can be made permanent.
+PREFERENCES: dict[str, Any] = {"verbose": 0, "json": False, "stream": True}
+
+
+def preference(args: argparse.Namespace, name: str, environ: Mapping[str, str] | None = None) -> tuple[Any, str]:
+    """(value, where it came from) for one CLI preference; a bad value is a usage error."""
+    default = PREFERENCES[name]
+    value = getattr(args, name, None)
+    if value is not None:
+        return value, "argument"
+    env = os.environ if environ is None else environ
+    variable = f"COPILOT_TOOLS_{name.upper()}"
+    raw = env.get(variable)
+    if raw is not None and raw.strip() != "":
+        return _coerce(name, raw, default, f"environment ({variable})"), f"environment ({variable})"
+    path = config_path(args, env)
+    table = _cli_table(path)
+    if name in table:
+        return _coerce(name, table[name], default, f"config file ({path})"), f"config file ({path})"
+    return default, "default"
+
+
+def _coerce(name: str, raw: Any, default: Any, source: str) -> Any:
+    from copilot_tools.errors import InvalidInputError
+
+    if isinstance(default, bool):
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise InvalidInputError(name, f"{raw!r} from {source} is not a boolean", hint="Use true or false.")
+    try:
+        number = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidInputError(name, f"{raw!r} from {source} is not a whole number") from None
+    if number < 0:
+        raise InvalidInputError(name, f"{raw!r} from {source} is negative")
+    return number
+
+
+def _cli_table(path: Path) -> dict[str, Any]:
+    """The ``[cli]`` table of the config file (top level, or under ``[copilot-tools]``)."""
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+        return {}  # Settings.load reports a broken file, with its name, where it matters
+    table = data.get("cli")
+    if table is None and isinstance(data.get("copilot-tools"), dict):
+        table = data["copilot-tools"].get("cli")
+    return {key.replace("-", "_"): value for key, value in table.items()} if isinstance(table, dict) else {}
+
+
+def extra_headers(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Request headers from ``--header`` and ``COPILOT_TOOLS_EXTRA_HEADERS`` (testing aid)."""
+    from copilot_tools.errors import InvalidInputError
+
+    env = os.environ if environ is None else environ
+    lines = [line for line in env.get(EXTRA_HEADERS_ENV, "").splitlines() if line.strip()]
+    lines += list(getattr(args, "header", None) or [])
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, sep, value = line.partition(":")
+        name = name.strip()
+        if not sep or not name or any(ch in name for ch in " \t()<>@,;\\\"/[]?={}") or not name.isascii():
+            raise InvalidInputError("header", f"{line!r} is not 'Name: value'",
+                                    hint="For example --header 'x-emulator-fault: throttle'.")
+        if name.lower() in ("authorization", "host", "content-length"):
+            raise InvalidInputError("header", f"{name} cannot be set this way")
+        headers[name] = value.strip()
+    return headers
+
+
+def make_client(args: argparse.Namespace, settings: Settings, **kwargs: Any) -> CopilotClient:
+    """The synchronous client every command uses, with the extra headers applied."""
+    from copilot_tools.client import CopilotClient
+
+    headers = extra_headers(args)
+    if "token" not in kwargs and "token_provider" not in kwargs:
+        kwargs["token_provider"] = token_provider(settings)
+    return CopilotClient(settings=settings, headers=headers or None, **kwargs)
+
+
+def token_provider(settings: Settings) -> Any:
+    """The configured sign-in; it may prompt only when a person is at the terminal.
+
+    In a terminal a missing sign-in opens the browser (or shows a device code on
+    stderr), as ``copilot-tools login`` would. In a script it never prompts: the command
+    fails with "not signed in" (exit 3) and the hint to run ``copilot-tools login``; a
+    device code shown to a pipe would only expire with the process.
+    """
+    from copilot_tools.auth import provider_from_settings
+
+    interactive = sys.stdin.isatty() and sys.stderr.isatty()
+    provider: Any = provider_from_settings(settings, interactive=True)
+    if not interactive and getattr(provider, "interaction", None) is not None:
+        provider.interaction = "none"  # MSAL's provider: silent sign-in only
+    return provider
+
+
+# --- reporting ----------------------------------------------------------------------------
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now, so log lines land above a live answer."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(verbosity: int) -> None:
     if verbosity <= 0:
         return
     from copilot_tools.redact import install_redaction
 
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     install_redaction(handler)
     root = logging.getLogger("copilot_tools")
@@ -86,17 +261,42 @@ def configure_logging(verbosity: int) -> None:
 
 
 def error(message: str, hint: str | None = None) -> None:
-    """One line on stderr (two with a hint)."""
-    print(f"error: {message}", file=sys.stderr)
+    """One line on stderr (two with a hint); the labels in colour on a terminal."""
+    color = _stderr_color()
+    print(f"{color('error:', '31;1')} {message}", file=sys.stderr)
     if hint:
-        print(f"hint: {hint}", file=sys.stderr)
+        print(f"{color('hint:', '33')} {hint}", file=sys.stderr)
+
+
+def _stderr_color() -> Any:
+    try:
+        plain = not sys.stderr.isatty() or "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb"
+    except (AttributeError, ValueError):
+        plain = True
+    if plain:
+        return lambda text, _code: text
+    return lambda text, code: f"\033[{code}m{text}\033[0m"
+
+
+def usage_message(exc: InvalidInputError) -> str:
+    """``invalid --time-zone: 'Mars/Base' is not an IANA time zone``: the option as typed."""
+    argument = getattr(exc, "argument", "") or ""
+    detail = exc.message.removeprefix(f"Invalid {argument}: ")
+    return f"invalid {OPTION_NAMES.get(argument, argument)}: {detail}"
+
+
+def _verbosity(args: argparse.Namespace) -> int:
+    try:
+        return int(preference(args, "verbose")[0])
+    except Exception:  # noqa: BLE001 - a bad COPILOT_TOOLS_VERBOSE must not hide the real error
+        return 0
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the parsed command, turning every failure into a message and an exit code."""
-    from copilot_tools.errors import CopilotError
+    from copilot_tools.errors import CopilotError, InvalidInputError
 
-    verbosity = getattr(args, "verbose", 0) or 0
+    verbosity = _verbosity(args)
     configure_logging(verbosity)
     try:
         return int(args._module.run(args) or 0)
@@ -108,6 +308,9 @@ def run_command(args: argparse.Namespace) -> int:
             import traceback
 
             traceback.print_exc()
+        if isinstance(exc, InvalidInputError):
+            error(usage_message(exc), exc.hint)
+            return EXIT_USAGE
         error(exc.message + (f" (request-id {exc.request_id})" if exc.request_id else ""), exc.hint)
         return EXIT_CODES.get(exc.kind, EXIT_SERVICE)
     except BrokenPipeError:
@@ -115,3 +318,9 @@ def run_command(args: argparse.Namespace) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:  # a bug: say so in one line, the traceback with -v
+        if verbosity:
+            raise
+        error(f"unexpected {type(exc).__name__}: {exc}",
+              "Run again with -v for the traceback, and please report it.")
+        return EXIT_SERVICE

@@ -23,6 +23,7 @@ from copilot_tools.cli.common import (
     load_settings,
     preference,
 )
+from copilot_tools.protocol import is_loopback_host
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = {field: getattr(args, attr, None) for field, (attr, _) in _SETTING_OPTIONS.items()
                  if field not in ("endpoint", "tenant_id", "account")}
     settings = load_settings(args, **overrides)
-    if args.transport == "http" and not _is_loopback_host(args.host):
+    if args.transport == "http" and not is_loopback_host(args.host):
         error(
             f"refusing to serve HTTP on {args.host}: this server has no inbound authentication, and anyone "
             "who can reach it would act with your Microsoft 365 identity.",
@@ -119,12 +120,6 @@ def run(args: argparse.Namespace) -> int:
         _say(f"Serving MCP over streamable HTTP at http://{args.host}:{args.port}{HTTP_PATH}")
         server.run("streamable-http", host=args.host, port=args.port, streamable_http_path=HTTP_PATH)
     return EXIT_OK
-
-
-def _is_loopback_host(host: str) -> bool:
-    from copilot_tools.protocol import _is_loopback  # the core's one loopback rule
-
-    return _is_loopback(host)
 
 
 def _install(args: argparse.Namespace) -> int:

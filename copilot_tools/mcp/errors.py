@@ -69,7 +69,7 @@ def error_result(
 def _message(error: CopilotError, names: Mapping[str, str]) -> str:
     if isinstance(error, InvalidInputError):
         prefix = f"Invalid {error.argument}: "
-        detail = error.message[len(prefix):] if error.message.startswith(prefix) else error.message
+        detail = error.message.removeprefix(prefix)
         if error.argument in names:
             return f"Invalid argument `{names[error.argument]}`: {detail}"
         # Not one of this tool's arguments: the server's own configuration is wrong.

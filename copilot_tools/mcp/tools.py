@@ -241,7 +241,7 @@ def build_tools(runtime: Runtime) -> list[Tool]:
     async def retrieve(
         query: Query,
         data_sources: DataSources = ["sharePoint"],  # noqa: B006
-        filter: Filter = None,  # noqa: A002 - the API's own name
+        filter: Filter = None,
         max_results: MaxResults = None,
         connections: Connections = [],  # noqa: B006
     ) -> CallToolResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -170,7 +170,7 @@ def test_throttle_carries_retry_after_and_claims_are_decoded() -> None:
 
 
 def test_retry_after_parsing() -> None:
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     assert parse_retry_after("3", now=now) == 3
     assert parse_retry_after("0", now=now) == 0
     assert parse_retry_after("-5", now=now) == 0

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from copilot_tools import AnswerComplete, EmptyResponseError, ResponseDeclinedError, StreamInterruptedError, TextDelta, TextReset
+from copilot_tools import (
+    AnswerComplete,
+    EmptyResponseError,
+    ResponseDeclinedError,
+    StreamInterruptedError,
+    TextDelta,
+    TextReset,
+)
 from copilot_tools.sse import ServerSentEvent
 from copilot_tools.streaming import StreamAssembler
 

@@ -1,0 +1,161 @@
+"""``POST /copilot/retrieval``: the passages Copilot would ground on, with their metadata.
+
+The body is checked as the reference documents it (``queryString`` of 1 to 1,500
+characters, one ``dataSource``, connections only with ``externalItem``, at most 25
+results, given as a number or a numeric string), then the same BM25 index as the chat
+ranks the chosen source. Unlike the chat, which quotes only strong matches, retrieval
+returns every document that shares a term with the query, best first, the way a search
+API does; ``relevanceScore`` (the share of the query a passage covers, scaled by the
+sentence's weight) lets the caller judge. Hits have the shape of the reference's examples, down to the
+retrieval example's spelling ``toolTip``. A filter outside the emulator's KQL subset runs
+unscoped, as on the service, with an ``x-emulator-warning`` header saying so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from copilot_tools.emulator.corpus import Corpus, Document
+from copilot_tools.emulator.errors import bad_request, validated
+from copilot_tools.emulator.kql import KqlError, Predicate, parse_filter
+from copilot_tools.emulator.payloads import dump, sensitivity_label
+from copilot_tools.emulator.ranking import Hit, Index
+from copilot_tools.wire import RetrievalExtract, RetrievalHit, RetrievalRequest, RetrievalResponse
+
+DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem", "sharePointEmbedded")
+MAX_QUERY = 1500
+MAX_RESULTS = 25
+EXTRACTS_PER_HIT = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalResult:
+    body: dict[str, Any]
+    warning: str | None = None
+
+
+def _metadata(document: Document) -> dict[str, Any]:
+    """Every field a caller may ask for in ``resourceMetadata``, by lower-cased name."""
+    label = document.label.id if document.label else None
+    values: dict[str, Any] = {
+        "title": document.title,
+        "author": document.author,
+        "filename": document.filename,
+        "fileextension": document.extension,
+        "filetype": document.extension,
+        "lastmodifiedby": document.modified_by,
+        "modifiedby": document.modified_by,
+        "lastmodifieddatetime": document.modified.isoformat().replace("+00:00", "Z") if document.modified else None,
+        "lastmodifiedtime": document.modified.isoformat().replace("+00:00", "Z") if document.modified else None,
+        "createddatetime": document.created.isoformat().replace("+00:00", "Z") if document.created else None,
+        "created": document.created.isoformat().replace("+00:00", "Z") if document.created else None,
+        "siteid": document.site_id,
+        "sitename": document.site,
+        "weburl": document.web_url,
+        "path": document.web_url,
+        "informationprotectionlabelid": label,
+        "sensitivitylabelid": label,
+        "connectionid": document.connection_id,
+    }
+    return {key: value for key, value in values.items() if value}
+
+
+def _check(body: Any) -> RetrievalRequest:
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    query = body.get("queryString")
+    if not isinstance(query, str) or not query.strip():
+        raise bad_request("queryString is required and cannot be empty.")
+    if len(query) > MAX_QUERY:
+        raise bad_request(f"queryString is {len(query)} characters long; the limit is {MAX_QUERY}.")
+    source = body.get("dataSource")
+    if source is None:
+        raise bad_request("dataSource is required: sharePoint, oneDriveBusiness or externalItem.")
+    if source not in DATA_SOURCES:
+        raise bad_request(f"dataSource '{source}' is not one of {', '.join(DATA_SOURCES)}.")
+    if body.get("dataSourceConfiguration") is not None and source != "externalItem":
+        raise bad_request("dataSourceConfiguration can only be used with the externalItem dataSource.")
+    maximum = body.get("maximumNumberOfResults")
+    if maximum is not None:
+        number = int(maximum) if isinstance(maximum, str) and maximum.strip().isdigit() else maximum
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_RESULTS:
+            raise bad_request(f"maximumNumberOfResults must be a whole number from 1 to {MAX_RESULTS}.")
+    metadata = body.get("resourceMetadata")
+    if metadata is not None and (not isinstance(metadata, list) or not all(isinstance(m, str) for m in metadata)):
+        raise bad_request("resourceMetadata must be a list of field names, such as [\"title\", \"author\"].")
+    return validated(RetrievalRequest, body, "retrieval request")
+
+
+def _scope(request: RetrievalRequest) -> tuple[Predicate, str | None]:
+    """Which documents the request may see, and a warning when its filter was ignored."""
+    connections: set[str] = set()
+    config = request.data_source_configuration
+    if config is not None and config.external_item is not None:
+        connections = {c.connection_id.casefold() for c in config.external_item.connections}
+    source = request.data_source
+    kql: Predicate | None = None
+    warning = None
+    if request.filter_expression and request.filter_expression.strip():
+        try:
+            kql = parse_filter(request.filter_expression)
+        except KqlError as exc:
+            warning = (
+                f"filterExpression ignored ({exc}); like the service, the query ran unscoped across the whole source"
+            )
+
+    def allowed(document: Document) -> bool:
+        if document.source != source:
+            return False
+        if connections and (document.connection_id or "").casefold() not in connections:
+            return False
+        return kql is None or kql(document)
+
+    return allowed, warning
+
+
+def _hit(document: Document, hits: list[Hit], index: Index, request: RetrievalRequest) -> RetrievalHit:
+    extracts: list[RetrievalExtract] = []
+    for hit in hits:
+        ranked = index.rank_units(hit.passage.units, request.query_string)
+        best = ranked[0][1] if ranked else 1.0
+        for position, weight in ranked:
+            text = hit.passage.units[position]
+            if len(extracts) < EXTRACTS_PER_HIT and all(e.text != text for e in extracts):
+                extracts.append(RetrievalExtract(text=text, relevance_score=round(hit.coverage * weight / best, 4)))
+    fields = _metadata(document)
+    metadata = {name: fields[name.casefold()] for name in request.resource_metadata or () if name.casefold() in fields}
+    labelled = {"sensitivity_label": sensitivity_label(document.label)} if document.is_file else {}
+    return RetrievalHit(
+        web_url=document.web_url,
+        extracts=extracts,
+        resource_type="listItem" if document.is_file else "externalItem",
+        resource_metadata=metadata,
+        **labelled,
+    )
+
+
+def run_retrieval(body: Any, corpus: Corpus, index: Index, base: str) -> RetrievalResult:
+    """The retrieval answer for ``body``; raises ``ApiError`` (400) for a body the API refuses."""
+    request = _check(body)
+    allowed, warning = _scope(request)
+    limit = request.maximum_number_of_results or MAX_RESULTS
+    ranked = index.search(request.query_string, allow=lambda p: p.document is not None and allowed(p.document),
+                          limit=len(index.passages))
+    by_document: dict[Document, list[Hit]] = {}
+    for hit in ranked:
+        document = hit.passage.document
+        if document is None:
+            continue
+        if document in by_document or len(by_document) < limit:
+            by_document.setdefault(document, []).append(hit)
+    response = RetrievalResponse(
+        retrieval_hits=[_hit(document, hits, index, request) for document, hits in by_document.items()],
+        **{"@odata.context": f"{base}/$metadata#microsoft.graph.retrievalResponse"},  # an extra field
+    )
+    data = dump(response)
+    for hit in data["retrievalHits"]:
+        label = hit.get("sensitivityLabel")
+        if label is not None:  # the retrieval reference spells it toolTip (the model reads both)
+            hit["sensitivityLabel"] = {("toolTip" if k == "tooltip" else k): v for k, v in label.items()}
+    return RetrievalResult(data, warning)
