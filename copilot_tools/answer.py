@@ -238,7 +238,6 @@ def _citation_for(
     index: int,
     citations: list[Attribution],
     card_numbered: dict[str, str],
-    used: set[int],
     external_title: str,
 ) -> tuple[Citation, int | None]:
     if marker == EXTERNAL_MARKER:
@@ -305,9 +304,7 @@ def normalize_message(
         marker = match.group(1)
         index = numbering.number(marker)
         if index not in citations:
-            citation, position = _citation_for(
-                marker, index, citation_attrs, card_numbered, used_positions, external_title
-            )
+            citation, position = _citation_for(marker, index, citation_attrs, card_numbered, external_title)
             citations[index] = citation
             if position is not None:
                 used_positions.add(position)
