@@ -47,7 +47,10 @@ class ScriptedAgentModel(BaseChatModel):
             call = {"name": "ask_copilot", "args": {"question": MEETING}, "id": "call-1", "type": "tool_call"}
             message = AIMessage("", tool_calls=[call])
         else:
-            message = AIMessage(f"Copilot says: {results[-1].content.splitlines()[0]}")
+            # The first line of the answer itself: the one after the opening spotlighting marker.
+            lines = results[-1].content.splitlines()
+            opening = next(i for i, line in enumerate(lines) if line.startswith("<<untrusted-"))
+            message = AIMessage(f"Copilot says: {lines[opening + 1]}")
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
