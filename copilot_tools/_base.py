@@ -56,6 +56,15 @@ def local_time_zone() -> str:
     return "UTC"
 
 
+def http_timeout(settings: Settings) -> httpx.Timeout:
+    """The timeouts of every client's connection pool.
+
+    ``read`` is the longest silence between two chunks, not a total: grounded answers can
+    take a minute before their first byte, and a stream may pause between snapshots.
+    """
+    return httpx.Timeout(connect=10.0, read=settings.timeout, write=30.0, pool=10.0)
+
+
 @dataclass(slots=True)
 class TurnOptions:
     """One turn's arguments, validated into a request body."""
@@ -124,9 +133,7 @@ class ClientCore:
         )
 
     def timeout(self) -> httpx.Timeout:
-        # read is the longest silence between two chunks, not a total: grounded answers
-        # can take a minute before their first byte.
-        return httpx.Timeout(connect=10.0, read=self.settings.timeout, write=30.0, pool=10.0)
+        return http_timeout(self.settings)
 
     # --- flows ----------------------------------------------------------------------------
 

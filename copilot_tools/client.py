@@ -16,7 +16,7 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
-from copilot_tools._base import ClientCore, ContextItem, TurnOptions
+from copilot_tools._base import ClientCore, ContextItem, TurnOptions, http_timeout
 from copilot_tools.answer import Answer
 from copilot_tools.auth.base import AsyncTokenProvider, TokenProvider
 from copilot_tools.errors import StreamInterruptedError
@@ -26,6 +26,15 @@ from copilot_tools.settings import Settings
 from copilot_tools.sse import SSEDecoder
 from copilot_tools.streaming import AnswerComplete, StreamEvent
 from copilot_tools.wire import Conversation
+
+
+__all__ = [
+    "AsyncCopilotClient",
+    "AsyncCopilotConversation",
+    "CopilotClient",
+    "CopilotConversation",
+    "http_timeout",
+]
 
 
 class _ClientOptions:

@@ -1,18 +1,23 @@
 """``copilot-tools mcp``: serve the MCP server, or register it with Claude Desktop.
 
 stdio is the default (what Claude Desktop, VS Code and most hosts start). Streamable
-HTTP binds to loopback only: this server has no inbound authentication, and whoever can
-reach it acts with the signed-in user's Microsoft 365 identity, so a non-loopback
-``--host`` is refused. Nothing here writes to stdout: under stdio, stdout is the
-protocol.
+HTTP without authentication binds to loopback only: whoever can reach such a server
+acts with the signed-in user's Microsoft 365 identity, so a non-loopback ``--host`` is
+refused. With ``--auth entra`` the server is a multi-user OAuth resource server: every
+request needs a Microsoft Entra access token for the server's own API and each user
+acts as themselves (on-behalf-of), so it may bind any address. Nothing here writes to
+stdout: under stdio, stdout is the protocol.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from copilot_tools.cli.common import (
     EXIT_OK,
@@ -25,6 +30,10 @@ from copilot_tools.cli.common import (
 )
 from copilot_tools.protocol import is_loopback_host
 
+if TYPE_CHECKING:
+    from copilot_tools.mcp.http_auth import EntraAuth
+    from copilot_tools.settings import Settings
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 HTTP_PATH = "/mcp"
@@ -32,6 +41,9 @@ HTTP_PATH = "/mcp"
 EPILOG = """examples:
   copilot-tools mcp                                   # stdio, for Claude Desktop / VS Code
   copilot-tools mcp --transport http --port 8765      # http://127.0.0.1:8765/mcp
+  copilot-tools mcp --transport http --host 0.0.0.0 --auth entra --auth-tenant TENANT_ID \\
+      --auth-client-id API_CLIENT_ID --auth-resource-url https://mcp.contoso.com/mcp
+                                                      # multi-user; secret in COPILOT_TOOLS_MCP_CLIENT_SECRET
   copilot-tools --endpoint http://127.0.0.1:8000/beta mcp   # against the local emulator
   copilot-tools mcp install claude-desktop            # add this server to Claude Desktop
 """
@@ -42,9 +54,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transport", choices=("stdio", "http"), default="stdio",
                         help="stdio (default) or streamable HTTP")
     parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"HTTP: address to bind (loopback only; default {DEFAULT_HOST})")
+                        help=f"HTTP: address to bind (loopback only without --auth; default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"HTTP: port (default {DEFAULT_PORT})")
     _add_setting_options(parser)
+    _add_auth_options(parser)
 
     actions = parser.add_subparsers(dest="mcp_action", metavar="ACTION", title="actions")
     install = actions.add_parser(
@@ -86,20 +99,173 @@ _SETTING_OPTIONS = {
 }
 
 
+#: HTTP authentication: argparse attribute → environment variable. The client secret is
+#: read from the environment only (a command line is visible to every local user).
+_AUTH_OPTIONS = {
+    "auth": "COPILOT_TOOLS_MCP_AUTH",
+    "auth_tenant": "COPILOT_TOOLS_MCP_TENANT_ID",
+    "auth_client_id": "COPILOT_TOOLS_MCP_CLIENT_ID",
+    "auth_resource_url": "COPILOT_TOOLS_MCP_RESOURCE_URL",
+    "auth_scope": "COPILOT_TOOLS_MCP_SCOPE",
+    "auth_app_id_uri": "COPILOT_TOOLS_MCP_APP_ID_URI",
+    "auth_allowed_tenants": "COPILOT_TOOLS_MCP_ALLOWED_TENANTS",
+    "auth_allowed_clients": "COPILOT_TOOLS_MCP_ALLOWED_CLIENTS",
+    "auth_certificate": "COPILOT_TOOLS_MCP_CLIENT_CERTIFICATE",
+    "auth_certificate_thumbprint": "COPILOT_TOOLS_MCP_CLIENT_CERTIFICATE_THUMBPRINT",
+    "auth_accept_v1_tokens": "COPILOT_TOOLS_MCP_ACCEPT_V1_TOKENS",
+}
+CLIENT_SECRET_ENV = "COPILOT_TOOLS_MCP_CLIENT_SECRET"
+AUTH_MODES = ("none", "entra")
+
+
+def _add_auth_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "HTTP authentication (multi-user; --transport http only)",
+        "With --auth entra every request needs a Microsoft Entra access token for the server's own API, "
+        "and each user's Graph calls use their own token (on-behalf-of). The API app's client secret "
+        f"is read from {CLIENT_SECRET_ENV} only.",
+    )
+    add = group.add_argument
+    add("--auth", choices=AUTH_MODES, default=argparse.SUPPRESS,
+        help="none (default: one user, loopback only) or entra (env COPILOT_TOOLS_MCP_AUTH)")
+    add("--auth-tenant", metavar="TENANT_ID", default=argparse.SUPPRESS,
+        help="tenant id of the API's app registration (env COPILOT_TOOLS_MCP_TENANT_ID; default --tenant)")
+    add("--auth-client-id", metavar="CLIENT_ID", default=argparse.SUPPRESS,
+        help="client id of the app registration exposing the server's API: the tokens' audience and the "
+        "on-behalf-of client (env COPILOT_TOOLS_MCP_CLIENT_ID)")
+    add("--auth-resource-url", metavar="URL", default=argparse.SUPPRESS,
+        help="the URL clients use for this endpoint, published as the protected resource, e.g. "
+        "https://mcp.contoso.com/mcp (env COPILOT_TOOLS_MCP_RESOURCE_URL; default http://HOST:PORT/mcp "
+        "on loopback, required otherwise)")
+    add("--auth-scope", metavar="NAME", default=argparse.SUPPRESS,
+        help="delegated scope tokens must carry (env COPILOT_TOOLS_MCP_SCOPE; default access_as_user)")
+    add("--auth-app-id-uri", metavar="URI", default=argparse.SUPPRESS,
+        help="the API's Application ID URI (env COPILOT_TOOLS_MCP_APP_ID_URI; default api://CLIENT_ID)")
+    add("--auth-allowed-tenants", metavar="IDS", default=argparse.SUPPRESS,
+        help="comma-separated tenant ids whose users may call (env COPILOT_TOOLS_MCP_ALLOWED_TENANTS; "
+        "default the --auth-tenant)")
+    add("--auth-allowed-clients", metavar="IDS", default=argparse.SUPPRESS,
+        help="comma-separated client app ids allowed to obtain tokens for the server "
+        "(env COPILOT_TOOLS_MCP_ALLOWED_CLIENTS; default any)")
+    add("--auth-certificate", metavar="PEM", default=argparse.SUPPRESS,
+        help="the API app's certificate and private key, instead of a client secret "
+        "(env COPILOT_TOOLS_MCP_CLIENT_CERTIFICATE)")
+    add("--auth-certificate-thumbprint", metavar="HEX", default=argparse.SUPPRESS,
+        help="its SHA-1 thumbprint (env COPILOT_TOOLS_MCP_CLIENT_CERTIFICATE_THUMBPRINT; default computed)")
+    add("--auth-accept-v1-tokens", action="store_true", default=argparse.SUPPRESS,
+        help="also accept v1.0 access tokens (env COPILOT_TOOLS_MCP_ACCEPT_V1_TOKENS)")
+
+
+def _auth_values(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, str]:
+    """Each HTTP-auth option from its argument, else its environment variable (non-empty)."""
+    values = {}
+    for attr, variable in _AUTH_OPTIONS.items():
+        value = getattr(args, attr, None)
+        if value is None or value is False:
+            value = environ.get(variable, "").strip() or None
+        if value is not None:
+            values[attr] = str(value).strip() if not isinstance(value, bool) else "true"
+    return values
+
+
+def _auth_from_options(args: argparse.Namespace, settings: Settings,
+                       environ: Mapping[str, str] | None = None) -> EntraAuth | None:
+    """The HTTP authentication configured, or None; an incomplete configuration raises
+    ``AuthConfigError`` naming what is missing."""
+    from copilot_tools.errors import InvalidInputError
+
+    env = os.environ if environ is None else environ
+    values = _auth_values(args, env)
+    mode = values.get("auth", "none").lower()
+    if mode not in AUTH_MODES:
+        raise InvalidInputError("auth", f"{mode!r} (COPILOT_TOOLS_MCP_AUTH) is not an authentication mode",
+                                hint="Use none or entra.")
+    if mode == "none":
+        return None
+
+    from pydantic import SecretStr
+
+    from copilot_tools.auth.factory import ENV_AUTHORITY, ENV_CA_BUNDLE
+    from copilot_tools.mcp.http_auth import (
+        DEFAULT_AUTHORITY_HOST,
+        DEFAULT_SCOPE,
+        AuthConfigError,
+        EntraAuth,
+        EntraAuthConfig,
+        downstream_scopes,
+    )
+
+    tenant = values.get("auth_tenant") or settings.tenant_id
+    resource_url = values.get("auth_resource_url")
+    secret = env.get(CLIENT_SECRET_ENV, "")
+    certificate = values.get("auth_certificate")
+    missing = [
+        name for name, absent in (
+            ("--auth-tenant (the API app's tenant id)", not tenant),
+            ("--auth-client-id (the API app's client id)", "auth_client_id" not in values),
+            (f"--auth-resource-url (the URL clients reach, required to serve on {args.host})",
+             resource_url is None and not is_loopback_host(args.host)),
+            (f"a credential ({CLIENT_SECRET_ENV} or --auth-certificate)", not secret.strip() and not certificate),
+        ) if absent
+    ]
+    if missing:
+        raise AuthConfigError(
+            "missing " + "; ".join(missing),
+            "Register an app that exposes an API scope (access_as_user) and give its ids and credential; "
+            "see `copilot-tools mcp --help` and servers/README.md.",
+        )
+    if resource_url is None:
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        resource_url = f"http://{host}:{args.port}{HTTP_PATH}"
+    config = EntraAuthConfig(
+        tenant_id=tenant or "",
+        client_id=values.get("auth_client_id", ""),
+        resource_url=resource_url,
+        client_secret=SecretStr(secret) if secret.strip() else None,
+        certificate_path=Path(certificate).expanduser() if certificate else None,
+        certificate_thumbprint=values.get("auth_certificate_thumbprint"),
+        scope=values.get("auth_scope") or DEFAULT_SCOPE,
+        app_id_uri=values.get("auth_app_id_uri"),
+        allowed_tenants=tuple(values.get("auth_allowed_tenants", "").split(",")),
+        allowed_client_ids=tuple(values.get("auth_allowed_clients", "").split(",")),
+        accept_v1_tokens=values.get("auth_accept_v1_tokens", "").lower() in ("1", "true", "yes", "on"),
+        authority_host=env.get(ENV_AUTHORITY) or DEFAULT_AUTHORITY_HOST,
+        ca_bundle=env.get(ENV_CA_BUNDLE) or None,
+        downstream_scopes=downstream_scopes(settings.endpoint, env),
+    )
+    return EntraAuth(config)
+
+
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "mcp_action", None) == "install":
         return _install(args)
     overrides = {field: getattr(args, attr, None) for field, (attr, _) in _SETTING_OPTIONS.items()
                  if field not in ("endpoint", "tenant_id", "account")}
     settings = load_settings(args, **overrides)
-    if args.transport == "http" and not is_loopback_host(args.host):
+    auth = None
+    if args.transport == "http":  # stdio ignores the HTTP authentication options
+        from copilot_tools.errors import InvalidInputError
+
+        try:
+            auth = _auth_from_options(args, settings)
+        except InvalidInputError as exc:
+            error(exc.message, exc.hint)
+            return EXIT_USAGE
+        except ValueError as exc:  # AuthConfigError
+            message, hint = getattr(exc, "message", str(exc)), getattr(exc, "hint", "")
+            error(f"cannot start with HTTP authentication: {message}.", hint)
+            return EXIT_USAGE
+    if args.transport == "http" and auth is None and not is_loopback_host(args.host):
         error(
-            f"refusing to serve HTTP on {args.host}: this server has no inbound authentication, and anyone "
-            "who can reach it would act with your Microsoft 365 identity.",
-            f"Bind to loopback (--host {DEFAULT_HOST}, the default) and, to share it, put an authenticating "
-            "reverse proxy in front of it; or use --transport stdio.",
+            f"refusing to serve HTTP on {args.host} without authentication: anyone who can reach it would act "
+            "with your Microsoft 365 identity.",
+            f"Bind to loopback (--host {DEFAULT_HOST}, the default), or configure authentication so that "
+            "each user signs in as themselves (--auth entra; see `copilot-tools mcp --help`), "
+            "or use --transport stdio.",
         )
         return EXIT_USAGE
+    if auth is not None and settings.access_token is not None:
+        _say("Note: COPILOT_TOOLS_ACCESS_TOKEN is ignored with --auth entra: each user's own token is used.")
 
     from copilot_tools.client import AsyncCopilotClient
     from copilot_tools.mcp.server import build_server
@@ -111,15 +277,27 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("copilot_tools").propagate = False
     server = build_server(
         settings,
-        client_factory=(lambda s: AsyncCopilotClient(settings=s, headers=headers)) if headers else None,
+        client_factory=_with_headers(AsyncCopilotClient, headers) if headers else None,
         log_level="INFO" if verbose else "WARNING",
+        auth=auth,
     )
     if args.transport == "stdio":
         server.run()
     else:
         _say(f"Serving MCP over streamable HTTP at http://{args.host}:{args.port}{HTTP_PATH}")
+        if auth is not None:
+            config = auth.config
+            _say(f"Authentication: Microsoft Entra tokens for {config.app_id_uri} with scope {config.scope}, "
+                 f"tenant(s) {', '.join(config.allowed_tenants)}; resource {config.resource_url}")
         server.run("streamable-http", host=args.host, port=args.port, streamable_http_path=HTTP_PATH)
     return EXIT_OK
+
+
+def _with_headers(client_class: Any, headers: dict[str, str]) -> Any:
+    def factory(settings: Settings, **options: Any) -> Any:
+        return client_class(settings=settings, headers=headers, **options)
+
+    return factory
 
 
 def _install(args: argparse.Namespace) -> int:

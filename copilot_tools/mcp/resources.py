@@ -5,6 +5,11 @@ keeps what passed through it: each question with its ``Answer``. A host can atta
 transcript (``copilot://conversations/{id}``) to its context, cite from it, or show it
 to the user. It lives in memory, per process, bounded: the oldest conversations are
 forgotten first.
+
+Transcripts belong to a user (``owner``: ``<tenant id>/<object id>`` over authenticated
+HTTP, ``""`` for the one local user of stdio). A user only ever reads their own: another
+user's conversation id finds nothing, exactly as an unknown id does. Each user has their
+own bound, so one busy user cannot push everyone else's transcripts out.
 """
 
 from __future__ import annotations
@@ -26,36 +31,70 @@ class Turn:
     answer: Answer
 
 
-class ConversationStore:
-    """Turns by conversation id, least recently used first out."""
+LOCAL_OWNER = ""
+MAX_OWNERS = 1000
 
-    def __init__(self, max_conversations: int = MAX_CONVERSATIONS, max_turns: int = MAX_TURNS) -> None:
-        self._turns: OrderedDict[str, list[Turn]] = OrderedDict()
+
+class ConversationStore:
+    """Turns by owner and conversation id, least recently used first out (see the module docstring)."""
+
+    def __init__(self, max_conversations: int = MAX_CONVERSATIONS, max_turns: int = MAX_TURNS,
+                 max_owners: int = MAX_OWNERS) -> None:
+        self._owners: OrderedDict[str, OrderedDict[str, list[Turn]]] = OrderedDict()
         self._max_conversations = max_conversations
         self._max_turns = max_turns
+        self._max_owners = max_owners
+
+    def for_owner(self, owner: str) -> OwnerConversations:
+        """The transcripts of ``owner`` alone."""
+        return OwnerConversations(self, owner)
+
+    def record(self, question: str, answer: Answer, *, owner: str = LOCAL_OWNER) -> None:
+        conversations = self._owners.pop(owner, None) or OrderedDict()
+        self._owners[owner] = conversations
+        while len(self._owners) > self._max_owners:
+            self._owners.popitem(last=False)
+        turns = conversations.pop(answer.conversation_id, [])
+        turns.append(Turn(question, answer))
+        conversations[answer.conversation_id] = turns[-self._max_turns:]
+        while len(conversations) > self._max_conversations:
+            conversations.popitem(last=False)
+
+    def turns(self, conversation_id: str, *, owner: str = LOCAL_OWNER) -> list[Turn] | None:
+        conversations = self._owners.get(owner)
+        return conversations.get(conversation_id) if conversations is not None else None
+
+    def transcript(self, conversation_id: str, *, owner: str = LOCAL_OWNER) -> str | None:
+        """Markdown: every turn's question and rendered answer (with its sources), or None."""
+        turns = self.turns(conversation_id, owner=owner)
+        return _transcript(conversation_id, turns) if turns else None
+
+
+class OwnerConversations:
+    """One user's view of the store: what the tools and the resource template use."""
+
+    def __init__(self, store: ConversationStore, owner: str) -> None:
+        self._store = store
+        self.owner = owner
 
     def record(self, question: str, answer: Answer) -> None:
-        turns = self._turns.pop(answer.conversation_id, [])
-        turns.append(Turn(question, answer))
-        self._turns[answer.conversation_id] = turns[-self._max_turns:]
-        while len(self._turns) > self._max_conversations:
-            self._turns.popitem(last=False)
+        self._store.record(question, answer, owner=self.owner)
 
     def turns(self, conversation_id: str) -> list[Turn] | None:
-        return self._turns.get(conversation_id)
+        return self._store.turns(conversation_id, owner=self.owner)
 
     def transcript(self, conversation_id: str) -> str | None:
-        """Markdown: every turn's question and rendered answer (with its sources), or None."""
-        turns = self.turns(conversation_id)
-        if not turns:
-            return None
-        last = turns[-1].answer
-        parts = [
-            f"# Copilot conversation {conversation_id}",
-            f"{len(turns)} turn(s) held by this server; the conversation is at turn {last.turn_count}.",
-        ]
-        for number, turn in enumerate(turns, 1):
-            parts.append(f"## Turn {number} (Copilot turn {turn.answer.turn_count})")
-            parts.append(f"**Question:** {turn.question}")
-            parts.append(wrap_untrusted(turn.answer.render()))
-        return "\n\n".join(parts) + "\n"
+        return self._store.transcript(conversation_id, owner=self.owner)
+
+
+def _transcript(conversation_id: str, turns: list[Turn]) -> str:
+    last = turns[-1].answer
+    parts = [
+        f"# Copilot conversation {conversation_id}",
+        f"{len(turns)} turn(s) held by this server; the conversation is at turn {last.turn_count}.",
+    ]
+    for number, turn in enumerate(turns, 1):
+        parts.append(f"## Turn {number} (Copilot turn {turn.answer.turn_count})")
+        parts.append(f"**Question:** {turn.question}")
+        parts.append(wrap_untrusted(turn.answer.render()))
+    return "\n\n".join(parts) + "\n"
