@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from copilot_tools import protocol, retrieval
 from copilot_tools.answer import Answer, find_reply
@@ -25,7 +25,7 @@ from copilot_tools.protocol import Endpoint
 from copilot_tools.retrieval import BatchFlow, RetrievalHit, RetrievalQuery, build_query
 from copilot_tools.retry import RetryPolicy
 from copilot_tools.settings import Settings
-from copilot_tools.streaming import StreamAssembler, build_answer
+from copilot_tools.streaming import StreamAssembler, StreamReader, build_answer
 from copilot_tools.wire import ChatRequest, ContextMessage, Conversation
 
 logger = logging.getLogger("copilot_tools.client")
@@ -112,7 +112,13 @@ class ClientCore:
             settings = Settings.load({"endpoint": base_url or endpoint, "time_zone": time_zone, "max_retries": max_retries})
         elif base_url or endpoint or time_zone or max_retries is not None:
             updates = {"endpoint": base_url or endpoint, "time_zone": time_zone, "max_retries": max_retries}
-            settings = settings.model_copy(update={k: v for k, v in updates.items() if v is not None})
+            settings = settings.model_copy()
+            for name, value in updates.items():
+                if value is not None:
+                    try:
+                        setattr(settings, name, value)  # Settings validates assignments
+                    except ValidationError as exc:
+                        raise InvalidInputError(name, exc.errors()[0]["msg"]) from None
         resolved = Endpoint.resolve(settings.endpoint, workiq_conversations_path=settings.workiq_conversations_path)
         if token is not None and token_provider is not None:
             raise ValueError("Pass either token or token_provider, not both.")
@@ -121,7 +127,7 @@ class ClientCore:
         elif token_provider is not None:
             provider = token_provider
         else:
-            provider = _provider_from_settings(settings, resolved)
+            provider = _provider_from_settings(settings)
         zone = protocol.validate_time_zone(settings.time_zone) if settings.time_zone else local_time_zone()
         return cls(
             endpoint=resolved,
@@ -165,8 +171,8 @@ class ClientCore:
         **options: Any,
     ) -> list[RetrievalQuery]:
         """Every (query, data source) pair, validated before anything is sent."""
-        query_list = [queries] if isinstance(queries, str) else list(queries)
-        source_list = [data_sources] if isinstance(data_sources, str) else list(data_sources)
+        query_list = protocol.as_list(queries)
+        source_list = protocol.as_list(data_sources)
         if not query_list:
             raise InvalidInputError("queries", "no query given")
         if not source_list:
@@ -238,14 +244,12 @@ class ClientCore:
                             request_id=received.request_id)
 
     @staticmethod
-    def assembler(options: TurnOptions, received: Received) -> StreamAssembler:
-        return StreamAssembler(options.message, external_title=options.external_title(),
-                               request_id=received.request_id)
+    def stream_reader(options: TurnOptions, received: Received) -> StreamReader:
+        return StreamReader(StreamAssembler(options.message, external_title=options.external_title(),
+                                            request_id=received.request_id))
 
 
-def _provider_from_settings(settings: Settings, endpoint: Endpoint) -> TokenProvider:
-    if settings.access_token is not None:
-        return StaticTokenProvider(settings.access_token)
+def _provider_from_settings(settings: Settings) -> TokenProvider:
     from copilot_tools.auth import provider_from_settings  # imports MSAL only when needed
 
     return provider_from_settings(settings, interactive=False)

@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from copilot_tools.wire import Attribution, Conversation, ResponseMessage
 from copilot_tools.wire import SensitivityLabel as WireSensitivityLabel
 
-_TAG = re.compile(r"<(Person|Event|File)>(.*?)</\1>", re.DOTALL)
+# Tags never nest, so a name runs to the next '<': linear even on unclosed tags.
+_TAG = re.compile(r"<(Person|Event|File)>([^<]*)</\1>")
 _MARKER = re.compile(r"\[\^([^\^\]\s]+)\^\]")
 _CARD_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)")
 # A construct that may still be growing at the end of a streamed snapshot.

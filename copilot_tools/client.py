@@ -19,14 +19,11 @@ from pydantic import SecretStr
 from copilot_tools._base import ClientCore, ContextItem, TurnOptions, http_timeout
 from copilot_tools.answer import Answer
 from copilot_tools.auth.base import AsyncTokenProvider, TokenProvider
-from copilot_tools.errors import StreamInterruptedError
 from copilot_tools.exchange import Flow, Outcome, Send, Sleep
 from copilot_tools.retrieval import BatchFlow, RetrievalHit, RunFlow
 from copilot_tools.settings import Settings
-from copilot_tools.sse import SSEDecoder
 from copilot_tools.streaming import AnswerComplete, StreamEvent
 from copilot_tools.wire import Conversation
-
 
 __all__ = [
     "AsyncCopilotClient",
@@ -155,21 +152,14 @@ class CopilotClient(_ClientOptions):
         conversation_id = conversation_id or self.create_conversation().id
         received = self._run(self._core.turn_flow(conversation_id, body, stream=True))
         response: httpx.Response = received.handle
-        assembler = self._core.assembler(options, received)
-        decoder = SSEDecoder()
+        reader = self._core.stream_reader(options, received)
         try:
             try:
                 for chunk in response.iter_bytes():
-                    for event in decoder.feed(chunk):
-                        yield from assembler.feed(event)
+                    yield from reader.feed(chunk)
             except httpx.HTTPError as exc:
-                raise StreamInterruptedError(
-                    f"The stream broke off ({type(exc).__name__}); the turn was not re-sent.",
-                    partial_text=assembler.text_so_far, request_id=received.request_id,
-                ) from exc
-            for event in decoder.close():
-                yield from assembler.feed(event)
-            yield from assembler.finish()
+                raise reader.broken(exc, received.request_id) from exc
+            yield from reader.close()
         finally:
             response.close()
 
@@ -308,23 +298,15 @@ class AsyncCopilotClient(_ClientOptions):
         conversation_id = conversation_id or (await self.create_conversation()).id
         received = await self._run(self._core.turn_flow(conversation_id, body, stream=True))
         response: httpx.Response = received.handle
-        assembler = self._core.assembler(options, received)
-        decoder = SSEDecoder()
+        reader = self._core.stream_reader(options, received)
         try:
             try:
                 async for chunk in response.aiter_bytes():
-                    for event in decoder.feed(chunk):
-                        for item in assembler.feed(event):
-                            yield item
+                    for item in reader.feed(chunk):
+                        yield item
             except httpx.HTTPError as exc:
-                raise StreamInterruptedError(
-                    f"The stream broke off ({type(exc).__name__}); the turn was not re-sent.",
-                    partial_text=assembler.text_so_far, request_id=received.request_id,
-                ) from exc
-            for event in decoder.close():
-                for item in assembler.feed(event):
-                    yield item
-            for item in assembler.finish():
+                raise reader.broken(exc, received.request_id) from exc
+            for item in reader.close():
                 yield item
         finally:
             await response.aclose()

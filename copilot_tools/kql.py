@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from copilot_tools.errors import InvalidInputError
 
@@ -21,9 +22,11 @@ KNOWN_PROPERTIES = frozenset(
     for name in (
         "path", "Author", "Title", "Filename", "FileExtension", "FileType", "SiteID", "SiteName",
         "InformationProtectionLabelId", "ModifiedBy", "LastModifiedTime", "Created", "CreatedBy",
-        "LastModifiedBy", "ContentTypeId", "DocumentLink", "WebId", "ListId",
+        "LastModifiedBy",
     )
 )
+#: Properties whose values are dates: a value that is not one would be ignored silently.
+DATE_PROPERTIES = frozenset({"lastmodifiedtime", "created"})
 _OPERATORS = (">=", "<=", "<>", ":", "=", "<", ">")
 _WORD = re.compile(r"[^\s()\"]+")
 _PROPERTY = re.compile(r"([A-Za-z][A-Za-z0-9_.]*)(>=|<=|<>|:|=|<|>)(.*)$", re.DOTALL)
@@ -120,6 +123,9 @@ def _check_term(expression: str, token: _Token, allow_any_property: bool) -> Non
         _fail(expression, token.position + len(name), f"{operator + value[:2]!r} is not a KQL operator")
     if not value or value == '""':
         _fail(expression, token.position, f"{name}{operator} has no value")
+    if name.lower() in DATE_PROPERTIES and not _is_date(value.strip('"')):
+        _fail(expression, token.position + len(name) + len(operator),
+              f"{value!r} is not a date such as 2024-07-22 or 2024-07-22T10:00:00Z")
     if not allow_any_property and name.lower() not in KNOWN_PROPERTIES:
         _fail(
             expression, token.position,
@@ -127,6 +133,14 @@ def _check_term(expression: str, token: _Token, allow_any_property: bool) -> Non
             f"(known: path, Author, Title, Filename, FileExtension, FileType, SiteID, "
             f"InformationProtectionLabelId, ModifiedBy, LastModifiedTime, …)",
         )
+
+
+def _is_date(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def _fail(expression: str, position: int, problem: str) -> None:

@@ -141,9 +141,31 @@ def validate_conversation_id(conversation_id: str) -> str:
     return conversation_id
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def validate_text(argument: str, text: str) -> str:
+    """Text that can travel as JSON and means what it shows: valid Unicode, no control characters."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(
+            argument, "it holds bytes that are not valid Unicode text",
+            hint="Re-save the input as UTF-8 (it may come from a file in another encoding).",
+        ) from None
+    match = _CONTROL.search(text)
+    if match:
+        raise InvalidInputError(
+            argument, f"it holds the control character {match.group()!r} at position {match.start()}",
+            hint="Remove control characters; tabs and line breaks are fine.",
+        )
+    return text
+
+
 def validate_message(text: str) -> str:
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError("message", "the question is empty", hint="Ask something.")
+    validate_text("message", text)
     if len(text) > MAX_MESSAGE_LENGTH:
         raise InvalidInputError(
             "message",
@@ -238,8 +260,8 @@ def build_chat_body(
     """Validate every argument and build the ``/chat`` body. Raises ``InvalidInputError``."""
     validate_message(message)
     validate_time_zone(time_zone)
-    if isinstance(files, str):
-        files = [files]
+    files = as_list(files)
+    additional_context = as_list(additional_context)
     if len(files) > MAX_FILES:
         raise InvalidInputError("files", f"{len(files)} files given; at most {MAX_FILES} per turn")
     file_refs = [FileReference(uri=validate_file_uri(uri, allowed_file_hosts)) for uri in files]
@@ -258,6 +280,15 @@ def build_chat_body(
     )
 
 
+def as_list(value: Any) -> list[Any]:
+    """A list argument given as one string (or None) means a list of that one (or none)."""
+    if value is None:
+        return []
+    if isinstance(value, (str, Mapping)):
+        return [value]
+    return list(value)
+
+
 def _context_message(item: str | Mapping[str, str] | ContextMessage) -> ContextMessage:
     if isinstance(item, ContextMessage):
         message = item
@@ -271,6 +302,7 @@ def _context_message(item: str | Mapping[str, str] | ContextMessage) -> ContextM
         )
     if not message.text.strip():
         raise InvalidInputError("additional_context", "an entry is empty")
+    validate_text("additional_context", message.text)
     return message
 
 

@@ -18,7 +18,14 @@ from copilot_tools.answer import SensitivityLabel
 from copilot_tools.errors import CopilotError, InvalidInputError, ServiceError
 from copilot_tools.exchange import Flow, Received, Sleep, exchange
 from copilot_tools.kql import check_filter
-from copilot_tools.protocol import Endpoint, HttpRequest, error_from_response, parse_retry_after
+from copilot_tools.protocol import (
+    Endpoint,
+    HttpRequest,
+    as_list,
+    error_from_response,
+    parse_retry_after,
+    validate_text,
+)
 from copilot_tools.retry import RetryPolicy
 from copilot_tools.wire import (
     BatchRequest,
@@ -99,6 +106,9 @@ def build_query(
     """Validate every argument before anything is sent."""
     if not isinstance(query, str) or not query.strip():
         raise InvalidInputError("query", "the query is empty")
+    validate_text("query", query)
+    metadata = None if metadata is None else as_list(metadata)
+    connections = as_list(connections)
     if len(query) > MAX_QUERY_LENGTH:
         raise InvalidInputError("query", f"{len(query):,} characters; the service takes at most {MAX_QUERY_LENGTH:,}")
     if data_source not in DATA_SOURCES:

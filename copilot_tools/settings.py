@@ -88,7 +88,13 @@ class Settings(BaseModel):
         ``InvalidInputError`` naming the file and the key, never a silent default.
         """
         env = os.environ if environ is None else environ
-        path = Path(config_path or env.get(CONFIG_ENV) or default_config_path())
+        explicit = config_path or env.get(CONFIG_ENV)
+        path = Path(explicit or default_config_path())
+        if explicit and path.exists() and not path.is_file():
+            raise InvalidInputError("config file", f"{path} is not a file")
+        if explicit and not path.exists() and config_path is not None:
+            raise InvalidInputError("config file", f"{path} does not exist",
+                                    hint="Check the path given with --config.")
         from_file = _read_config_file(path)
         values: dict[str, Any] = {}
         sources: dict[str, str] = {}
@@ -156,5 +162,5 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     return {
         key.replace("-", "_"): value
         for key, value in table.items()
-        if not (table is data and key in FRONT_END_TABLES and isinstance(value, dict))
+        if not (key in FRONT_END_TABLES and isinstance(value, dict))
     }

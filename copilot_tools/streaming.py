@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from copilot_tools.answer import Answer, clean_text, find_reply, normalize_message, stable_prefix
 from copilot_tools.errors import EmptyResponseError, ResponseDeclinedError, StreamInterruptedError
-from copilot_tools.sse import ServerSentEvent, iter_json_objects
+from copilot_tools.sse import ServerSentEvent, SSEDecoder, iter_json_objects
 from copilot_tools.wire import Conversation, ResponseMessage
 
 logger = logging.getLogger("copilot_tools.stream")
@@ -125,6 +125,33 @@ class StreamAssembler:
             self._shown = answer.text
         events.append(AnswerComplete(answer))
         return events
+
+
+class StreamReader:
+    """Bytes of one ``chatOverStream`` response in, ``StreamEvent``s out.
+
+    What both clients do with a stream, so that their loops only move bytes.
+    """
+
+    def __init__(self, assembler: StreamAssembler) -> None:
+        self._decoder = SSEDecoder()
+        self._assembler = assembler
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        return [item for event in self._decoder.feed(chunk) for item in self._assembler.feed(event)]
+
+    def close(self) -> list[StreamEvent]:
+        """The end of the body: the last events, then the final answer (or its error)."""
+        items = [item for event in self._decoder.close() for item in self._assembler.feed(event)]
+        return items + self._assembler.finish()
+
+    def broken(self, error: Exception, request_id: str | None) -> StreamInterruptedError:
+        """The error for a stream cut after it started: never re-sent, partial text kept."""
+        return StreamInterruptedError(
+            f"The stream broke off ({type(error).__name__}); the turn was not re-sent.",
+            partial_text=self._assembler.text_so_far,
+            request_id=request_id,
+        )
 
 
 def build_answer(

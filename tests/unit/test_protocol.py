@@ -184,3 +184,31 @@ def test_retry_after_parsing() -> None:
 def test_errors_never_carry_the_token() -> None:
     error = error_from_response(401, {"authorization": "Bearer SECRET"}, graph_error("InvalidAuthenticationToken", "expired"))
     assert "SECRET" not in str(error) and "SECRET" not in repr(error.__dict__)
+
+
+@pytest.mark.parametrize("text", ["travel \udcff", "a\x00b", "bell\x07"])
+def test_text_that_cannot_travel_is_refused_before_sending(text: str) -> None:
+    with pytest.raises(errors.InvalidInputError) as info:
+        build_chat_body(text, time_zone="UTC")
+    assert info.value.argument == "message"
+    with pytest.raises(errors.InvalidInputError) as info:
+        build_chat_body("hi", time_zone="UTC", additional_context=[text])
+    assert info.value.argument == "additional_context"
+
+
+def test_tabs_and_line_breaks_are_fine() -> None:
+    assert build_chat_body("line one\n\tline two\r\n", time_zone="UTC").message.text.startswith("line one")
+
+
+def test_a_single_string_where_a_list_is_expected_is_one_item() -> None:
+    body = build_chat_body("hi", time_zone="UTC", additional_context="John Doe's birthday is on January 1st.",
+                           files=None)
+    assert [c.text for c in body.additional_context] == ["John Doe's birthday is on January 1st."]
+    assert body.contextual_resources is None
+
+
+def test_unclosed_entity_tags_are_linear() -> None:
+    from copilot_tools.answer import clean_text
+
+    text = "<Person>" * 50_000 + "<Person>John</Person>"
+    assert clean_text(text).endswith("<Person>John")  # the pathological input is answered at once

@@ -141,3 +141,20 @@ def test_a_sub_request_throttled_too_long_surfaces_with_its_query() -> None:
 def test_retrieval_is_refused_on_work_iq() -> None:
     with CopilotClient(endpoint="workiq", token="t", time_zone="UTC") as c, pytest.raises(InvalidInputError):
         c.retrieve("q")
+
+
+@respx.mock
+def test_single_strings_for_list_arguments_are_one_item() -> None:
+    route = respx.post(f"{BASE}/copilot/retrieval").mock(return_value=httpx.Response(200, json={"retrievalHits": []}))
+    with client() as c:
+        c.retrieve("VPN", metadata="title")
+        c.retrieve("VPN", data_source="externalItem", connections="ContosoJira")
+    bodies = [json.loads(call.request.content) for call in route.calls]
+    assert bodies[0]["resourceMetadata"] == ["title"]
+    assert bodies[1]["dataSourceConfiguration"] == {"externalItem": {"connections": [{"connectionId": "ContosoJira"}]}}
+
+
+def test_dates_in_filters_are_checked() -> None:
+    with client() as c, pytest.raises(InvalidInputError) as info:
+        c.retrieve("q", filter="LastModifiedTime>=2024-13-45")
+    assert "not a date" in info.value.message

@@ -36,8 +36,26 @@ def test_config_problems_name_the_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="unknown keys"):
         Settings.load(environ={}, config_path=config)
     with pytest.raises(InvalidInputError) as info:
-        Settings.load(environ={"COPILOT_TOOLS_MAX_RETRIES": "many"}, config_path=tmp_path / "none.toml")
+        Settings.load(environ={"COPILOT_TOOLS_MAX_RETRIES": "many", "COPILOT_TOOLS_CONFIG": str(tmp_path / "none.toml")})
     assert info.value.argument == "max_retries" and "COPILOT_TOOLS_MAX_RETRIES" in info.value.message
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        Settings.load(environ={}, config_path=tmp_path / "typo.toml")  # an explicit --config must exist
+    with pytest.raises(InvalidInputError, match="not a file"):
+        Settings.load(environ={}, config_path=tmp_path)
+
+
+def test_front_end_tables_are_left_to_their_front_ends(tmp_path: Path) -> None:
+    for text in ('endpoint = "workiq"\n[cli]\njson = true\n',
+                 '[copilot-tools]\nendpoint = "workiq"\n[copilot-tools.cli]\njson = true\n'):
+        config = tmp_path / "config.toml"
+        config.write_text(text)
+        assert Settings.load(environ={}, config_path=config).endpoint == "workiq"
+
+
+def test_client_arguments_over_settings_are_validated() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        CopilotClient(settings=Settings(endpoint="http://127.0.0.1:1/beta", access_token="t"), max_retries=100)
+    assert info.value.argument == "max_retries"
 
 
 def test_client_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
