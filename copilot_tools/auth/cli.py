@@ -77,11 +77,8 @@ def _note(message: str) -> None:
 
 
 def _json(args: argparse.Namespace) -> bool:
-    from copilot_tools.cli import common
+    from copilot_tools.cli.common import preference
 
-    preference = getattr(common, "preference", None)
-    if preference is None:
-        return bool(getattr(args, "json", False))
     return bool(preference(args, "json")[0])
 
 
@@ -200,6 +197,8 @@ def _whoami(args: argparse.Namespace) -> int:
         from copilot_tools.auth.jwt_display import describe_token
 
         details = describe_token(settings.access_token.get_secret_value())
+        if not details["is_jwt"]:
+            return _opaque_token(args, settings)
         info = {
             "source": "access token (COPILOT_TOOLS_ACCESS_TOKEN or configuration)",
             "username": details["username"],
@@ -250,6 +249,31 @@ def _whoami(args: argparse.Namespace) -> int:
     if not signed_in:
         error("The token has expired and cannot be refreshed.", "Run `copilot-tools login` (or get a fresh token).")
         return EXIT_NOT_SIGNED_IN
+    return EXIT_OK
+
+
+def _opaque_token(args: argparse.Namespace, settings: Any) -> int:
+    """A token given as is that is not a JWT: it is used, but there is nothing to show.
+
+    Access tokens are opaque to clients by contract, so this is not an error: the
+    service decides whether the token is good on the next call.
+    """
+    where = settings.sources.get("access_token", "configuration")
+    through = f"the {where}" if where.startswith(("environment", "config")) else where
+    if _json(args):
+        info = {
+            "source": f"access token from {through}", "endpoint": settings.endpoint, "jwt": False,
+            "username": None, "tenant_id": None, "scopes": [], "expires_at": None, "expired": None,
+            "refreshable": False,
+        }
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"{'endpoint:':<11}{settings.endpoint}")
+        print(f"{'source:':<11}access token from {through}")
+    _note(
+        f"An access token is set through {through}, but it is not a JWT, so its account, "
+        "tenant, scopes and expiry cannot be shown; the service checks it on the next call."
+    )
     return EXIT_OK
 
 

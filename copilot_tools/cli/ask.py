@@ -124,8 +124,12 @@ def context_items(args: argparse.Namespace) -> list[str | dict[str, str]]:
     for name in args.context_file:
         try:
             text = Path(name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInputError("additional_context", f"cannot read {name}: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError("context_file", f"cannot read {name}: it is not UTF-8 text (byte {exc.start})",
+                                    hint="Save it as UTF-8, or give a text file.") from None
+        except OSError as exc:
+            raise InvalidInputError("context_file", f"cannot read {name}: {exc.strerror or exc}",
+                                    hint="Give the path of a readable text file.") from None
         items.append({"text": text, "description": Path(name).name})
     return items
 

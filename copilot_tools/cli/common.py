@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from copilot_tools.client import CopilotClient
-    from copilot_tools.errors import InvalidInputError
+    from copilot_tools.errors import CopilotError, InvalidInputError
     from copilot_tools.settings import Settings
 
 EXIT_OK = 0
@@ -53,6 +53,7 @@ OPTION_NAMES: dict[str, str] = {
     "files": "--file",
     "conversation_id": "--conversation",
     "additional_context": "--context",
+    "context_file": "--context-file",
     "endpoint": "--endpoint",
     "tenant_id": "--tenant",
     "account": "--account",
@@ -199,8 +200,18 @@ def extra_headers(args: argparse.Namespace, environ: Mapping[str, str] | None = 
                                     hint="For example --header 'x-emulator-fault: throttle'.")
         if name.lower() in ("authorization", "host", "content-length"):
             raise InvalidInputError("header", f"{name} cannot be set this way")
-        headers[name] = value.strip()
+        value = value.strip()
+        if not _printable_ascii(value):
+            raise InvalidInputError("header", f"the value of {name} must be printable ASCII "
+                                    "(no line breaks, control characters or non-ASCII letters)",
+                                    hint="Write it on one line in plain ASCII, percent-encoding anything else.")
+        headers[name] = value
     return headers
+
+
+def _printable_ascii(text: str) -> bool:
+    """What an HTTP/1.1 header value may safely hold (httpx refuses the rest deep inside)."""
+    return all(" " <= ch <= "~" for ch in text)
 
 
 def make_client(args: argparse.Namespace, settings: Settings, **kwargs: Any) -> CopilotClient:
@@ -285,41 +296,54 @@ def usage_message(exc: InvalidInputError) -> str:
     return f"invalid {OPTION_NAMES.get(argument, argument)}: {detail}"
 
 
-def _verbosity(args: argparse.Namespace) -> int:
+def verbosity_level(args: argparse.Namespace) -> int:
+    """``-v`` count (option > environment > config file); 0 when it cannot be read."""
     try:
         return int(preference(args, "verbose")[0])
     except Exception:  # noqa: BLE001 - a bad COPILOT_TOOLS_VERBOSE must not hide the real error
         return 0
 
 
+def report_error(exc: CopilotError, verbosity: int = 0) -> int:
+    """Report ``exc`` in one line (and its hint) on stderr; returns its exit code.
+
+    The one place a ``CopilotError`` becomes what the user reads: a usage error names
+    the option as typed, a service error carries its request id, and ``-v`` adds the
+    traceback.
+    """
+    from copilot_tools.errors import InvalidInputError
+
+    if verbosity:
+        import traceback
+
+        traceback.print_exception(exc)
+    if isinstance(exc, InvalidInputError):
+        error(usage_message(exc), exc.hint)
+        return EXIT_USAGE
+    error(exc.message + (f" (request-id {exc.request_id})" if exc.request_id else ""), exc.hint)
+    return EXIT_CODES.get(exc.kind, EXIT_SERVICE)
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run the parsed command, turning every failure into a message and an exit code."""
-    from copilot_tools.errors import CopilotError, InvalidInputError
+    from copilot_tools.errors import CopilotError
 
-    verbosity = _verbosity(args)
-    configure_logging(verbosity)
+    level = verbosity_level(args)
+    configure_logging(level)
     try:
         return int(args._module.run(args) or 0)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except CopilotError as exc:
-        if verbosity:
-            import traceback
-
-            traceback.print_exc()
-        if isinstance(exc, InvalidInputError):
-            error(usage_message(exc), exc.hint)
-            return EXIT_USAGE
-        error(exc.message + (f" (request-id {exc.request_id})" if exc.request_id else ""), exc.hint)
-        return EXIT_CODES.get(exc.kind, EXIT_SERVICE)
+        return report_error(exc, level)
     except BrokenPipeError:
         # stdout closed early (`| head`): not an error, and no traceback on exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # a bug: say so in one line, the traceback with -v
-        if verbosity:
+        if level:
             raise
         error(f"unexpected {type(exc).__name__}: {exc}",
               "Run again with -v for the traceback, and please report it.")

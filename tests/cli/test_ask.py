@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import jsonschema
@@ -156,6 +157,9 @@ def test_verbose_shows_request_ids_timings_and_the_traceback_never_the_token(on_
         (("ask", MEETING, "--conversation", "../../me/messages"), {}, "--conversation"),
         (("ask", MEETING, "--context", " "), {}, "--context"),
         (("ask", MEETING, "--header", "no colon here"), {}, "--header"),
+        (("ask", MEETING, "--header", "x-note: 日本"), {}, "--header"),
+        (("ask", MEETING, "--header", "x-note: one\r\nx-other: two"), {}, "--header"),
+        (("chat", "--header", "x-note: bell\x07"), {}, "--header"),
         (("ask", MEETING, "--endpoint", "http://example.com/beta"), {}, "--endpoint"),
         (("chat", "--conversation", "not a conversation"), {}, "--conversation"),
         (("chat", "--time-zone", "Mars/Olympus_Mons"), {}, "--time-zone"),
@@ -170,6 +174,32 @@ def test_bad_input_is_a_usage_error_before_any_request(run: Run, args: tuple[str
     first = result.stderr.strip().splitlines()[0]
     assert first.startswith("error: invalid ") and named in first
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "mode", "reason"),
+    [
+        (None, None, "No such file or directory"),
+        (b"caf\xe9 notes", None, "not UTF-8"),
+        (b"notes", 0o000, "Permission denied"),
+    ],
+    ids=["missing", "latin-1", "unreadable"],
+)
+def test_an_unreadable_context_file_is_named_with_the_reason(
+    run: Run, tmp_path, content: bytes | None, mode: int | None, reason: str
+) -> None:
+    path = tmp_path / "notes.txt"
+    if content is not None:
+        path.write_bytes(content)
+    if mode is not None:
+        if os.geteuid() == 0:
+            pytest.skip("root reads any file")
+        path.chmod(mode)
+    result = run("ask", MEETING, "--context-file", str(path), env={"COPILOT_TOOLS_ENDPOINT": CLOSED_ENDPOINT})
+    assert result.returncode == 2, result.stderr
+    first = result.stderr.strip().splitlines()[0]
+    assert first.startswith("error: invalid --context-file: ") and str(path) in first and reason in first
+    assert "invalid --context:" not in result.stderr
 
 
 def test_a_network_failure_is_a_service_error(run: Run) -> None:

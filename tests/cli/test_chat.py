@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -126,3 +127,43 @@ def test_chat_reads_questions_from_a_pipe(on_emulator) -> None:
     result = on_emulator("chat", input=f"{MEETING}\nWho organises it?\n")
     assert result.returncode == 0, result.stderr
     assert "Contoso Engineering Standup" in result.stdout and "John Doe" in result.stdout
+
+
+def test_history_is_private_and_leaves_the_token_cache_usable(chat, run, home: Path) -> None:
+    # The history shares its directory with the token cache, which refuses one others can read.
+    child = chat()
+    answer(child, MEETING, "Contoso Engineering Standup")
+    quit_session(child)
+    folder = home / "data" / "copilot-tools"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "chat_history").stat().st_mode) == 0o600
+    # A sign-in check afterwards opens the cache there: "not signed in", not "refusing".
+    result = run("whoami", env={"COPILOT_TOOLS_ENDPOINT": "graph", "COPILOT_TOOLS_TOKEN_CACHE_ENCRYPTION": "off"})
+    assert result.returncode == 3, result.stderr
+    assert "Not signed in" in result.stderr and "Refusing" not in result.stderr
+
+
+def test_piped_chat_exits_with_the_worst_failure(on_emulator) -> None:
+    both_fail = on_emulator("chat", "--header", fault("server-error"), input="q1\nq2\n",
+                            env={"COPILOT_TOOLS_MAX_RETRIES": "0"})
+    assert both_fail.returncode == 1, both_fail.stderr
+    assert both_fail.stderr.count("error: ") == 2  # each question reported, none skipped
+    verbose = on_emulator("chat", "-v", "--header", fault("server-error"), input="q1\n",
+                          env={"COPILOT_TOOLS_MAX_RETRIES": "0"})
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr  # reported as every command reports
+
+    # Throttled once, then answered: the session goes on, and the script still learns of it.
+    once = on_emulator("chat", "--header", fault("throttle;retry-after=0;count=1"),
+                       input=f"{MEETING}\n{MEETING}\n", env={"COPILOT_TOOLS_MAX_RETRIES": "0"})
+    assert once.returncode == 5, once.stderr
+    assert "Contoso Engineering Standup" in once.stdout and once.stderr.count("error: ") == 1
+
+
+def test_piped_chat_asks_again_when_the_conversation_is_gone(on_emulator) -> None:
+    gone = "00000000-0000-0000-0000-000000000000"
+    result = on_emulator("chat", "--conversation", gone, input=f"{MEETING}\n")
+    assert "Contoso Engineering Standup" in result.stdout  # answered in a new conversation
+    assert result.stderr.count("error: ") == 1 and "ask again." not in result.stderr
+    assert result.returncode == 6, result.stderr  # ...but not in the one the script named
+    new = CONVERSATION.findall(result.stderr)[-1]
+    assert new != gone
