@@ -26,12 +26,12 @@ import json
 import os
 import stat
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from copilot_tools.errors import AuthenticationError
+from copilot_tools.files import atomic_write
 
 if TYPE_CHECKING:
     from msal_extensions import PersistedTokenCache  # type: ignore[import-untyped]
@@ -115,25 +115,6 @@ def check_file(path: Path, info: os.stat_result | None = None) -> None:
             f"other users can access it (mode {stat.S_IMODE(info.st_mode):04o}, expected 0600)",
             f"Run `chmod 600 {path}` if nobody else could have read it, otherwise remove it and sign in again.",
         )
-
-
-def atomic_write(path: Path, content: str) -> None:
-    """Write ``content`` to ``path`` as a 0600 file, all at once (temp file, fsync, rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if _POSIX:
-            os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def read_private(path: Path) -> str | None:

@@ -12,13 +12,13 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from copilot_tools.errors import InvalidInputError
+from copilot_tools.files import atomic_write
 
 
 def claude_desktop_config_path() -> Path:
@@ -113,16 +113,6 @@ def _backup(path: Path) -> Path:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    """Keep an existing file's permissions; a new one is private."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text, mode=path.stat().st_mode & 0o777 if path.exists() else 0o600)
