@@ -8,6 +8,8 @@ could read the folder it serves.
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
 from pathlib import Path
 
@@ -29,10 +31,37 @@ empty, no-final; every fault takes count=N (first N requests only), key=ANY, and
 """
 
 
+def port_number(value: str) -> int:
+    """``--port``: a TCP port, 0 to 65535 (0 picks a free one); anything else is a usage error."""
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port: use a whole number from 0 to 65535 "
+                                         "(0 picks a free one)")
+    return port
+
+
+def _listen_failure(host: str, port: int, exc: OSError) -> tuple[str, str]:
+    """(message, hint) for a socket that could not listen, worded for what actually failed."""
+    if isinstance(exc, socket.gaierror):
+        return (f"cannot resolve --host {host} ({exc.strerror or exc})",
+                "Use an address of this machine such as 127.0.0.1 or ::1, or a host name it can resolve.")
+    where = f"cannot listen on {f'[{host}]' if ':' in host else host}:{port} ({exc.strerror or exc})"
+    if exc.errno == errno.EADDRINUSE:
+        return where, "Another program is using this port. Pick another --port, or 0 for any free one."
+    if exc.errno == errno.EACCES:
+        return where, "Ports below 1024 need privileges. Pick another --port, or 0 for any free one."
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return where, f"{host} is not an address of this machine: use --host 127.0.0.1, or one of its own addresses."
+    return where, "Check --host and --port (0 picks any free port)."
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    parser.add_argument("--port", type=port_number, default=8000, help="port (default 8000; 0 picks a free one)")
     parser.add_argument("--corpus", metavar="DIR", help="folder of .md/.txt documents to serve "
                         "(default: the bundled sample tenant Contoso)")
     parser.add_argument("--token", help="accept only this bearer token (default: any non-empty token)")
@@ -79,14 +108,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
-        error(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc})",
-              "Pick another --port, or 0 for any free one.")
+        error(*_listen_failure(args.host, args.port, exc))
         return EXIT_USAGE
     import uvicorn
 
     base = f"http://{url_host(args.host)}:{sock.getsockname()[1]}/beta"
     what = "the sample tenant Contoso" if corpus is None else str(corpus)
-    print(f"copilot-tools emulator: serving {what} ({len(loaded.documents)} documents) on {base}; "
+    count = len(loaded.documents)
+    print(f"copilot-tools emulator: serving {what} ({count} document{'' if count == 1 else 's'}) on {base}; "
           f"point the client at it with COPILOT_TOOLS_ENDPOINT={base}  (Ctrl-C stops)", file=sys.stderr)
     quiet_deliberate_cuts()
     try:

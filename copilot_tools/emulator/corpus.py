@@ -6,11 +6,17 @@ Two layouts are read. A *tenant folder* (like the bundled ``tenant/contoso``) ha
 SharePoint site, each file with a synthetic https URL, so the client's file-URL checks
 (https, SharePoint host) hold for it too. Loading is cached per process: the demo and
 the tests start many emulators on the same folder.
+
+A user's folder is often a checkout: hidden folders (``.git``, ``.venv``) and tool folders
+(``node_modules``, ``__pycache__``) are not walked at all, and a file that is not UTF-8
+text, or has no text once its front matter is set aside, is skipped with a warning
+(``copilot-tools emulator`` prints the warnings) instead of being served empty.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from functools import lru_cache
@@ -30,6 +36,7 @@ DOCUMENT_SUFFIXES = (".md", ".markdown", ".txt")
 LOCAL_SITE_URL = "https://contoso.sharepoint.com/sites/Local/Shared%20Documents/"
 LOCAL_SITE_ID = "5b0c6d5e-3f1a-4c57-9a39-2f0d6c8e1a01"
 _TENANT_FILES = ("people.json", "calendar.json", "labels.json", "README.md", "readme.md")
+_TOOL_FOLDERS = frozenset({"node_modules", "__pycache__"})
 
 
 class CorpusError(ValueError):
@@ -235,15 +242,37 @@ def _local_url(relative: str) -> str:
     return LOCAL_SITE_URL + quote(relative, safe="/")
 
 
-def _document(path: Path, root: Path, labels: dict[str, Label], warnings: list[str], *, connector: bool) -> Document:
-    relative = path.relative_to(root).as_posix()
+def _text_of(path: Path, relative: str, warnings: list[str]) -> str | None:
+    """The file's text, or None (with a warning) when it is not UTF-8 text."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:
+        warnings.append(f"{relative}: not UTF-8 text (a binary file?); skipped")
+        return None
+    return text
+
+
+def _document(
+    path: Path, root: Path, labels: dict[str, Label], warnings: list[str], *, connector: bool
+) -> Document | None:
+    """The document of ``path``, or None (with a warning) when it has nothing to serve."""
+    relative = path.relative_to(root).as_posix()
+    text = _text_of(path, relative, warnings)
+    if text is None:
+        return None
     meta, body = parse_front_matter(text)
     if path.suffix.lower() == ".txt" and not meta:
         body = text
+    sections = parse_sections(body)
+    if not any(section.units for section in sections):
+        warnings.append(f"{relative}: no text to serve (empty, or only front matter and headings); skipped")
+        return None
     label = None
     label_ref = meta.get("sensitivity_label")
     if label_ref:
@@ -261,7 +290,7 @@ def _document(path: Path, root: Path, labels: dict[str, Label], warnings: list[s
         filename=meta.get("filename") or path.name,
         web_url=meta.get("web_url") or _local_url(relative),
         source=source,
-        sections=parse_sections(body),
+        sections=sections,
         site=meta.get("site") or ("Local" if not meta.get("web_url") else ""),
         site_id=meta.get("site_id") or (LOCAL_SITE_ID if not meta.get("web_url") else ""),
         author=meta.get("author", ""),
@@ -275,10 +304,15 @@ def _document(path: Path, root: Path, labels: dict[str, Label], warnings: list[s
 
 
 def _files(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES and not p.name.startswith(".")
-    )
+    """The .md/.txt files under ``folder``, hidden and tool folders left unwalked."""
+    found: list[Path] = []
+    for top, folders, names in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(".") and name not in _TOOL_FOLDERS]
+        for name in names:
+            path = Path(top, name)
+            if not name.startswith(".") and path.suffix.lower() in DOCUMENT_SUFFIXES and path.is_file():
+                found.append(path)
+    return sorted(found)
 
 
 @lru_cache(maxsize=16)
@@ -295,9 +329,12 @@ def _load(root: Path) -> Corpus:
             paths += [(p, True) for p in _files(root / "connectors")]
     else:
         paths = [(p, False) for p in _files(root) if p.relative_to(root).as_posix() not in _TENANT_FILES]
-    documents = tuple(_document(p, root, labels, warnings, connector=c) for p, c in paths)
+    documents = tuple(
+        document for p, c in paths if (document := _document(p, root, labels, warnings, connector=c)) is not None
+    )
     if not documents:
-        raise CorpusError(f"{root} holds no .md or .txt documents")
+        skipped = f" ({len(paths)} skipped: {'; '.join(warnings[:3])})" if paths else ""
+        raise CorpusError(f"{root} holds no .md or .txt documents with text{skipped}")
     by_url: dict[str, Document] = {}
     for document in documents:
         key = normalize_url(document.web_url)

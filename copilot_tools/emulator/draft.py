@@ -7,22 +7,52 @@ number), lists one ``citation`` attribution per source in that order, one ``anno
 per distinct entity tag in order of first appearance, and picks the most sensitive
 label among the sources. That is exactly how the reference's examples line up, and
 what the client's normalizer relies on.
+
+Only a ``Draft`` writes markup. Text from elsewhere (the question echoed back, sentences
+quoted from the caller's context or from a document) goes through ``literal`` first, so a
+``[^7^]`` or ``<Person>Eve</Person>`` typed by the user shows as typed and never becomes a
+citation or an entity, and the placeholders ``cite`` hands out carry a per-draft secret,
+so no text can forge one.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus
 
 from copilot_tools.emulator.corpus import Document, Event, Label
 from copilot_tools.emulator.ids import IdSource
+from copilot_tools.emulator.text import CONTROL
 from copilot_tools.wire import Attribution
 
-ENTITY_TAG = re.compile(r"<(Person|Event|File)>(.*?)</\1>", re.DOTALL)
-MARKER = re.compile(r"\[\^([^\]\s]+)\^\]")
-_PLACEHOLDER = re.compile("\x00([^\x00]+)\x00")
+# Tags never nest and markers hold no brackets: each match runs to the next '<' or '[',
+# so scanning stays linear even on a question made of thousands of unclosed ones.
+ENTITY_TAG = re.compile(r"<(Person|Event|File)>([^<]*)</\1>")
+MARKER = re.compile(r"\[\^([^\[\]\s]+)\^\]")
+_PLACEHOLDER = re.compile("\ue000([0-9a-f]{32}):([0-9]{1,9})\ue001")
 EXTERNAL = "[^external^]"
+#: What the client would read as markup: a marker's "[^", an entity tag's "<", a link's "](".
+_MARKUP = re.compile(r"\[(?=\^)|<(?=/?(?:Person|Event|File)>)|\](?=\()", re.IGNORECASE)
+_WORD_JOINER = "\u2060"  # invisible, and no line break: the text reads as typed
+ECHO_LIMIT = 300
+
+
+def literal(text: str) -> str:
+    """``text`` as plain text inside a reply: control characters dropped, and every
+    ``[^``, ``<Person>``-like tag and ``](`` broken by an invisible word joiner, so
+    neither the emulator nor a client's normalizer reads them as markup."""
+    return _MARKUP.sub(lambda match: match.group(0) + _WORD_JOINER, CONTROL.sub("", text))
+
+
+def echo(question: str) -> str:
+    """The question as a reply repeats it: one line, literal, at most ``ECHO_LIMIT`` characters."""
+    line = " ".join(CONTROL.sub("", question).split())
+    if len(line) > ECHO_LIMIT:
+        line = line[:ECHO_LIMIT].rsplit(" ", 1)[0].rstrip() or line[:ECHO_LIMIT]
+        line += "…"
+    return literal(line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,14 +139,18 @@ class Draft:
 
     ids: IdSource
     _sources: dict[str, Source] = field(default_factory=dict)
+    _cited: list[str] = field(default_factory=list)  # source keys, by placeholder number
+    _secret: str = field(default_factory=lambda: secrets.token_hex(16))
     _unmarked: list[str] = field(default_factory=list)
     _links: dict[tuple[str, str], str] = field(default_factory=dict)
     _events: list[object] = field(default_factory=list)
 
     def cite(self, source: Source) -> str:
-        """The marker for ``source`` (numbered by ``finish``)."""
+        """The marker for ``source`` (numbered by ``finish``); a placeholder until then."""
         self._sources.setdefault(source.key, source)
-        return f"\x00{source.key}\x00"
+        if source.key not in self._cited:
+            self._cited.append(source.key)
+        return f"\ue000{self._secret}:{self._cited.index(source.key)}\ue001"
 
     def use(self, source: Source) -> None:
         """A source the reply rests on without a marker (a file it summarises)."""
@@ -153,7 +187,9 @@ class Draft:
         order: list[str] = []
 
         def number(match: re.Match[str]) -> str:
-            key = match.group(1)
+            if match.group(1) != self._secret or int(match.group(2)) >= len(self._cited):
+                return match.group(0)  # not ours: text, whatever it looks like
+            key = self._cited[int(match.group(2))]
             if key not in order:
                 order.append(key)
             return f"[^{order.index(key) + 1}^]"

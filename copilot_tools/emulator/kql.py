@@ -22,6 +22,8 @@ from copilot_tools.emulator.corpus import Document
 Predicate = Callable[[Document], bool]
 _OPERATORS = (">=", "<=", "<>", ":", "=", "<", ">")
 _STOP = set(" \t\r\n()\"") | {":", "=", "<", ">"}
+#: Deeper nesting (parentheses, NOT NOT ...) is refused before Python's recursion limit is.
+MAX_NESTING = 64
 
 
 class KqlError(ValueError):
@@ -187,6 +189,17 @@ class _Parser:
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.position = 0
+        self.depth = 0
+
+    def nested(self, parse: Callable[[], Predicate]) -> Predicate:
+        """``parse()`` one level deeper; a KqlError past ``MAX_NESTING`` levels."""
+        if self.depth >= MAX_NESTING:
+            raise KqlError(f"the filter nests more than {MAX_NESTING} levels deep")
+        self.depth += 1
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
 
     def peek(self) -> _Token | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -218,7 +231,7 @@ class _Parser:
     def negation(self) -> Predicate:
         if self.is_keyword("NOT"):
             self.take()
-            inner = self.negation()
+            inner = self.nested(self.negation)
             return lambda d: not inner(d)
         return self.primary()
 
@@ -228,7 +241,7 @@ class _Parser:
             raise KqlError("the expression ends where a condition should follow")
         self.take()
         if token.kind == "(":
-            inner = self.expression()
+            inner = self.nested(self.expression)
             closing = self.peek()
             if closing is None or closing.kind != ")":
                 raise KqlError("'(' is not closed")

@@ -13,9 +13,14 @@ from dataclasses import dataclass
 
 from copilot_tools.emulator.text import plain_inline, split_sentences
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# The closing "###" of a heading is cut in code (``_heading``): a lazy ``(.*?)\s*#*\s*$``
+# was cubic on a long line of spaces and hashes.
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+_CLOSING_HASHES = re.compile(r"(?:^|\s)#+$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.*)$")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+# Matched against stripped lines: no leading or trailing \s* that could trade spaces back
+# and forth (that made a long line of spaces quadratic).
+_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
@@ -26,6 +31,18 @@ class Section:
     heading: str
     level: int
     units: tuple[str, ...]
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    """(level, text) of an ATX heading line (already stripped), closing hashes removed."""
+    match = _HEADING.match(line)
+    if match is None:
+        return None
+    text = match.group(2).strip()
+    closing = _CLOSING_HASHES.search(text)
+    if closing is not None:
+        text = text[: closing.start()].rstrip()
+    return len(match.group(1)), plain_inline(text).strip("* ")
 
 
 def parse_front_matter(text: str) -> tuple[dict[str, str], str]:
@@ -85,10 +102,10 @@ def parse_sections(body: str) -> tuple[Section, ...]:
         if in_code:
             continue
         stripped = line.strip()
-        match = _HEADING.match(stripped)
-        if match:
+        found = _heading(stripped)
+        if found is not None:
             flush_section()
-            heading, level = plain_inline(match.group(2)).strip("* "), len(match.group(1))
+            level, heading = found
             table_header = None
             continue
         if not stripped:
@@ -120,7 +137,7 @@ def parse_sections(body: str) -> tuple[Section, ...]:
 def first_heading(body: str) -> str | None:
     """The first heading's text, for documents that carry no title of their own."""
     for line in body.splitlines():
-        match = _HEADING.match(line.strip())
-        if match:
-            return plain_inline(match.group(2)).strip("* ") or None
+        found = _heading(line.strip())
+        if found is not None:
+            return found[1] or None
     return None

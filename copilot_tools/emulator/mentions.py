@@ -3,7 +3,8 @@
 The service tags the people and files it names (``<Person>John Doe</Person>``,
 ``<File>Business-Model.docx</File>``) and adds an annotation with a link for each. The
 quoted sentences of the tenant name people in plain text; this finds them, longest
-name first, and never tags inside an existing tag.
+name first. Whatever looked like markup in the quoted text is made literal first: only
+the draft's own tags and markers mean something.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from functools import lru_cache
 
 from copilot_tools.emulator.corpus import Corpus, Document
-from copilot_tools.emulator.draft import ENTITY_TAG, Draft
+from copilot_tools.emulator.draft import Draft, literal
 
 
 @lru_cache(maxsize=16)
@@ -30,7 +31,9 @@ def _files(corpus: Corpus) -> dict[str, Document]:
 
 
 def tag_mentions(text: str, corpus: Corpus, draft: Draft) -> str:
-    """``text`` with the directory's people and the tenant's file names tagged."""
+    """``text`` (quoted from a document or the caller's context) as literal text, with the
+    directory's people and the tenant's file names tagged."""
+    text = literal(text)
     pattern = _pattern(corpus)
     if pattern is None:
         return text
@@ -41,14 +44,7 @@ def tag_mentions(text: str, corpus: Corpus, draft: Draft) -> str:
         document = files.get(name)
         return draft.file(document) if document is not None else draft.person(name)
 
-    pieces: list[str] = []
-    position = 0
-    for existing in ENTITY_TAG.finditer(text):
-        pieces.append(pattern.sub(tag, text[position : existing.start()]))
-        pieces.append(existing.group(0))
-        position = existing.end()
-    pieces.append(pattern.sub(tag, text[position:]))
-    return "".join(pieces)
+    return pattern.sub(tag, text)
 
 
 def with_marker(sentence: str, marker: str) -> str:

@@ -2,17 +2,23 @@
 
 A body the service would refuse gets the 400 it would get (missing ``message.text``,
 missing or unknown ``locationHint.timeZone``, a file it cannot open), so that a client's
-own validation can be tested against the real failure, not only against itself.
+own validation can be tested against the real failure, not only against itself. What
+makes a time zone valid is the client's rule (``copilot_tools.protocol``), applied here
+too, so the two can never disagree. Control characters in the question (other than tab
+and line breaks) are refused: they have no business in a prompt.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from copilot_tools.emulator.corpus import Corpus, Document
 from copilot_tools.emulator.errors import ApiError, bad_request, validated
+from copilot_tools.emulator.text import CONTROL
+from copilot_tools.errors import InvalidInputError
+from copilot_tools.protocol import validate_time_zone
 from copilot_tools.wire import ChatRequest
 
 
@@ -28,14 +34,26 @@ class Question:
 
 
 def _zone(name: Any) -> ZoneInfo:
-    if not isinstance(name, str) or not name.strip():
+    if name is None or (isinstance(name, str) and not name.strip()):
         raise bad_request("locationHint.timeZone is required: the user's IANA time zone, e.g. 'America/New_York'.")
     try:
-        if name.startswith(("/", ".")) or ".." in name:
-            raise ValueError(name)
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise bad_request(f"locationHint.timeZone '{name}' is not a valid IANA time zone.") from None
+        return ZoneInfo(validate_time_zone(name))
+    except InvalidInputError:
+        shown = CONTROL.sub("?", str(name))[:100]
+        raise bad_request(f"locationHint.timeZone '{shown}' is not a valid IANA time zone.") from None
+
+
+def _text(message: dict[str, Any]) -> str:
+    text = message.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise bad_request("message.text is required and cannot be empty.")
+    control = CONTROL.search(text)
+    if control is not None:
+        raise bad_request(
+            f"message.text contains the control character U+{ord(control.group()):04X} at position "
+            f"{control.start()}; only tab, line feed and carriage return are allowed."
+        )
+    return text
 
 
 def _object(data: Any, name: str) -> dict[str, Any]:
@@ -67,9 +85,7 @@ def read_question(data: Any, corpus: Corpus) -> Question:
     message = body.get("message")
     if message is None:
         raise bad_request("The 'message' parameter is required.")
-    text = _object(message, "message").get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise bad_request("message.text is required and cannot be empty.")
+    text = _text(_object(message, "message"))
     location = body.get("locationHint")
     if location is None:
         raise bad_request("The 'locationHint' parameter is required, with at least a timeZone.")

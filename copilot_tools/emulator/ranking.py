@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from copilot_tools.emulator.corpus import Corpus, Document
-from copilot_tools.emulator.text import split_sentences, terms
+from copilot_tools.emulator.text import length, split_sentences, terms
 
 K1 = 1.2
 B = 0.75
@@ -57,12 +57,12 @@ def _chunks(units: Sequence[str]) -> Iterable[tuple[str, ...]]:
     chunk: list[str] = []
     size = 0
     for unit in units:
-        length = len(unit.split())
-        if chunk and size + length > PASSAGE_WORDS:
+        words = length(unit)
+        if chunk and size + words > PASSAGE_WORDS:
             yield tuple(chunk)
             chunk, size = [], 0
         chunk.append(unit)
-        size += length
+        size += words
     if chunk:
         yield tuple(chunk)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from copilot_tools.emulator.corpus import Corpus, Document
-from copilot_tools.emulator.draft import EXTERNAL, Draft, Reply, Source
+from copilot_tools.emulator.draft import EXTERNAL, Draft, Reply, Source, echo, literal
 from copilot_tools.emulator.mentions import tag_mentions, with_marker
 from copilot_tools.emulator.ranking import Hit, Index, Passage
 
@@ -66,7 +66,7 @@ def _bold(sentence: str) -> str:
 
 
 def _file_list(draft: Draft, documents: Sequence[Document]) -> str:
-    names = [draft.file(d) if d.is_file else f"**{d.title}**" for d in documents]
+    names = [draft.file(d) if d.is_file else f"**{literal(d.title)}**" for d in documents]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
@@ -99,7 +99,7 @@ def answer_search(
             bullet = with_marker(unit, marker)
             if bullet not in bucket and len(bucket) < BULLETS_PER_DOCUMENT:
                 bucket.append(bullet)
-    parts = [f"You asked: **{question.strip()}**"]
+    parts = [f"You asked: **{echo(question)}**"]
     if len(external) == 1:
         parts.append(f"Based on the information available, {_bold(external[0])}{EXTERNAL}.")
     elif external:
@@ -108,7 +108,7 @@ def answer_search(
     if by_document:
         parts.append(f"Here's what I found in {_file_list(draft, list(by_document))}:")
         for document, bullets in by_document.items():
-            parts.append(f"### {document.title}\n" + "\n".join(f"- {b}" for b in bullets))
+            parts.append(f"### {literal(document.title)}\n" + "\n".join(f"- {b}" for b in bullets))
         parts.append("Let me know if you'd like more detail from any of these sources.")
     else:
         parts.append("If you need anything else about this, just let me know!")
@@ -120,7 +120,7 @@ def nothing_in_files(question: str, files: Sequence[Document], draft: Draft) -> 
     for document in files:
         draft.use(Source.of_document(document, grounding=True))
     return draft.finish(
-        f"You asked: **{question.strip()}**\n\n"
+        f"You asked: **{echo(question)}**\n\n"
         f"I read {_file_list(draft, files)}, but I couldn't find anything in "
         f"{'it' if len(files) == 1 else 'them'} about this.\n\n"
         "Would you like a summary of what the document covers instead?"
@@ -129,7 +129,7 @@ def nothing_in_files(question: str, files: Sequence[Document], draft: Draft) -> 
 
 def nothing_found(question: str, draft: Draft, *, web_enabled: bool) -> Reply:
     """No relevant enterprise data: say so, cite nothing (the reference's third example)."""
-    asked = f"You asked: **{question.strip()}**\n\n"
+    asked = f"You asked: **{echo(question)}**\n\n"
     if web_enabled:
         body = (
             "I couldn't find anything in your organization's documents, meetings or people that answers "

@@ -25,7 +25,8 @@ from copilot_tools.emulator.draft import ENTITY_TAG, MARKER
 from copilot_tools.emulator.faults import FaultPlan
 from copilot_tools.emulator.payloads import stream_final, stream_snapshot
 
-_ATOM = re.compile(r"<(Person|Event|File)>.*?</\1>|\[\^[^\]\s]+\^\]|\s+|[^\s<\[]+|.", re.DOTALL)
+# Tags hold no '<' and markers no '[': linear even on thousands of unclosed ones.
+_ATOM = re.compile(r"<(Person|Event|File)>[^<]*</\1>|\[\^[^\[\]\s]+\^\]|\s+|[^\s<\[]+|.", re.DOTALL)
 
 
 class StreamCut(Exception):

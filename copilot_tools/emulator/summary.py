@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from copilot_tools.emulator.corpus import Corpus, Document
-from copilot_tools.emulator.draft import Draft, Reply, Source
+from copilot_tools.emulator.draft import Draft, Reply, Source, literal
 from copilot_tools.emulator.mentions import tag_mentions
 from copilot_tools.emulator.text import word_set, words
 
@@ -28,7 +28,7 @@ def wants_summary(question: str) -> bool:
 
 def _title(document: Document) -> str:
     top = next((s.heading for s in document.sections if s.level == 1 and s.heading), None)
-    return top or document.title
+    return literal(top or document.title)
 
 
 def _sections(document: Document, corpus: Corpus, draft: Draft) -> str:
@@ -37,7 +37,7 @@ def _sections(document: Document, corpus: Corpus, draft: Draft) -> str:
     for section in document.sections:
         if not section.units:
             continue
-        heading = "Overview" if section.level <= 1 else section.heading
+        heading = "Overview" if section.level <= 1 else literal(section.heading)
         if len(blocks) >= MAX_SECTIONS:
             skipped.append(heading)
             continue

@@ -3,17 +3,56 @@
 Ranking and sentence picking must agree on what a "term" is, or a passage could rank
 first for a word that its best sentence then fails to contain. So every module that
 compares a question with text goes through ``terms`` here.
+
+Words are Unicode words of NFKC-normalised, case-folded text: letters, digits and
+combining marks, so "héllo" (composed or not), "Tagegeld" and "हिन्दी" are one word each.
+Chinese and Japanese do not put spaces between words, so a run of Han, Katakana or
+Hangul becomes its overlapping character bigrams ("出張規程" -> 出張, 張規, 規程), the
+usual dictionary-free way to search CJK; Hiragana is mostly grammar (particles,
+endings) and separates words like a space. All of it is deterministic.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
-_WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z0-9]+(?:['’][a-z]+)?")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]*\s+(?=[\"“(*\[]?[A-Z0-9])")
+
+def _marks() -> str:
+    """Every combining mark of the Basic Multilingual Plane, as regex class ranges.
+
+    Python's ``\\w`` leaves them out, which would cut "e" + U+0301 or Devanagari vowel
+    signs out of their words. (Computed once, about 10 ms.)
+    """
+    ranges: list[list[int]] = []
+    for code in range(0x300, 0x10000):
+        if unicodedata.category(chr(code))[0] == "M":
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges)
+
+
+_CJK = "\u3005\u30a0-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f" \
+    "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\U00020000-\U0003134f"
+_HIRAGANA = "\u3040-\u309f"
+_LETTER = f"(?:[^\\W_{_CJK}{_HIRAGANA}]|[{_marks()}])"
+_CONTRACTION = "['’](?:s|t|re|ve|ll|d|m)"  # don't, John's, we're: one word; l'indemnité: two
+_WORD = re.compile(
+    f"(?P<cjk>[{_CJK}]+)|\\d+(?:[.,]\\d+)*|{_LETTER}+(?:{_CONTRACTION}(?!{_LETTER}))?"
+)
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])[\"”')\]]*\s+(?=[\"“(*\[]?[A-Z0-9])"  # Latin: punctuation, space, a capital
+    r"|(?<=[。！？])\s*(?=\S)"  # CJK: full-width stops end a sentence, space or not
+)
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "approx.", "no.", "mr.", "ms.", "dr.", "inc.", "u.s.")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_HTML = re.compile(r"<[^>\n]+>")
+# Link text and tags run to the next bracket: linear even on a thousand unclosed ones.
+_LINK = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")
+_HTML = re.compile(r"<[^<>\n]+>")
+#: C0 and C1 control characters other than tab, line feed and carriage return.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 #: Words that carry no topic: English function words plus the words people use to *ask*
 #: ("what", "tell", "summarize"), which would otherwise match every how-to page.
@@ -68,8 +107,22 @@ def stem(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased words, stop words included (for phrase checks such as "this afternoon")."""
-    return _WORD.findall(text.lower())
+    """Case-folded words, stop words included (for phrase checks such as "this afternoon")."""
+    found: list[str] = []
+    for match in _WORD.finditer(unicodedata.normalize("NFKC", text).casefold()):
+        run = match.group("cjk")
+        if run is None:
+            found.append(match.group(0))
+        elif len(run) == 1:
+            found.append(run)
+        else:
+            found.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return found
+
+
+def length(text: str) -> int:
+    """How long a text reads, in words: CJK characters count one each (they have no spaces)."""
+    return len(text.split()) + sum(len(run) - 1 for run in _CJK_RUN.findall(text))
 
 
 def terms(text: str) -> list[str]:

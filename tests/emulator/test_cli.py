@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,30 @@ def test_importing_the_emulator_imports_neither_mcp_nor_langchain() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "-1", "http"])
+def test_a_port_outside_0_to_65535_is_refused(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["emulator", "--port", port])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert "--port" in err and "0 to 65535" in err
+
+
+def test_a_host_that_does_not_resolve_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["emulator", "--host", "no-such-host.invalid", "--token", "secret", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-host.invalid" in err and "resolve" in err
+    assert "--port" not in err
+
+
+def test_a_port_in_use_says_to_pick_another(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["emulator", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err and "in use" in err
+    assert "Pick another --port" in err

@@ -77,6 +77,13 @@ def test_a_filter_the_emulator_cannot_parse_runs_unscoped_with_a_warning(http: h
     assert hits(broken) and "unscoped" in broken.headers["x-emulator-warning"]
 
 
+@pytest.mark.parametrize("expression", ["(" * 5_000 + "FileType:docx" + ")" * 5_000, "NOT " * 5_000 + "FileType:docx"])
+def test_a_deeply_nested_filter_runs_unscoped_with_a_warning(http: httpx.Client, expression: str) -> None:
+    response = retrieve(http, queryString="policy", filterExpression=expression)
+    assert response.status_code == 200, response.text
+    assert hits(response) and "nests more than" in response.headers["x-emulator-warning"]
+
+
 @pytest.mark.parametrize(
     ("body", "words"),
     [
