@@ -100,13 +100,17 @@ class FakeIdentityProvider:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> FakeIdentityProvider:
+    def handler_class(self) -> type[_Handler]:
+        """The request handler bound to this provider; subclasses extend what it serves."""
         idp = self
 
         class Handler(_Handler):
             provider = idp
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        return Handler
+
+    def start(self) -> FakeIdentityProvider:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler_class())
         server.daemon_threads = True
         server.block_on_close = False
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -13,14 +13,12 @@ import hmac
 import json
 import secrets
 import socket
-import ssl
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,28 +92,18 @@ class EntraStandIn(FakeIdentityProvider):
             keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
         return {"keys": keys}
 
-    def start(self) -> EntraStandIn:
+    def handler_class(self) -> type[_Handler]:
         idp = self
+        base = super().handler_class()
 
-        class Handler(_Handler):
-            provider = idp
-
+        class Handler(base):  # type: ignore[valid-type,misc]
             def do_GET(self) -> None:
                 if urlsplit(self.path).path.endswith("/discovery/v2.0/keys"):
                     self._send(200, idp.jwks())
                     return
                 super().do_GET()
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
+        return Handler
 
     def issue(self, username: str, client_id: str, scopes: list[str], claims: str | None, *,
               refresh: bool = True, nonce: str | None = None) -> dict[str, Any]:
