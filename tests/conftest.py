@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import trustme
 
 from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 
@@ -23,3 +24,17 @@ def emulator() -> Iterator[EmulatorServer]:
     now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
     with EmulatorServer(EmulatorConfig(words_per_event=12, event_delay=0.0, now=now)) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    """A throwaway certificate authority for the TLS stand-ins of Microsoft's sign-in service."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """That authority's certificate as a PEM file (for COPILOT_TOOLS_CA_BUNDLE)."""
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)

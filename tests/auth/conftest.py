@@ -18,18 +18,6 @@ CLIENT_ID = GRAPH_DEFAULT_CLIENT_ID
 GRAPH_SCOPES = scopes_for_endpoint("graph")
 
 
-@pytest.fixture(scope="session")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="session")
-def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
-
-
 @pytest.fixture
 def idp(ca: trustme.CA) -> Iterator[FakeIdentityProvider]:
     provider = FakeIdentityProvider(ca).start()

@@ -135,18 +135,6 @@ class EntraStandIn(FakeIdentityProvider):
 
 
 @pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
-
-
-@pytest.fixture(scope="module")
 def idp(ca: trustme.CA) -> Iterator[EntraStandIn]:
     provider = EntraStandIn(ca).start()
     try:
