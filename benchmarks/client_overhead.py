@@ -19,7 +19,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._canned_server import STREAM_EVENTS, CannedServer
 from copilot_tools import CopilotClient, TextDelta
-from copilot_tools.sse import SSEDecoder
+from copilot_tools._sse import SSEDecoder
 
 CID = "0d110e7e-2b7e-4270-a899-fd2af6fde333"
 BODY = {"message": {"text": "What meeting do I have at 9 AM tomorrow morning?"}, "locationHint": {"timeZone": "UTC"}}

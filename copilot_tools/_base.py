@@ -16,17 +16,18 @@ from typing import Any
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from copilot_tools import protocol, retrieval
+from copilot_tools import _protocol as protocol
+from copilot_tools import _retrieval as retrieval
 from copilot_tools.answer import Answer, find_reply
 from copilot_tools.auth.base import StaticTokenProvider, TokenProvider
 from copilot_tools.errors import InvalidInputError
-from copilot_tools.exchange import Failed, Flow, Received, Send, exchange, request_was_sent
-from copilot_tools.protocol import Endpoint
-from copilot_tools.retrieval import BatchFlow, RetrievalHit, RetrievalQuery, build_query
-from copilot_tools.retry import RetryPolicy
+from copilot_tools._exchange import Failed, Flow, Received, Send, exchange, request_was_sent
+from copilot_tools._protocol import Endpoint
+from copilot_tools._retrieval import BatchFlow, RetrievalHit, RetrievalQuery, build_query
+from copilot_tools._retry import RetryPolicy
 from copilot_tools.settings import Settings
 from copilot_tools.streaming import StreamAssembler, StreamReader, build_answer
-from copilot_tools.wire import ChatRequest, ContextMessage, Conversation
+from copilot_tools._wire import ChatRequest, ContextMessage, Conversation
 
 logger = logging.getLogger("copilot_tools.client")
 

@@ -40,11 +40,11 @@ from copilot_tools.errors import (
     ThrottledError,
     TransportError,
 )
-from copilot_tools.retrieval import render_hits
+from copilot_tools._retrieval import render_hits
 
 if TYPE_CHECKING:
     from copilot_tools.answer import Answer
-    from copilot_tools.retrieval import RetrievalHit
+    from copilot_tools._retrieval import RetrievalHit
 
 # --- the tools' shared vocabulary -------------------------------------------------------------
 

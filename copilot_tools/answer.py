@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from copilot_tools.wire import Attribution, Conversation, ResponseMessage
-from copilot_tools.wire import SensitivityLabel as WireSensitivityLabel
+from copilot_tools._wire import Attribution, Conversation, ResponseMessage
+from copilot_tools._wire import SensitivityLabel as WireSensitivityLabel
 
 # Tags never nest, so a name runs to the next '<': linear even on unclosed tags.
 _TAG = re.compile(r"<(Person|Event|File)>([^<]*)</\1>")

@@ -19,11 +19,11 @@ from pydantic import SecretStr
 from copilot_tools._base import ClientCore, ContextItem, TurnOptions, http_timeout
 from copilot_tools.answer import Answer
 from copilot_tools.auth.base import AsyncTokenProvider, TokenProvider
-from copilot_tools.exchange import Flow, Outcome, Send, Sleep
-from copilot_tools.retrieval import BatchFlow, RetrievalHit, RunFlow
+from copilot_tools._exchange import Flow, Outcome, Send, Sleep
+from copilot_tools._retrieval import BatchFlow, RetrievalHit, RunFlow
 from copilot_tools.settings import Settings
 from copilot_tools.streaming import AnswerComplete, StreamEvent
-from copilot_tools.wire import Conversation
+from copilot_tools._wire import Conversation
 
 __all__ = [
     "AsyncCopilotClient",

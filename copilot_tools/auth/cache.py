@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from copilot_tools.errors import AuthenticationError
-from copilot_tools.files import atomic_write
+from copilot_tools._files import atomic_write
 
 if TYPE_CHECKING:
     from msal_extensions import PersistedTokenCache  # type: ignore[import-untyped]

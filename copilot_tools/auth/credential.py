@@ -33,7 +33,7 @@ def _is_async(method: Any) -> bool:
 
 
 def _auth_error(exc: BaseException) -> AuthenticationError:
-    from copilot_tools.redact import redact
+    from copilot_tools._redact import redact
 
     text = redact(str(getattr(exc, "message", None) or exc).strip().splitlines()[0] if str(exc).strip() else "")
     return AuthenticationError(

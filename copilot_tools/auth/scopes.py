@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from copilot_tools._net import is_loopback_url
+
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 
 #: The delegated Graph permissions the Chat API requires (all seven), then Retrieval's
@@ -38,16 +40,6 @@ WORKIQ_DEFAULT_CLIENT_ID = "ba081686-5d24-4bc6-a0d6-d034ecffed87"
 DEFAULT_TENANT = "organizations"
 
 _WORKIQ_HOSTS = ("workiq.svc.cloud.microsoft",)
-
-
-def is_loopback_url(endpoint: str) -> bool:
-    """True for a plain-http URL on this machine (the emulator), which needs no sign-in."""
-    parts = urlsplit(endpoint.strip())
-    if parts.scheme != "http" or not parts.hostname:
-        return False
-    from copilot_tools.protocol import is_loopback_host
-
-    return is_loopback_host(parts.hostname)
 
 
 def endpoint_kind(endpoint: str) -> str:

@@ -83,7 +83,7 @@ def prepare_turn(args: argparse.Namespace, question: str | None = None) -> tuple
     The check is the client's own (``build_chat_body``), run early so that a bad file URL
     or context fails before a sign-in, a conversation or a request is attempted.
     """
-    from copilot_tools import protocol
+    from copilot_tools import _protocol as protocol
 
     if args.conversation is not None:
         protocol.validate_conversation_id(args.conversation)
@@ -101,7 +101,7 @@ def prepare_turn(args: argparse.Namespace, question: str | None = None) -> tuple
 
 def check_time_zone(settings: Settings) -> None:
     """A bad zone names where it came from: the option, the environment or the file."""
-    from copilot_tools import protocol
+    from copilot_tools import _protocol as protocol
     from copilot_tools.errors import InvalidInputError
 
     try:

@@ -259,7 +259,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def configure_logging(verbosity: int) -> None:
     if verbosity <= 0:
         return
-    from copilot_tools.redact import install_redaction
+    from copilot_tools._redact import install_redaction
 
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))

@@ -39,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from copilot_tools import protocol
+    from copilot_tools import _protocol as protocol
     from copilot_tools.cli.render import Output
     from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 

@@ -14,7 +14,7 @@ from copilot_tools.cli.common import load_settings, make_client, preference
 
 if TYPE_CHECKING:
     from copilot_tools.cli.render import Output
-    from copilot_tools.retrieval import RetrievalHit
+    from copilot_tools._retrieval import RetrievalHit
 
 DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem")
 
@@ -47,7 +47,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from copilot_tools.cli.render import Output, print_json
-    from copilot_tools.retrieval import build_query, hits_structured, render_hits
+    from copilot_tools._retrieval import build_query, hits_structured, render_hits
 
     sources = tuple(dict.fromkeys(args.sources or ["sharePoint"]))
     for source in sources:  # every argument checked before anything is sent

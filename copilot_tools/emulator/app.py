@@ -52,7 +52,7 @@ from copilot_tools.emulator.ranking import index_for
 from copilot_tools.emulator.responses import EventStreamResponse, cut_response, json_response
 from copilot_tools.emulator.retrieval import run_retrieval
 from copilot_tools.emulator.streaming import event_stream
-from copilot_tools.wire import BatchRequestItem
+from copilot_tools._wire import BatchRequestItem
 
 logger = logging.getLogger("copilot_tools.emulator")
 

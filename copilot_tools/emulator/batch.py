@@ -14,7 +14,7 @@ from typing import Any
 
 from copilot_tools.emulator.errors import Outcome, bad_request, validated
 from copilot_tools.emulator.payloads import dump
-from copilot_tools.wire import BatchRequest, BatchRequestItem, BatchResponse, BatchResponseItem
+from copilot_tools._wire import BatchRequest, BatchRequestItem, BatchResponse, BatchResponseItem
 
 MAX_REQUESTS = 20
 

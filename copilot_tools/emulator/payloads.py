@@ -1,6 +1,6 @@
 """The JSON bodies the emulator sends, built from the shared wire models.
 
-Everything goes through ``copilot_tools.wire``: whatever the emulator sends, the client
+Everything goes through ``copilot_tools._wire``: whatever the emulator sends, the client
 can parse, by construction. Dumps use ``exclude_unset`` so that a field appears exactly
 when the reference shows it: ``agentId: null`` on stream events but not on ``/chat``,
 a sensitivity label with every field present and null when there is none.
@@ -15,7 +15,7 @@ from copilot_tools.emulator.conversations import ConversationRecord, Turn
 from copilot_tools.emulator.corpus import Label
 from copilot_tools.emulator.draft import Reply
 from copilot_tools.emulator.ids import graph_time, utc_now
-from copilot_tools.wire import (
+from copilot_tools._wire import (
     RESPONSE_MESSAGE_TYPE,
     Conversation,
     ResponseMessage,

@@ -3,7 +3,7 @@
 A body the service would refuse gets the 400 it would get (missing ``message.text``,
 missing or unknown ``locationHint.timeZone``, a file it cannot open), so that a client's
 own validation can be tested against the real failure, not only against itself. What
-makes a time zone valid is the client's rule (``copilot_tools.protocol``), applied here
+makes a time zone valid is the client's rule (``copilot_tools._protocol``), applied here
 too, so the two can never disagree. Control characters in the question (other than tab
 and line breaks) are refused: they have no business in a prompt.
 """
@@ -18,8 +18,8 @@ from copilot_tools.emulator.corpus import Corpus, Document
 from copilot_tools.emulator.errors import ApiError, bad_request, validated
 from copilot_tools.emulator.text import CONTROL
 from copilot_tools.errors import InvalidInputError
-from copilot_tools.protocol import validate_time_zone
-from copilot_tools.wire import ChatRequest
+from copilot_tools._protocol import validate_time_zone
+from copilot_tools._wire import ChatRequest
 
 
 @dataclass(frozen=True, slots=True)

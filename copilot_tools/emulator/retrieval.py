@@ -21,7 +21,7 @@ from copilot_tools.emulator.errors import bad_request, validated
 from copilot_tools.emulator.kql import KqlError, Predicate, parse_filter
 from copilot_tools.emulator.payloads import dump, sensitivity_label
 from copilot_tools.emulator.ranking import Hit, Index
-from copilot_tools.wire import RetrievalExtract, RetrievalHit, RetrievalRequest, RetrievalResponse
+from copilot_tools._wire import RetrievalExtract, RetrievalHit, RetrievalRequest, RetrievalResponse
 
 DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem", "sharePointEmbedded")
 MAX_QUERY = 1500

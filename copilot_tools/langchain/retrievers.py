@@ -20,7 +20,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from copilot_tools.client import AsyncCopilotClient, CopilotClient
 from copilot_tools.langchain._clients import ClientSource
-from copilot_tools.retrieval import MAX_RESULTS, RetrievalHit
+from copilot_tools._retrieval import MAX_RESULTS, RetrievalHit
 from copilot_tools.settings import Settings
 
 DataSource = Literal["sharePoint", "oneDriveBusiness", "externalItem"]

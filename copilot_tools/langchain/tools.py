@@ -42,7 +42,7 @@ from copilot_tools.answer import Answer
 from copilot_tools.client import AsyncCopilotClient, CopilotClient
 from copilot_tools.errors import CopilotError
 from copilot_tools.langchain._clients import ClientSource
-from copilot_tools.retrieval import MAX_RESULTS, RetrievalHit, hits_structured
+from copilot_tools._retrieval import MAX_RESULTS, RetrievalHit, hits_structured
 from copilot_tools.settings import Settings
 
 # --- argument schemas -------------------------------------------------------------------------

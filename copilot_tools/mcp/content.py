@@ -13,7 +13,7 @@ from mcp.types import CallToolResult, TextContent
 
 from copilot_tools.agent_text import answer_text, hits_text, wrap_untrusted
 from copilot_tools.answer import Answer
-from copilot_tools.retrieval import RetrievalHit, hits_structured
+from copilot_tools._retrieval import RetrievalHit, hits_structured
 
 __all__ = ["answer_result", "hits_result", "wrap_untrusted"]
 

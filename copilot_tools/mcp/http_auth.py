@@ -245,7 +245,7 @@ def _certificate_credential(path: Path, thumbprint: str | None) -> dict[str, str
 
 
 def _is_loopback(host: str) -> bool:
-    from copilot_tools.protocol import is_loopback_host
+    from copilot_tools._net import is_loopback_host
 
     return is_loopback_host(host)
 

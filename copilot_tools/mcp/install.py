@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot_tools.errors import InvalidInputError
-from copilot_tools.files import atomic_write
+from copilot_tools._files import atomic_write
 
 
 def claude_desktop_config_path() -> Path:

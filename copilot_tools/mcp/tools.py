@@ -31,7 +31,7 @@ from copilot_tools.answer import STRUCTURED_ANSWER_SCHEMA, Answer
 from copilot_tools.errors import CopilotError
 from copilot_tools.mcp.content import answer_result, hits_result
 from copilot_tools.mcp.errors import error_result
-from copilot_tools.retrieval import MAX_RESULTS, RETRIEVAL_SCHEMA
+from copilot_tools._retrieval import MAX_RESULTS, RETRIEVAL_SCHEMA
 from copilot_tools.streaming import AnswerComplete, StreamEvent, TextDelta, TextReset
 
 if TYPE_CHECKING:

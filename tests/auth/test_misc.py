@@ -22,7 +22,7 @@ from copilot_tools.auth.scopes import (
     scopes_for_endpoint,
 )
 from copilot_tools.errors import AuthenticationError
-from copilot_tools.redact import RedactingFilter, install_redaction, redact
+from copilot_tools._redact import RedactingFilter, install_redaction, redact
 from copilot_tools.settings import Settings
 from tests.auth.idp import make_jwt
 
@@ -72,7 +72,7 @@ def test_factory_reads_the_hidden_settings(monkeypatch):
 def test_importing_auth_does_not_import_msal():
     code = (
         "import sys, copilot_tools.auth as a; a.provider_from_settings; a.MsalTokenProvider; "
-        "import copilot_tools.auth.cli; assert 'msal' not in sys.modules, 'msal imported'; "
+        "import copilot_tools.cli.auth; assert 'msal' not in sys.modules, 'msal imported'; "
         "assert 'msal_extensions' not in sys.modules; assert 'requests' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)

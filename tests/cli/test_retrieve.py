@@ -6,7 +6,7 @@ import json
 
 import jsonschema
 
-from copilot_tools.retrieval import RETRIEVAL_SCHEMA
+from copilot_tools._retrieval import RETRIEVAL_SCHEMA
 from tests.cli.conftest import Run
 
 

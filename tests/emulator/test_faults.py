@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from copilot_tools.emulator import EmulatorConfig, EmulatorServer
-from copilot_tools.wire import Conversation
+from copilot_tools._wire import Conversation
 
 from .conftest import MEETING, Api, client_for, parse_events, reply_of
 

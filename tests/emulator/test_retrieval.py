@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from copilot_tools.wire import BatchResponse, RetrievalResponse
+from copilot_tools._wire import BatchResponse, RetrievalResponse
 
 VPN = "How to setup corporate VPN?"
 

@@ -1,6 +1,6 @@
 """``locationHint.timeZone``: the emulator refuses exactly the zones the client refuses.
 
-One rule (``copilot_tools.protocol.validate_time_zone``) decides, so a client that
+One rule (``copilot_tools._protocol.validate_time_zone``) decides, so a client that
 validates first never sends a zone the emulator would refuse, and the emulator never
 accepts one the client would not send.
 """
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from copilot_tools.errors import InvalidInputError
-from copilot_tools.protocol import validate_time_zone
+from copilot_tools._protocol import validate_time_zone
 
 from .conftest import Api
 

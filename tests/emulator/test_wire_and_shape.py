@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from copilot_tools.wire import BatchResponse, Conversation, GraphError, RetrievalResponse
+from copilot_tools._wire import BatchResponse, Conversation, GraphError, RetrievalResponse
 from tests import reference
 
 from .conftest import MEETING, Api, parse_events

@@ -33,7 +33,7 @@ def test_importing_the_server_does_not_import_langchain() -> None:
         "from copilot_tools import Settings\n"
         "from copilot_tools.mcp import build_server\n"
         "build_server(Settings(endpoint='http://127.0.0.1:9/beta', time_zone='UTC'))\n"
-        "import copilot_tools.mcp.cli\n"
+        "import copilot_tools.cli.mcp\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('langchain_core', 'langchain', 'msal'))\n"
         "print(heavy)\n"
     )

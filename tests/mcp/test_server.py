@@ -15,7 +15,7 @@ from copilot_tools.auth.errors import SignInRequiredError
 from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 from copilot_tools.mcp import build_server
 from copilot_tools.mcp.errors import ERROR_META_KEY
-from copilot_tools.retrieval import RETRIEVAL_SCHEMA
+from copilot_tools._retrieval import RETRIEVAL_SCHEMA
 from tests.mcp.conftest import BUSINESS_MODEL, MEETING, TIME_ZONE, ServerFactory, connect
 
 EXPIRED = "0d110e7e-2b7e-4270-a899-fd2af6fde333"

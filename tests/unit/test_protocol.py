@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from copilot_tools import errors
-from copilot_tools.protocol import (
+from copilot_tools._protocol import (
     Endpoint,
     build_chat_body,
     error_from_response,

@@ -6,9 +6,9 @@ import pytest
 
 from copilot_tools import AnswerComplete, TextDelta
 from copilot_tools.answer import find_reply
-from copilot_tools.sse import SSEDecoder
+from copilot_tools._sse import SSEDecoder
 from copilot_tools.streaming import StreamAssembler, build_answer
-from copilot_tools.wire import Conversation
+from copilot_tools._wire import Conversation
 from tests import reference
 
 STANDUP_SYNC = (

@@ -9,7 +9,7 @@ import pytest
 import respx
 
 from copilot_tools import CopilotClient, InvalidInputError, ThrottledError
-from copilot_tools.retrieval import hits_structured, render_hits
+from copilot_tools._retrieval import hits_structured, render_hits
 
 BASE = "https://graph.microsoft.com/beta"
 

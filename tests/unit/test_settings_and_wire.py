@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from copilot_tools import CopilotClient, InvalidInputError, Settings
-from copilot_tools.wire import Conversation, RetrievalHit, SensitivityLabel
+from copilot_tools._wire import Conversation, RetrievalHit, SensitivityLabel
 
 
 def test_arguments_beat_environment_beat_config_file(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from copilot_tools.errors import ServiceError
-from copilot_tools.sse import ServerSentEvent, SSEDecoder, iter_json_objects
+from copilot_tools._sse import ServerSentEvent, SSEDecoder, iter_json_objects
 from tests import reference
 
 

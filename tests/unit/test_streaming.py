@@ -14,7 +14,7 @@ from copilot_tools import (
     TextDelta,
     TextReset,
 )
-from copilot_tools.sse import ServerSentEvent
+from copilot_tools._sse import ServerSentEvent
 from copilot_tools.streaming import StreamAssembler
 
 PROMPT = "Who organises the standup?"

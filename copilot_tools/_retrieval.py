@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from copilot_tools.answer import SensitivityLabel
 from copilot_tools.errors import CopilotError, InvalidInputError, ServiceError
-from copilot_tools.exchange import Flow, Received, Sleep, exchange
-from copilot_tools.kql import check_filter
-from copilot_tools.protocol import (
+from copilot_tools._exchange import Flow, Received, Sleep, exchange
+from copilot_tools._kql import check_filter
+from copilot_tools._protocol import (
     Endpoint,
     HttpRequest,
     as_list,
@@ -26,8 +26,8 @@ from copilot_tools.protocol import (
     parse_retry_after,
     validate_text,
 )
-from copilot_tools.retry import RetryPolicy
-from copilot_tools.wire import (
+from copilot_tools._retry import RetryPolicy
+from copilot_tools._wire import (
     BatchRequest,
     BatchRequestItem,
     BatchResponse,

@@ -13,7 +13,7 @@ import socket
 import sys
 from pathlib import Path
 
-from copilot_tools.protocol import is_loopback_host
+from copilot_tools._net import is_loopback_host
 
 EPILOG = """examples:
   copilot-tools emulator                                  the sample tenant Contoso on 127.0.0.1:8000

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 
 from copilot_tools.errors import AuthenticationError, TransportError
-from copilot_tools.protocol import HttpRequest, error_from_response
-from copilot_tools.retry import Operation, RetryPolicy
+from copilot_tools._protocol import HttpRequest, error_from_response
+from copilot_tools._retry import Operation, RetryPolicy
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,7 +88,7 @@ def _settings(args: argparse.Namespace) -> Any:
 
 def _provider(settings: Any) -> Any:
     from copilot_tools.auth.factory import msal_provider_from_settings
-    from copilot_tools.auth.scopes import is_loopback_url
+    from copilot_tools._net import is_loopback_url
 
     if is_loopback_url(settings.endpoint):
         # The emulator needs no sign-in; the accounts live in the shared Graph cache.
@@ -105,7 +105,7 @@ def _endpoint_label(settings: Any) -> str:
 
 
 def _login(args: argparse.Namespace) -> int:
-    from copilot_tools.auth.scopes import is_loopback_url
+    from copilot_tools._net import is_loopback_url
 
     settings = _settings(args)
     if is_loopback_url(settings.endpoint):
@@ -189,7 +189,7 @@ def _expiry_text(expires_at: str | None, expired: bool, refreshable: bool) -> st
 
 
 def _whoami(args: argparse.Namespace) -> int:
-    from copilot_tools.auth.scopes import is_loopback_url
+    from copilot_tools._net import is_loopback_url
 
     settings = _settings(args)
     info: dict[str, Any]

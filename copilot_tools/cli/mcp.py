@@ -28,7 +28,7 @@ from copilot_tools.cli.common import (
     load_settings,
     preference,
 )
-from copilot_tools.protocol import is_loopback_host
+from copilot_tools._net import is_loopback_host
 
 if TYPE_CHECKING:
     from copilot_tools.mcp.http_auth import EntraAuth

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
+from copilot_tools._net import is_loopback_host
 from copilot_tools.errors import (
     AuthenticationError,
     BadRequestError,
@@ -34,7 +35,7 @@ from copilot_tools.errors import (
     ThrottledError,
 )
 from copilot_tools.settings import DEFAULT_FILE_HOSTS
-from copilot_tools.wire import (
+from copilot_tools._wire import (
     ChatRequest,
     ContextMessage,
     ContextualResources,
@@ -114,16 +115,6 @@ class Endpoint:
 
     def batch_url(self) -> str:
         return self.url("$batch")
-
-
-def is_loopback_host(host: str) -> bool:
-    """``localhost`` or a loopback address: the only hosts plain http and unauthenticated servers may use."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 # --- validation ---------------------------------------------------------------------------
