@@ -242,9 +242,7 @@ def _batch_items(received: Received) -> list[Any]:
 
 
 def _named(error: CopilotError, query: RetrievalQuery) -> CopilotError:
-    error.message = f"{error.message} [query {query.query!r} on {query.data_source}]"
-    error.args = (error._render(),)
-    return error
+    return error.replace(message=f"{error.message} [query {query.query!r} on {query.data_source}]")
 
 
 def merge_hits(hits: Iterable[RetrievalHit]) -> list[RetrievalHit]:
