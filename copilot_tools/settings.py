@@ -32,6 +32,11 @@ DEFAULT_FILE_HOSTS: tuple[str, ...] = (
 )
 
 
+#: The longest ``timeout`` or ``deadline`` accepted (a day): larger values are typos, and
+#: infinite ones overflow the event loop's clock.
+MAX_SECONDS = 86_400.0
+
+
 def default_config_path() -> Path:
     """``config.toml`` under the user's config directory (XDG, macOS or Windows)."""
     from platformdirs import user_config_dir
@@ -46,6 +51,11 @@ class Settings(BaseModel):
     ``http://127.0.0.1:8000/beta``, a national cloud). ``time_zone`` left unset means the
     machine's own IANA zone. ``file_hosts`` is the allow-list of host suffixes that file
     URLs must end with, on label boundaries.
+
+    ``timeout`` (seconds) is the longest silence tolerated while bytes should be flowing
+    (connecting, a stream between events). ``deadline`` (seconds) bounds a whole call:
+    every attempt, back-off and streamed byte. A synchronous ``/chat`` turn sends nothing
+    until it is done, so its wait is bounded by the deadline alone.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -58,7 +68,8 @@ class Settings(BaseModel):
     account: str | None = None
     web_search: bool = True
     file_hosts: tuple[str, ...] = DEFAULT_FILE_HOSTS
-    timeout: float = Field(default=120.0, gt=0)
+    timeout: float = Field(default=120.0, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
+    deadline: float = Field(default=600.0, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
     max_retries: int = Field(default=3, ge=0, le=10)
     workiq_conversations_path: str | None = None
 
