@@ -17,16 +17,16 @@ from pydantic import SecretStr, ValidationError
 
 from copilot_tools import _protocol as protocol
 from copilot_tools import _retrieval as retrieval
-from copilot_tools.answer import Answer, find_reply
-from copilot_tools.auth.base import StaticTokenProvider, TokenProvider
-from copilot_tools.errors import InvalidInputError, ServiceError
 from copilot_tools._exchange import Flow, Received, Send, exchange
 from copilot_tools._protocol import Endpoint
 from copilot_tools._retrieval import BatchFlow, RetrievalHit, RetrievalQuery, build_query
 from copilot_tools._retry import RetryPolicy
+from copilot_tools._wire import ChatRequest, ContextMessage, Conversation
+from copilot_tools.answer import Answer, find_reply
+from copilot_tools.auth.base import StaticTokenProvider, TokenProvider
+from copilot_tools.errors import InvalidInputError, ServiceError
 from copilot_tools.settings import Settings
 from copilot_tools.streaming import StreamAssembler, StreamReader, build_answer
-from copilot_tools._wire import ChatRequest, ContextMessage, Conversation
 
 ContextItem = str | Mapping[str, str] | ContextMessage
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
-from copilot_tools.errors import APIConnectionError, APITimeoutError, AuthenticationError, CopilotError
 from copilot_tools._protocol import Endpoint, HttpRequest, error_from_response, parse_retry_after
 from copilot_tools._retry import Operation, RetryPolicy
+from copilot_tools.errors import APIConnectionError, APITimeoutError, AuthenticationError, CopilotError
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import math
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from copilot_tools._net import is_loopback_host
+from copilot_tools._wire import (
+    ChatRequest,
+    ContextMessage,
+    ContextualResources,
+    Conversation,
+    FileReference,
+    GraphError,
+    LocationHint,
+    RequestMessage,
+    WebContext,
+)
 from copilot_tools.errors import (
     APIStatusError,
     AuthenticationError,
@@ -35,17 +47,6 @@ from copilot_tools.errors import (
     ThrottledError,
 )
 from copilot_tools.settings import DEFAULT_FILE_HOSTS
-from copilot_tools._wire import (
-    ChatRequest,
-    ContextMessage,
-    ContextualResources,
-    Conversation,
-    FileReference,
-    GraphError,
-    LocationHint,
-    RequestMessage,
-    WebContext,
-)
 
 GRAPH_BASE = "https://graph.microsoft.com/beta"
 WORKIQ_BASE = "https://workiq.svc.cloud.microsoft/rest"
@@ -368,7 +369,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         seconds = (moment - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds or seconds in (float("inf"), float("-inf")) or seconds < 0:
+    if not math.isfinite(seconds) or seconds < 0:
         return None  # junk, or a negative delay: back off as if none was given
     return seconds
 

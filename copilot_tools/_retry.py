@@ -58,8 +58,10 @@ class RetryPolicy:
         return self.backoff(attempt)
 
     def backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter."""
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+        """Exponential backoff with equal jitter: never less than half the step, so a
+        retry is never immediate (and clients that failed together spread out)."""
+        step = min(self.max_delay, self.base_delay * 2**attempt)
+        return step / 2 + random.uniform(0, step / 2)
 
 
 class Deadline:
