@@ -103,13 +103,16 @@ def decoding_error(error: httpx.DecodingError, response: httpx.Response) -> Serv
 
 
 def log_response(send: Send, response: httpx.Response, started: float) -> None:
-    """One debug line per attempt (shown with ``-vv``): method, URL, status, request-id, time."""
+    """One line per attempt: method, path, status, time, request-id (``-v``); the full URL
+    and the attempt number at debug level (``-vv``)."""
+    elapsed = (time.perf_counter() - started) * 1000
+    request_id = response.headers.get("request-id", "-")
     if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "%s %s -> %s in %.0f ms (request-id %s, attempt %d)",
-            send.request.method, redact(str(response.request.url)), response.status_code,
-            (time.perf_counter() - started) * 1000, response.headers.get("request-id", "-"), send.attempt,
-        )
+        logger.debug("%s %s -> %s in %.0f ms (request-id %s, attempt %d)", send.request.method,
+                     redact(str(response.request.url)), response.status_code, elapsed, request_id, send.attempt)
+    else:
+        logger.info("%s %s -> %s in %.0f ms (request-id %s)", send.request.method, response.request.url.path,
+                    response.status_code, elapsed, request_id)
 
 
 def log_failure(send: Send, error: Exception, started: float) -> None:
