@@ -157,20 +157,33 @@ class ClientCore:
         self,
         queries: str | Sequence[str],
         data_sources: str | Sequence[str],
-        **options: Any,
+        *,
+        filter: str | None = None,
+        metadata: Sequence[str] | None = None,
+        max_results: int | None = None,
+        connections: Sequence[str] | None = None,
+        container_type_id: str | None = None,
     ) -> list[RetrievalQuery]:
-        """Every (query, data source) pair, validated before anything is sent."""
+        """Every (query, data source) pair, validated before anything is sent.
+
+        ``connections`` go with ``externalItem`` only, ``container_type_id`` with
+        ``sharePointEmbedded`` only; either given without its source is an error.
+        """
         query_list = protocol.as_list(queries)
         source_list = protocol.as_list(data_sources)
         if not query_list:
             raise InvalidInputError("queries", "no query given")
         if not source_list:
             raise InvalidInputError("data_sources", "no data source given")
-        if options.get("connections") and "externalItem" not in source_list:
+        if connections and "externalItem" not in source_list:
             raise InvalidInputError("connections", "connection ids only apply to the externalItem data source")
+        if container_type_id is not None and "sharePointEmbedded" not in source_list:
+            raise InvalidInputError("container_type_id",
+                                    "a container type only applies to the sharePointEmbedded data source")
         return [
-            build_query(query, data_source=source, **(options if source == "externalItem" else
-                                                      {**options, "connections": None}))
+            build_query(query, data_source=source, filter=filter, metadata=metadata, max_results=max_results,
+                        connections=connections if source == "externalItem" else None,
+                        container_type_id=container_type_id if source == "sharePointEmbedded" else None)
             for query in query_list
             for source in source_list
         ]

@@ -168,3 +168,13 @@ def test_a_batch_answer_for_a_request_never_sent_is_a_service_error(bad_id: str)
     with pytest.raises(ServiceError) as info:
         flow.send(batch_reply(*items))
     assert "did not send" in info.value.message and info.value.request_id == "batch-1"
+
+
+def test_share_point_embedded_is_a_data_source_with_its_container_type() -> None:
+    query = retrieval.build_query("contracts", data_source="sharePointEmbedded", container_type_id="ct-1")
+    assert query.body.to_wire()["dataSourceConfiguration"] == {"sharePointEmbedded": {"containerTypeId": "ct-1"}}
+    assert "dataSourceConfiguration" not in retrieval.build_query("x", data_source="sharePointEmbedded").body.to_wire()
+    from copilot_tools.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError):
+        retrieval.build_query("contracts", data_source="sharePoint", container_type_id="ct-1")
