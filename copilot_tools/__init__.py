@@ -7,9 +7,9 @@ stream events and the errors. Everything else is private and may change.
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from copilot_tools.answer import Answer, Citation, Entity, SensitivityLabel
     from copilot_tools._retrieval import RetrievalHit
     from copilot_tools._stream import AsyncStream, Stream
+    from copilot_tools.answer import Answer, Citation, Entity, SensitivityLabel
     from copilot_tools.client import (
         AsyncCopilotClient,
         AsyncCopilotConversation,

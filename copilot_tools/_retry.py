@@ -60,7 +60,7 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with equal jitter: never less than half the step, so a
         retry is never immediate (and clients that failed together spread out)."""
-        step = min(self.max_delay, self.base_delay * 2**attempt)
+        step = min(self.max_delay, self.base_delay * 2.0**attempt)
         return step / 2 + random.uniform(0, step / 2)
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -44,8 +45,8 @@ class Misbehaving(BaseHTTPRequestHandler):
     """Answers by the ``x-mode`` request header; records every path it was asked for."""
 
     protocol_version = "HTTP/1.1"
-    paths: list[str] = []
-    stop = threading.Event()
+    paths: ClassVar[list[str]] = []
+    stop: ClassVar[threading.Event] = threading.Event()
 
     def log_message(self, *args: object) -> None:
         pass
@@ -144,10 +145,10 @@ def aclient(base_url: str, mode: str = "ok", **options: object) -> AsyncCopilotC
 
 def test_a_trickling_stream_ends_at_the_deadline_with_the_partial_answer(server: str) -> None:
     started = time.monotonic()
-    with client(server, deadline=1.0, timeout=5.0) as c, pytest.raises(DeadlineExceededError) as info:
-        with c.stream(CID, "hi") as stream:
-            for _ in stream:
-                pass
+    with client(server, deadline=1.0, timeout=5.0) as c, pytest.raises(DeadlineExceededError) as info, \
+            c.stream(CID, "hi") as stream:
+        for _ in stream:
+            pass
     assert time.monotonic() - started < HANG
     assert info.value.partial_text.startswith("word0 word1")
     assert isinstance(info.value, StreamInterruptedError)  # front ends keep the partial answer
@@ -227,8 +228,8 @@ def test_an_unreachable_emulator_is_named_with_how_to_start_it() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with CopilotClient(f"http://127.0.0.1:{port}/beta", token="t", time_zone="UTC", max_retries=0) as c:
-        with pytest.raises(APIConnectionError) as info:
-            c.create_conversation()
+    with CopilotClient(f"http://127.0.0.1:{port}/beta", token="t", time_zone="UTC", max_retries=0) as c, \
+            pytest.raises(APIConnectionError) as info:
+        c.create_conversation()
     assert f"127.0.0.1:{port}" in info.value.message
     assert "copilot-tools emulator" in (info.value.hint or "")
