@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import anyio
 import httpx
@@ -47,32 +47,43 @@ __all__ = [
 ]
 
 
-class _ClientOptions:
-    """Configuration shared by both clients (the arguments are documented on each)."""
+_Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
+
+
+class _ClientOptions(Generic[_Http]):
+    """The constructor and configuration shared by both clients (documented on ``CopilotClient``)."""
 
     _core: ClientCore
     _owns_http: bool
+    _http: _Http
 
-    def _configure(
+    def __init__(
         self,
-        base_url: str | None,
-        endpoint: str | None,
-        token: str | SecretStr | None,
-        token_provider: TokenProvider | None,
-        settings: Settings | None,
-        time_zone: str | None,
-        timeout: float | None,
-        deadline: float | None,
-        max_retries: int | None,
-        headers: Mapping[str, str] | None,
+        base_url: str | None = None,
+        *,
+        token: str | SecretStr | None = None,
+        token_provider: TokenProvider | None = None,
+        settings: Settings | None = None,
+        time_zone: str | None = None,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        http_client: _Http | None = None,
+        endpoint: str | None = None,
     ) -> None:
         if endpoint is not None:
-            warnings.warn("endpoint= is deprecated; use base_url=", DeprecationWarning, stacklevel=3)
+            warnings.warn("endpoint= is deprecated; use base_url=", DeprecationWarning, stacklevel=2)
         self._core = ClientCore.configure(
             base_url=base_url or endpoint, token=token, token_provider=token_provider, settings=settings,
             time_zone=time_zone, timeout=timeout, deadline=deadline, max_retries=max_retries, headers=headers,
             machine_time_zone=_io.local_time_zone, user_agent=_io.user_agent(),
         )
+        self._owns_http = http_client is None
+        self._http = http_client if http_client is not None else self._new_pool(http_timeout(self._core.settings))
+
+    def _new_pool(self, timeout: httpx.Timeout) -> _Http:
+        raise NotImplementedError
 
     def with_options(
         self,
@@ -129,7 +140,7 @@ class _ClientOptions:
         return Deadline(self._core.settings.deadline)
 
 
-class CopilotClient(_ClientOptions):
+class CopilotClient(_ClientOptions[httpx.Client]):
     """Talk to Microsoft 365 Copilot synchronously.
 
     >>> with CopilotClient(base_url="http://127.0.0.1:8000/beta", token="x") as client:
@@ -146,25 +157,8 @@ class CopilotClient(_ClientOptions):
     use (and not close) instead of the client's own pool.
     """
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        *,
-        token: str | SecretStr | None = None,
-        token_provider: TokenProvider | None = None,
-        settings: Settings | None = None,
-        time_zone: str | None = None,
-        timeout: float | None = None,
-        deadline: float | None = None,
-        max_retries: int | None = None,
-        headers: Mapping[str, str] | None = None,
-        http_client: httpx.Client | None = None,
-        endpoint: str | None = None,
-    ) -> None:
-        self._configure(base_url, endpoint, token, token_provider, settings, time_zone, timeout, deadline,
-                        max_retries, headers)
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=http_timeout(self._core.settings), follow_redirects=False)
+    def _new_pool(self, timeout: httpx.Timeout) -> httpx.Client:
+        return httpx.Client(timeout=timeout, follow_redirects=False)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -365,32 +359,14 @@ class CopilotClient(_ClientOptions):
         return _io.complete(response, b"".join(parts))
 
 
-class AsyncCopilotClient(_ClientOptions):
+class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
     """The async twin of ``CopilotClient``: the same arguments, ``await`` and ``async for``.
 
     ``http_client`` is an ``httpx.AsyncClient``.
     """
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        *,
-        token: str | SecretStr | None = None,
-        token_provider: TokenProvider | None = None,
-        settings: Settings | None = None,
-        time_zone: str | None = None,
-        timeout: float | None = None,
-        deadline: float | None = None,
-        max_retries: int | None = None,
-        headers: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        endpoint: str | None = None,
-    ) -> None:
-        self._configure(base_url, endpoint, token, token_provider, settings, time_zone, timeout, deadline,
-                        max_retries, headers)
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=http_timeout(self._core.settings),
-                                                      follow_redirects=False)
+    def _new_pool(self, timeout: httpx.Timeout) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=timeout, follow_redirects=False)
 
     async def aclose(self) -> None:
         if self._owns_http:
