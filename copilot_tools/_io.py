@@ -14,13 +14,16 @@ import time
 import httpx
 
 from copilot_tools import _protocol as protocol
-from copilot_tools._exchange import Failed, Received, Send, Sleep, request_was_sent
+from copilot_tools._exchange import Failed, Outcome, Received, Send, Sleep, request_was_sent
 from copilot_tools._redact import redact
+from copilot_tools._retry import Deadline
 from copilot_tools.errors import ServiceError
 from copilot_tools.settings import Settings
 
 logger = logging.getLogger("copilot_tools.client")
 
+#: A timeout that fires this close to the deadline is the deadline's doing (timers are coarse).
+DEADLINE_SLACK = 0.05
 #: Connecting and writing take seconds, never minutes.
 CONNECT_TIMEOUT = 10.0
 WRITE_TIMEOUT = 30.0
@@ -76,6 +79,13 @@ def attempt_timeout(settings: Settings, send: Send, remaining: float) -> httpx.T
 
 def failed(error: Exception) -> Failed:
     return Failed(error, request_sent=request_was_sent(error))
+
+
+def within_deadline(outcome: Outcome, send: Send, deadline: Deadline) -> Outcome:
+    """``outcome``, unless it is a failure the deadline caused: then the deadline's error."""
+    if isinstance(outcome, Failed) and deadline.expired(slack=DEADLINE_SLACK):
+        raise deadline.exceeded(sent=outcome.request_sent and send.operation == "turn") from outcome.error
+    return outcome
 
 
 def head(response: httpx.Response) -> Received:

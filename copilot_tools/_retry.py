@@ -79,8 +79,9 @@ class Deadline:
     def remaining(self) -> float:
         return max(0.0, self._expires - self._clock())
 
-    def expired(self) -> bool:
-        return self._clock() >= self._expires
+    def expired(self, *, slack: float = 0.0) -> bool:
+        """Whether the deadline has passed (or will within ``slack`` seconds)."""
+        return self._clock() + slack >= self._expires
 
     def allows_wait(self, seconds: float) -> bool:
         """Whether a wait of ``seconds`` ends before the deadline (with time left to act)."""

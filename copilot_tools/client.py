@@ -25,7 +25,7 @@ from pydantic import SecretStr
 
 from copilot_tools import _io
 from copilot_tools._base import ClientCore, ContextItem, TurnOptions
-from copilot_tools._exchange import Flow, Outcome, Received, Send, Sleep, request_was_sent
+from copilot_tools._exchange import Flow, Outcome, Received, Send, Sleep
 from copilot_tools._io import http_timeout
 from copilot_tools._retrieval import BatchFlow, RetrievalHit, RunFlow
 from copilot_tools._retry import Deadline
@@ -327,6 +327,9 @@ class CopilotClient(_ClientOptions[httpx.Client]):
     def _send(self, send: Send, deadline: Deadline) -> Outcome:
         if deadline.expired():
             raise deadline.exceeded()
+        return _io.within_deadline(self._attempt(send, deadline), send, deadline)
+
+    def _attempt(self, send: Send, deadline: Deadline) -> Outcome:
         token = self._core.token_provider.get_token(claims=send.claims, force_refresh=send.force_refresh)
         method, url, headers, body = self._core.http_request(send, token)
         timeout = _io.attempt_timeout(self._core.settings, send, deadline.remaining())
@@ -336,23 +339,19 @@ class CopilotClient(_ClientOptions[httpx.Client]):
             response = self._http.send(request, stream=True)
         except httpx.TransportError as exc:
             _io.log_failure(send, exc, started)
-            if deadline.expired():
-                raise deadline.exceeded(sent=request_was_sent(exc) and send.operation == "turn") from exc
             return _io.failed(exc)
         _io.log_response(send, response, started)
         if not _io.wants_body(send, response):
             return _io.head(response)
         try:
             parts = []
-            for part in response.iter_bytes():
+            for part in response.iter_bytes():  # a trickle is cut at the deadline, between pieces
                 parts.append(part)
                 if deadline.expired():
                     raise deadline.exceeded(sent=send.operation == "turn")
         except httpx.DecodingError as exc:
             raise _io.decoding_error(exc, response) from None
         except httpx.TransportError as exc:
-            if deadline.expired():
-                raise deadline.exceeded(sent=send.operation == "turn") from exc
             return _io.failed(exc)
         finally:
             response.close()
@@ -534,10 +533,11 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
         if deadline.expired():
             raise deadline.exceeded()
         try:
-            with anyio.fail_after(deadline.remaining()):
-                return await self._attempt(send, deadline)
+            with anyio.fail_after(deadline.remaining()):  # holds the deadline exactly
+                outcome = await self._attempt(send, deadline)
         except TimeoutError:
             raise deadline.exceeded(sent=send.operation == "turn") from None
+        return _io.within_deadline(outcome, send, deadline)
 
     async def _attempt(self, send: Send, deadline: Deadline) -> Outcome:
         method, url, headers, body = self._core.http_request(send, await self._token(send))
@@ -565,7 +565,7 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
 
 def _broken(reader: StreamReader, error: httpx.HTTPError, received: Received, deadline: Deadline) -> Exception:
     """A stream that broke after it started: over its deadline, or interrupted."""
-    if deadline.expired():
+    if deadline.expired(slack=_io.DEADLINE_SLACK):
         return deadline.exceeded(partial_text=reader.text_so_far, request_id=received.request_id, sent=True)
     return reader.broken(error, received.request_id)
 
