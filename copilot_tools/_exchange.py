@@ -36,11 +36,12 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class Sleep:
-    """Wait ``seconds`` before attempt ``attempt``; ``reason`` is the error being retried."""
+    """Wait ``seconds`` before attempt ``attempt``; ``cause`` is the error being retried
+    (what the caller gets when the wait is refused, e.g. because it outlasts the deadline)."""
 
     seconds: float
+    cause: CopilotError | None = None
     attempt: int = 1
-    reason: CopilotError | None = None
 
 
 @dataclass(slots=True)
@@ -113,7 +114,7 @@ def exchange(
             if delay is None:
                 raise reason
         attempt += 1
-        yield Sleep(delay, attempt, reason)
+        yield Sleep(delay, reason, attempt)
 
 
 def _transport_error(outcome: Failed, operation: Operation, request: HttpRequest, endpoint: Endpoint) -> APIConnectionError:

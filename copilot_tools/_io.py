@@ -136,5 +136,5 @@ def log_failure(send: Send, error: Exception, started: float) -> None:
 def log_retry(sleep: Sleep) -> None:
     """The retry decision: why, and how long the client waits before the next attempt."""
     if logger.isEnabledFor(logging.DEBUG):
-        reason = redact(sleep.reason.message) if sleep.reason is not None else "a failed batch item"
+        reason = redact(sleep.cause.message) if sleep.cause is not None else "a failed batch item"
         logger.debug("retrying (attempt %d) in %.2f s after: %s", sleep.attempt, sleep.seconds, reason)

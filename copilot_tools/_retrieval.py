@@ -246,7 +246,7 @@ def batch_flow(endpoint: Endpoint, queries: Sequence[RetrievalQuery], policy: Re
         pending = retry
         if pending:
             attempt += 1
-            yield Sleep(max(waits), attempt, last)
+            yield Sleep(max(waits), last, attempt)
     return merge_hits(hit for index in range(len(queries)) for hit in results[index])
 
 

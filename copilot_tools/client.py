@@ -312,7 +312,7 @@ class CopilotClient(_ClientOptions[httpx.Client]):
             outcome: Any = None
             if isinstance(action, Sleep):
                 if not deadline.allows_wait(action.seconds):
-                    raise deadline.exceeded() from action.reason
+                    raise deadline.exceeded() from action.cause
                 _io.log_retry(action)
                 time.sleep(action.seconds)
             elif isinstance(action, RunFlow):
@@ -509,7 +509,7 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
             outcome: Any = None
             if isinstance(action, Sleep):
                 if not deadline.allows_wait(action.seconds):
-                    raise deadline.exceeded() from action.reason
+                    raise deadline.exceeded() from action.cause
                 _io.log_retry(action)
                 await anyio.sleep(action.seconds)
             elif isinstance(action, RunFlow):

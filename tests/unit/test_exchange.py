@@ -51,7 +51,7 @@ def finish(flow, outcome):
 def test_retry_after_on_503_and_504_is_honoured(status: int) -> None:
     flow = start("create")
     sleep = flow.send(reply(status, {"Retry-After": "7"}))
-    assert sleep == Sleep(7.0, 1, sleep.reason) and isinstance(sleep.reason, ServiceError)
+    assert sleep == Sleep(7.0, sleep.cause, 1) and isinstance(sleep.cause, ServiceError)
     assert isinstance(next(flow), Send)
     assert finish(flow, reply(201, body=b'{"id": "x"}')).status == 201
 
@@ -151,7 +151,7 @@ def test_a_throttled_batch_item_is_sent_again_alone_after_its_retry_after() -> N
         {"id": "1", "status": 429, "headers": {"Retry-After": "3"}, "body": {}},
         {"id": "0", "status": 200, "body": hits("https://contoso.sharepoint.com/a")},
     ))
-    assert isinstance(sleep, Sleep) and sleep.seconds == 3 and isinstance(sleep.reason, ThrottledError)
+    assert isinstance(sleep, Sleep) and sleep.seconds == 3 and isinstance(sleep.cause, ThrottledError)
     again = flow.send(None)
     assert [item["id"] for item in next(again.flow).request.json["requests"]] == ["1"]
     result = finish(flow, batch_reply({"id": "1", "status": 200, "body": hits("https://contoso.sharepoint.com/b")}))
