@@ -51,6 +51,7 @@ def _restore(cls: type[CopilotError], state: dict[str, Any]) -> CopilotError:
     for name, value in state.items():
         object.__setattr__(error, name, value)
     Exception.__init__(error, error._render())
+    object.__setattr__(error, "_frozen", True)
     return error
 
 

@@ -140,6 +140,8 @@ def test_errors_are_immutable_and_copied_with_replace() -> None:
     named = error.replace(message="Throttled [query 'x']")
     assert named.message == "Throttled [query 'x']" and named.retry_after == 3 and error.message != named.message
     assert str(named).startswith("Throttled [query 'x']")
+    with pytest.raises(AttributeError):
+        named.hint = "changed"  # type: ignore[misc]
 
 
 def test_errors_survive_pickling() -> None:
@@ -147,6 +149,8 @@ def test_errors_survive_pickling() -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert (type(copy), copy.message, copy.claims, copy.status_code, str(copy)) == (
         AuthenticationError, "rejected", "{}", 401, str(error))
+    with pytest.raises(AttributeError):
+        copy.claims = None  # type: ignore[misc]
 
 
 def test_one_tree_holds_every_error() -> None:
