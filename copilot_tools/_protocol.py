@@ -24,17 +24,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from copilot_tools._net import is_loopback_host
-from copilot_tools._wire import (
-    ChatRequest,
-    ContextMessage,
-    ContextualResources,
-    Conversation,
-    FileReference,
-    GraphError,
-    LocationHint,
-    RequestMessage,
-    WebContext,
-)
 from copilot_tools.errors import (
     APIStatusError,
     AuthenticationError,
@@ -47,6 +36,17 @@ from copilot_tools.errors import (
     ThrottledError,
 )
 from copilot_tools.settings import DEFAULT_FILE_HOSTS
+from copilot_tools._wire import (
+    ChatRequest,
+    ContextMessage,
+    ContextualResources,
+    Conversation,
+    FileReference,
+    GraphError,
+    LocationHint,
+    RequestMessage,
+    WebContext,
+)
 
 GRAPH_BASE = "https://graph.microsoft.com/beta"
 WORKIQ_BASE = "https://workiq.svc.cloud.microsoft/rest"

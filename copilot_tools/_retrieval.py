@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from copilot_tools.answer import SensitivityLabel
+from copilot_tools.errors import CopilotError, InvalidInputError, ServiceError
 from copilot_tools._exchange import Flow, Received, Sleep, exchange
 from copilot_tools._kql import check_filter
 from copilot_tools._protocol import (
@@ -36,8 +38,6 @@ from copilot_tools._wire import (
     RetrievalResponse,
     SharePointEmbeddedConfiguration,
 )
-from copilot_tools.answer import SensitivityLabel
-from copilot_tools.errors import CopilotError, InvalidInputError, ServiceError
 
 #: ``sharePointEmbedded`` is beta-only; its ``container_type_id`` picks the container type.
 DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem", "sharePointEmbedded")

@@ -20,8 +20,8 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from copilot_tools._net import is_loopback_url
 from copilot_tools.auth.base import StaticTokenProvider, TokenProvider
+from copilot_tools._net import is_loopback_url
 from copilot_tools.auth.scopes import default_client_id, scopes_for_endpoint
 
 if TYPE_CHECKING:
