@@ -170,3 +170,15 @@ def test_one_tree_holds_every_error() -> None:
 def test_not_signed_in_does_not_greet_a_first_time_user_with_again() -> None:
     hint = AuthenticationError("Not signed in.").hint or ""
     assert "again" not in hint and "COPILOT_TOOLS_ACCESS_TOKEN" in hint
+
+
+def test_a_wrong_token_for_an_emulator_started_with_token_names_that_token() -> None:
+    from copilot_tools.emulator import EmulatorConfig
+
+    with EmulatorServer(EmulatorConfig(token="s3cret", event_delay=0.0)) as guarded, \
+            CopilotClient(base_url=guarded.base_url, token="wrong", time_zone="UTC") as c, \
+            pytest.raises(AuthenticationError) as info:
+        c.create_conversation()
+    hint = info.value.hint or ""
+    assert "--token" in hint and "COPILOT_TOOLS_ACCESS_TOKEN" in hint and "login" not in hint
+    assert info.value.status_code == 401 and "wrong" not in str(info.value)
