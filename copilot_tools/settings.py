@@ -76,6 +76,13 @@ class Settings(BaseModel):
     #: Where each field's value came from: "argument", "environment", "config file", "default".
     sources: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 
+    def __init__(self, **values: Any) -> None:
+        """Settings built in code: a wrong value is an ``InvalidInputError`` naming the setting."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+
     @field_validator("file_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
@@ -130,12 +137,9 @@ class Settings(BaseModel):
             )
         try:
             settings = cls(**values)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = str(first["loc"][0]) if first["loc"] else "settings"
-            raise InvalidInputError(
-                key, f"{first['msg']} (from {sources.get(key, 'default')})"
-            ) from None
+        except InvalidInputError as exc:
+            source = sources.get(exc.argument, "default")
+            raise InvalidInputError(exc.argument, f"{exc.detail} (from {source})") from None
         settings.sources = {name: sources.get(name, "default") for name in fields}
         return settings
 
@@ -156,6 +160,13 @@ class Settings(BaseModel):
                 shown = str(value)
             rows.append((name, shown, self.sources.get(name, "default")))
         return rows
+
+
+def _invalid(error: ValidationError) -> InvalidInputError:
+    """The first problem of ``error`` as an ``InvalidInputError`` naming the setting."""
+    first = error.errors()[0]
+    key = str(first["loc"][0]) if first["loc"] else "settings"
+    return InvalidInputError(key, str(first["msg"]))
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

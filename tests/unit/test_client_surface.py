@@ -182,3 +182,12 @@ def test_a_wrong_token_for_an_emulator_started_with_token_names_that_token() -> 
     hint = info.value.hint or ""
     assert "--token" in hint and "COPILOT_TOOLS_ACCESS_TOKEN" in hint and "login" not in hint
     assert info.value.status_code == 401 and "wrong" not in str(info.value)
+
+
+def test_settings_built_in_code_name_a_wrong_value() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        Settings(timeout=float("inf"))
+    assert info.value.argument == "timeout"
+    with pytest.raises(InvalidInputError) as info:
+        Settings(deadlin=5)  # type: ignore[call-arg]
+    assert info.value.argument == "deadlin"
