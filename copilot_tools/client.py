@@ -564,9 +564,11 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
 
 
 def _broken(reader: StreamReader, error: httpx.HTTPError, received: Received, deadline: Deadline) -> Exception:
-    """A stream that broke after it started: over its deadline, or interrupted."""
+    """A stream that broke after it started: over its deadline, undecodable, or interrupted."""
     if deadline.expired(slack=_io.DEADLINE_SLACK):
         return deadline.exceeded(partial_text=reader.text_so_far, request_id=received.request_id, sent=True)
+    if isinstance(error, httpx.DecodingError) and not reader.text_so_far:
+        return _io.decoding_error(error, received.handle)  # nothing shown: not Copilot's stream at all
     return reader.broken(error, received.request_id)
 
 

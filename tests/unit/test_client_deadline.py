@@ -62,6 +62,9 @@ class Misbehaving(BaseHTTPRequestHandler):
         if self.path.endswith("/chatOverStream"):
             if mode == "html":
                 return self._send(200, b"<html><body>Sign in to continue</body></html>", "text/html; charset=utf-8")
+            if mode == "gzip-lie":
+                return self._send(200, b"data: " + snapshot("x", final=True) + b"\n\n", "text/event-stream",
+                                  headers={"Content-Encoding": "gzip"})
             return self._trickle_stream()
         if mode == "trickle":
             return self._trickle_body(snapshot("The standup is at 9:00.", final=True))
@@ -207,12 +210,18 @@ def test_a_body_that_claims_gzip_but_is_not_is_a_service_error(server: str) -> N
     with client(server, "gzip-lie") as c, pytest.raises(ServiceError) as info:
         c.chat(CID, "hi")
     assert "gzip" in info.value.message
+    with client(server, "gzip-lie") as c, pytest.raises(ServiceError) as info:
+        list(c.stream(CID, "hi"))
+    assert "gzip" in info.value.message
 
 
 async def test_a_body_that_claims_gzip_but_is_not_is_a_service_error_async(server: str) -> None:
     async with aclient(server, "gzip-lie") as c:
         with pytest.raises(ServiceError):
             await c.chat(CID, "hi")
+        with pytest.raises(ServiceError):
+            async for _ in c.stream(CID, "hi"):
+                pass
 
 
 def test_a_conversation_id_the_service_returns_is_used_as_returned(server: str) -> None:
