@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import math
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -24,10 +25,10 @@ from pydantic import ValidationError
 
 from copilot_tools._net import is_loopback_host
 from copilot_tools.errors import (
+    APIStatusError,
     AuthenticationError,
     BadRequestError,
     ConversationNotFoundError,
-    CopilotError,
     InvalidInputError,
     LicenseRequiredError,
     PermissionDeniedError,
@@ -48,12 +49,24 @@ from copilot_tools._wire import (
 )
 
 GRAPH_BASE = "https://graph.microsoft.com/beta"
-WORKIQ_BASE = "https://workiq.svc.cloud.microsoft/rest/beta"
+WORKIQ_BASE = "https://workiq.svc.cloud.microsoft/rest"
+WORKIQ_BETA_BASE = "https://workiq.svc.cloud.microsoft/rest/beta"
 # Seed 000 prints /rest/beta/copilot/conversations; that path creates a conversation but
-# answers 404 on /chat. The service's working path has no /copilot/ segment.
+# answers 404 on /chat. The service's working path has no /copilot/ segment, so a base
+# URL spelled the seed's way (.../rest/beta/copilot) is read as .../rest/beta.
 WORKIQ_CONVERSATIONS_PATH = "conversations"
 GRAPH_CONVERSATIONS_PATH = "copilot/conversations"
 
+#: The named endpoints: ``workiq`` is Work IQ's production path (documented since
+#: 2026-06-25), ``workiq-beta`` its beta path. Anything else must be a base URL.
+NAMED_ENDPOINTS: dict[str, tuple[str, str]] = {
+    "graph": (GRAPH_BASE, GRAPH_CONVERSATIONS_PATH),
+    "workiq": (WORKIQ_BASE, WORKIQ_CONVERSATIONS_PATH),
+    "workiq-beta": (WORKIQ_BETA_BASE, WORKIQ_CONVERSATIONS_PATH),
+}
+
+#: How much of an error body an ``APIStatusError`` keeps in ``body``.
+MAX_ERROR_BODY = 65_536
 MAX_FILES = 20
 MAX_FILE_URI_LENGTH = 2048
 MAX_MESSAGE_LENGTH = 100_000
@@ -72,16 +85,18 @@ class Endpoint:
 
     @classmethod
     def resolve(cls, value: str, *, workiq_conversations_path: str | None = None) -> Endpoint:
-        """``graph``, ``workiq`` or a base URL (the emulator's, a national cloud's)."""
+        """``graph``, ``workiq``, ``workiq-beta`` or a base URL (the emulator's, a national cloud's)."""
         key = value.strip()
-        if key.lower() == "graph":
-            return cls("graph", GRAPH_BASE)
-        if key.lower() == "workiq":
-            return cls("workiq", WORKIQ_BASE, workiq_conversations_path or WORKIQ_CONVERSATIONS_PATH)
+        named = NAMED_ENDPOINTS.get(key.lower())
+        if named is not None:
+            base, path = named
+            if key.lower().startswith("workiq"):
+                path = workiq_conversations_path or path
+            return cls(key.lower(), base, path)
         parts = urlsplit(key)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidInputError(
-                "endpoint", f"{value!r} is neither 'graph', 'workiq' nor an http(s) base URL",
+                "endpoint", f"{value!r} is neither 'graph', 'workiq', 'workiq-beta' nor an http(s) base URL",
                 hint="Use e.g. COPILOT_TOOLS_ENDPOINT=http://127.0.0.1:8000/beta for the emulator.",
             )
         if parts.scheme == "http" and not is_loopback_host(parts.hostname):
@@ -90,9 +105,16 @@ class Endpoint:
                 hint="Use https, or http only for a local emulator on 127.0.0.1.",
             )
         base = key.rstrip("/")
-        if parts.path.rstrip("/").endswith("/rest/beta") or parts.path.rstrip("/").endswith("/rest"):
+        path = parts.path.rstrip("/")
+        if path.endswith(("/rest/beta/copilot", "/rest/copilot")):
+            base, path = base.removesuffix("/copilot"), path.removesuffix("/copilot")
+        if path.endswith(("/rest/beta", "/rest")):
             return cls("custom", base, workiq_conversations_path or WORKIQ_CONVERSATIONS_PATH)
         return cls("custom", base)
+
+    @property
+    def is_workiq(self) -> bool:
+        return self.name in ("workiq", "workiq-beta")
 
     @property
     def is_loopback(self) -> bool:
@@ -104,11 +126,18 @@ class Endpoint:
     def conversations_url(self) -> str:
         return self.url(self.conversations_path)
 
-    def turn_url(self, conversation_id: str, *, stream: bool) -> str:
+    def turn_url(self, conversation_id: str, *, stream: bool, from_service: bool = False) -> str:
+        """The turn's URL. An id the service just returned is used as returned (quoted, never
+        a path step); an id from a user or a model must look like the service's."""
         action = "chatOverStream" if stream else "chat"
         if self.namespaced_actions:
             action = f"microsoft.graph.copilot.{action}"
-        return self.url(self.conversations_path, quote(validate_conversation_id(conversation_id), safe=""), action)
+        if from_service:
+            if conversation_id in ("", ".", ".."):
+                raise ServiceError(f"The service returned an unusable conversation id {conversation_id!r}.")
+        else:
+            validate_conversation_id(conversation_id)
+        return self.url(self.conversations_path, quote(conversation_id, safe=""), action)
 
     def retrieval_url(self) -> str:
         return self.url("copilot", "retrieval")
@@ -297,9 +326,12 @@ def _context_message(item: str | Mapping[str, str] | ContextMessage) -> ContextM
     return message
 
 
-def build_turn_request(endpoint: Endpoint, conversation_id: str, body: ChatRequest, *, stream: bool) -> HttpRequest:
+def build_turn_request(
+    endpoint: Endpoint, conversation_id: str, body: ChatRequest, *, stream: bool, from_service: bool = False
+) -> HttpRequest:
     headers = {"Accept": "text/event-stream"} if stream else {}
-    return HttpRequest("POST", endpoint.turn_url(conversation_id, stream=stream), json=body.to_wire(), headers=headers)
+    url = endpoint.turn_url(conversation_id, stream=stream, from_service=from_service)
+    return HttpRequest("POST", url, json=body.to_wire(), headers=headers)
 
 
 # --- responses ----------------------------------------------------------------------------
@@ -319,7 +351,11 @@ def parse_conversation(body: bytes | str | Any, *, request_id: str | None = None
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds from ``Retry-After`` (delta-seconds or an HTTP date); None when absent or junk."""
+    """Seconds from ``Retry-After`` (delta-seconds or an HTTP date); None when absent, junk or negative.
+
+    A negative value (or a date in the past) must not turn into an immediate retry loop:
+    it counts as no advice, and the caller's own back-off applies.
+    """
     if value is None:
         return None
     value = value.strip()
@@ -333,9 +369,9 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         seconds = (moment - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
-        return None
-    return max(0.0, seconds)
+    if not math.isfinite(seconds) or seconds < 0:
+        return None  # junk, or a negative delay: back off as if none was given
+    return seconds
 
 
 def parse_claims_challenge(www_authenticate: str | None) -> str | None:
@@ -368,16 +404,27 @@ def error_from_response(
     *,
     endpoint_name: str = "graph",
     operation: str = "request",
-) -> CopilotError:
-    """The typed error for a non-2xx response. Never includes request headers or tokens."""
+    loopback: bool = False,
+) -> APIStatusError:
+    """The typed error for a non-2xx response. Never includes request headers or tokens.
+
+    ``loopback``: the endpoint is a local emulator, whose only sign-in is the token it was
+    started with, so a 401 says so instead of sending the user to ``copilot-tools login``.
+    """
     request_id = headers.get("request-id") or headers.get("x-ms-request-id")
     code, message, conversation = _error_details(body)
     if request_id is None:
         request_id = _inner_request_id(body)
     detail = f"{code}: {message}" if code and message else (message or code or f"HTTP {status}")
-    common: dict[str, Any] = {"status_code": status, "code": code or None, "request_id": request_id}
+    common: dict[str, Any] = {"status_code": status, "code": code or None, "request_id": request_id,
+                              "body": body[:MAX_ERROR_BODY]}
     if status == 401:
         claims = parse_claims_challenge(headers.get("www-authenticate"))
+        if loopback:
+            return AuthenticationError(
+                f"The local emulator rejected the access token ({detail}).", claims=claims,
+                hint="The emulator was started with --token: pass that same token "
+                "(COPILOT_TOOLS_ACCESS_TOKEN, or token= in code).", **common)
         return AuthenticationError(f"The service rejected the access token ({detail}).", claims=claims, **common)
     if status == 403:
         if conversation is not None:
@@ -389,10 +436,10 @@ def error_from_response(
             )
         if re.search(r"licen[cs]e", message, re.IGNORECASE):
             return LicenseRequiredError(f"Copilot is not licensed for this user ({detail}).",
-                                        hint=_PERMISSIONS_HINT.get(endpoint_name, _PERMISSIONS_HINT["graph"]), **common)
+                                        hint=permissions_hint(endpoint_name), **common)
         return PermissionDeniedError(
             f"Permission denied ({detail}).",
-            hint=_PERMISSIONS_HINT.get(endpoint_name, _PERMISSIONS_HINT["graph"]),
+            hint=permissions_hint(endpoint_name),
             **common,
         )
     if status in (404, 410) and operation == "turn":
@@ -420,6 +467,10 @@ def error_from_response(
         return BadRequestError(f"The endpoint was not found ({detail}).",
                                hint="Check the endpoint setting (graph, workiq or a base URL).", **common)
     return BadRequestError(f"The service refused the request ({detail}).", **common)
+
+
+def permissions_hint(endpoint_name: str) -> str:
+    return _PERMISSIONS_HINT["workiq" if endpoint_name.startswith("workiq") else "graph"]
 
 
 def _error_details(body: bytes) -> tuple[str, str, Conversation | None]:

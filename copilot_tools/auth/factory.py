@@ -78,3 +78,12 @@ def provider_from_settings(settings: Settings, *, interactive: bool, **kwargs: A
     from copilot_tools.auth.device_flow import BackgroundDeviceFlowProvider
 
     return BackgroundDeviceFlowProvider(msal_provider_from_settings(settings, interaction="none", **kwargs))
+
+
+def default_token_provider(settings: Settings) -> TokenProvider:
+    """The provider a client uses when given neither ``token`` nor ``token_provider``.
+
+    It never prompts: without a saved sign-in it raises ``SignInRequiredError`` at once,
+    with a device code that keeps polling in the background.
+    """
+    return provider_from_settings(settings, interactive=False)

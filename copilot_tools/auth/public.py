@@ -432,7 +432,7 @@ class MsalTokenProvider:
         if self.last_error:
             error = self._error(self.last_error, "Refreshing the saved sign-in")
             if claims and error.claims is None:
-                error.claims = claims
+                error = error.replace(claims=claims)
             return error
         who = f" as {self.username}" if self.username else ""
         if claims:

@@ -41,7 +41,7 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from pydantic import AnyHttpUrl, SecretStr
 
-from copilot_tools.errors import AuthenticationError
+from copilot_tools.errors import AuthConfigError, AuthenticationError
 
 if TYPE_CHECKING:
     from copilot_tools.auth.base import TokenProvider
@@ -61,15 +61,6 @@ V1_ISSUER = "https://sts.windows.net/{tid}/"
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
-
-
-class AuthConfigError(ValueError):
-    """A configuration the server cannot start with: ``message`` says what, ``hint`` what to do."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
 
 
 # --- configuration ---------------------------------------------------------------------------

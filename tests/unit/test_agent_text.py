@@ -141,6 +141,12 @@ EVERY_KIND: list[CopilotError] = [
     EmptyResponseError("Copilot finished without an answer."),
     StreamInterruptedError("The stream broke off.", partial_text=""),
     TransportError("Could not reach the Copilot service."),
+    errors_module.APIStatusError("The service answered HTTP 418."),
+    errors_module.APITimeoutError("The service fell silent."),
+    errors_module.DeadlineExceededError("The deadline passed.", deadline=600.0),
+    errors_module.AuthConfigError("no scopes to request on-behalf-of the user"),
+    errors_module.SignInFailedError("The sign-in was declined."),
+    errors_module.ConsentRequiredError("Consent is missing."),
 ]
 
 
