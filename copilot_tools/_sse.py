@@ -6,7 +6,7 @@ it: one ``data: {`` line, then the JSON spread over bare continuation lines, the
 This decoder accepts that layout and standard framing alike:
 
 - lines end with CRLF, LF or CR, split anywhere across chunks (a CR at a chunk's end
-  waits for the next chunk to see whether an LF follows);
+  ends the line; an LF at the start of the next chunk then belongs to it);
 - bytes are decoded incrementally, so a chunk boundary inside a UTF-8 character is fine;
 - ``:`` starts a comment; ``data``/``id``/``event``/``retry`` are fields as in the spec;
 - any other line, while the event already has data, continues that data (the
@@ -16,32 +16,44 @@ This decoder accepts that layout and standard framing alike:
 
 ``iter_json_objects`` then splits an event's data into JSON values, because Work IQ has
 been seen to send several concatenated objects in one event.
+
+Time is linear in the bytes, whatever the chunking: a chunk is scanned once, an unfinished
+line waits as a list of pieces (joined once, when its end arrives) instead of a growing
+string scanned again on every chunk, and runs of continuation lines are copied as one slice
+rather than line by line (see ``_complete_lines``).
 """
 
 from __future__ import annotations
 
 import codecs
-import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from copilot_tools import _json
 from copilot_tools.errors import ServiceError
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 _FIELD = re.compile(r"^(data|id|event|retry)(?::|$)")
-_JSON = json.JSONDecoder()
+# The lines that are not continuation lines: fields, comments and blank lines. With MULTILINE,
+# ``^`` is tried only where a line starts, so finditer walks the text once in C.
+_SPECIAL_LINE = re.compile(r"^(?:data|id|event|retry|:|$)", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
 class ServerSentEvent:
-    """One dispatched event; ``id`` persists across events as the spec says."""
+    """One dispatched event; ``id`` persists across events as the spec says.
+
+    ``parsed`` holds the JSON values of ``data`` when the decoder already had to parse them
+    (the last event of a stream without a closing blank line), so nobody parses them twice.
+    """
 
     data: str
     id: str | None = None
     event: str | None = None
     retry: int | None = None
+    parsed: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
 
 class SSEDecoder:
@@ -49,7 +61,9 @@ class SSEDecoder:
 
     def __init__(self, *, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._buffer = ""
+        self._pending: list[str] = []  # pieces of the line not yet ended
+        self._pending_size = 0
+        self._skip_lf = False  # the last chunk ended in CR: an LF next is the same line end
         self._data: list[str] = []
         self._size = 0
         self._event: str | None = None
@@ -64,52 +78,82 @@ class SSEDecoder:
     def close(self) -> list[ServerSentEvent]:
         """End of stream: flush the last line and a pending event if it is whole JSON."""
         events = self._feed_text(self._text.decode(b"", final=True))
-        if self._buffer:
-            events.extend(self._line(self._buffer.rstrip("\r")))
-            self._buffer = ""
+        if self._pending:
+            line = "".join(self._pending)
+            self._pending, self._pending_size = [], 0
+            events.extend(self._complete_lines(line))
         if self._data:
             data = "\n".join(self._data)
-            if _is_complete_json(data):
-                events.append(self._dispatch())
+            parsed = _parse_whole(data)
+            if parsed is not None:
+                events.append(self._dispatch(parsed))
             else:
                 self._reset()
         return events
 
     def _feed_text(self, text: str) -> list[ServerSentEvent]:
+        if self._skip_lf and text:
+            self._skip_lf = False
+            if text[0] == "\n":
+                text = text[1:]
         if not text:
             return []
-        buffer = self._buffer + text
+        if "\r" in text:
+            self._skip_lf = text[-1] == "\r"
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        last = text.rfind("\n")
+        if last == -1:  # no line ends here: keep the piece, copy nothing
+            self._pending.append(text)
+            self._pending_size += len(text)
+            if self._pending_size > self._max:
+                raise ServiceError("The event stream sent a line larger than the decoder accepts.")
+            return []
+        if self._pending:
+            self._pending.append(text[:last])
+            lines = "".join(self._pending)
+        else:
+            lines = text[:last]
+        rest = text[last + 1 :]
+        self._pending, self._pending_size = ([rest], len(rest)) if rest else ([], 0)
+        return self._complete_lines(lines)
+
+    def _complete_lines(self, text: str) -> list[ServerSentEvent]:
+        """Every line of ``text`` (lines joined by LF, the last one ended too)."""
         events: list[ServerSentEvent] = []
-        start = 0
-        length = len(buffer)
-        while True:
-            cr = buffer.find("\r", start)
-            lf = buffer.find("\n", start)
-            if cr == -1 and lf == -1:
-                break
-            if cr != -1 and (lf == -1 or cr < lf):
-                if cr == length - 1:
-                    break  # a lone CR at the end: wait to see whether LF follows
-                end, next_start = cr, cr + 2 if buffer[cr + 1] == "\n" else cr + 1
-            else:
-                end, next_start = lf, lf + 1
-            events.extend(self._line(buffer[start:end]))
-            start = next_start
-        self._buffer = buffer[start:]
-        if len(self._buffer) > self._max:
-            raise ServiceError("The event stream sent a line larger than the decoder accepts.")
+        position = 0
+        for match in _SPECIAL_LINE.finditer(text):
+            start = match.start()
+            if start > position:
+                self._continuation(text[position : start - 1])
+            end = text.find("\n", start)
+            if end == -1:
+                end = len(text)
+            event = self._line(text[start:end])
+            if event is not None:
+                events.append(event)
+            position = end + 1
+        if position < len(text):
+            self._continuation(text[position:])
         return events
 
-    def _line(self, line: str) -> list[ServerSentEvent]:
+    def _continuation(self, lines: str) -> None:
+        """One or more lines that are neither fields nor blank, taken as one slice."""
+        if self._data:  # continuation lines of the reference's layout
+            self._append(lines)
+        # before any data they are unknown fields, ignored as the spec says
+
+    def _line(self, line: str) -> ServerSentEvent | None:
         if line == "":
-            return [self._dispatch()] if self._data else self._clear_fields()
-        if line.startswith(":"):
-            return []
+            if self._data:
+                return self._dispatch()
+            self._event = None
+            return None
+        if line[0] == ":":
+            return None
         match = _FIELD.match(line)
-        if match is None:
-            if self._data:  # a continuation line of the reference's layout
-                self._append(line)
-            return []
+        if match is None:  # "dataX..." and the like: an ordinary line after all
+            self._continuation(line)
+            return None
         name = match.group(1)
         value = line[len(name) + 1 :] if len(line) > len(name) else ""
         value = value.removeprefix(" ")
@@ -122,7 +166,7 @@ class SSEDecoder:
             self._event = value or None
         elif value.isdigit():
             self._retry = int(value)
-        return []
+        return None
 
     def _append(self, value: str) -> None:
         self._size += len(value) + 1
@@ -130,14 +174,11 @@ class SSEDecoder:
             raise ServiceError("An event in the stream is larger than the decoder accepts.")
         self._data.append(value)
 
-    def _dispatch(self) -> ServerSentEvent:
-        event = ServerSentEvent("\n".join(self._data), self._last_id, self._event, self._retry)
+    def _dispatch(self, parsed: tuple[Any, ...] | None = None) -> ServerSentEvent:
+        data = self._data[0] if len(self._data) == 1 else "\n".join(self._data)
+        event = ServerSentEvent(data, self._last_id, self._event, self._retry, parsed)
         self._reset()
         return event
-
-    def _clear_fields(self) -> list[ServerSentEvent]:
-        self._event = None
-        return []
 
     def _reset(self) -> None:
         self._data = []
@@ -145,18 +186,21 @@ class SSEDecoder:
         self._event = None
 
 
-def _is_complete_json(data: str) -> bool:
+def _parse_whole(data: str) -> tuple[Any, ...] | None:
+    """The JSON values of ``data``, or None when it is not whole JSON."""
+    if not data.strip():
+        return None
     try:
-        list(iter_json_objects(data))
+        return tuple(iter_json_objects(data))
     except ValueError:
-        return False
-    return bool(data.strip())
+        return None
 
 
 def iter_json_objects(data: str) -> Iterator[Any]:
     """Every JSON value in ``data``, which may hold several back to back.
 
-    Raises ``ValueError`` (``json.JSONDecodeError``) when any part is not JSON.
+    Raises ``ValueError`` (``json.JSONDecodeError``, or ``_json.JSONTooDeepError`` for nesting
+    beyond reach) when any part is not JSON. Values come bounded and encodable (``_json``).
     """
     index = 0
     length = len(data)
@@ -165,5 +209,5 @@ def iter_json_objects(data: str) -> Iterator[Any]:
             index += 1
         if index >= length:
             return
-        value, index = _JSON.raw_decode(data, index)
+        value, index = _json.raw_decode(data, index)
         yield value

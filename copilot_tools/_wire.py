@@ -4,15 +4,33 @@ The client and the emulator both speak through these models, so the two can neve
 drift apart. Every model keeps unknown fields (``extra="allow"``): the service grows
 fields between our releases and a new field must never turn a good answer into an
 error. Python attributes are snake_case; ``by_alias`` dumps give the wire's camelCase.
+
+Reading is tolerant the same way (strict about what we send, tolerant about what we read): a
+field of a response that holds an odd value (a card that is a string, a date that is not ISO
+8601, ``turnCount: null``, a hit without ``webUrl``) degrades to the best value available with a
+logged warning instead of failing the whole reply. Request models stay strict.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
+
+logger = logging.getLogger("copilot_tools.wire")
+_Model = TypeVar("_Model", bound=BaseModel)
 
 ConversationState = Literal["active", "disengagedForRai", "unknownFutureValue"] | str
 AttributionType = Literal["citation", "annotation", "unknownFutureValue"] | str
@@ -35,6 +53,50 @@ class WireModel(BaseModel):
     def to_wire(self) -> dict[str, Any]:
         """The JSON object as the service sends or expects it (aliases, no unset fields)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# --- tolerant reading -------------------------------------------------------------------
+
+
+def _odd(model: str, field: str, value: Any, instead: str) -> None:
+    shown = repr(value)
+    logger.warning("the service sent an odd %s.%s (%s); %s", model, field,
+                   shown if len(shown) <= 60 else shown[:57] + "...", instead)
+
+
+def _or_default(
+    value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo, default: Any, *, warn_null: bool = False
+) -> Any:
+    """``handler(value)``, or ``default`` with a warning when the value does not fit."""
+    model = str((info.config or {}).get("title") or "response")
+    if value is None:
+        if warn_null:
+            _odd(model, info.field_name or "?", value, f"read as {default!r}")
+        return default
+    try:
+        return handler(value)
+    except ValidationError:
+        _odd(model, info.field_name or "?", value, f"read as {default!r}")
+        return default
+
+
+def _tolerant_items(value: Any, model: type[_Model], field: str) -> list[Any]:
+    """The items of a list that validate as ``model``; the others are left out with a warning."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        _odd(model.__name__, field, value, "not a list; ignored")
+        return []
+    kept: list[Any] = []
+    for item in value:
+        if isinstance(item, model):
+            kept.append(item)
+            continue
+        try:
+            kept.append(model.model_validate(item))
+        except ValidationError:
+            _odd(model.__name__, field, item, "left out")
+    return kept
 
 
 # --- request bodies ---------------------------------------------------------------------
@@ -146,10 +208,39 @@ class ResponseMessage(WireModel):
     attributions: list[Attribution] = Field(default_factory=list)
     sensitivity_label: SensitivityLabel | None = None
 
-    @field_validator("adaptive_cards", "attributions", mode="before")
+    @field_validator("adaptive_cards", mode="before")
     @classmethod
-    def _null_is_empty(cls, value: Any) -> Any:
-        return [] if value is None else value
+    def _cards(cls, value: Any) -> list[dict[str, Any]]:
+        # Cards have been seen as objects; a card sent as a JSON string is read, anything
+        # else (null, a number, text that is not a JSON object) is left out.
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            value = [value]
+        cards: list[dict[str, Any]] = []
+        for card in value:
+            if isinstance(card, str):
+                from copilot_tools import _json
+
+                try:
+                    card = _json.loads(card)
+                except ValueError:
+                    pass
+            if isinstance(card, dict):
+                cards.append(card)
+            elif card is not None:
+                _odd("ResponseMessage", "adaptiveCards", card, "not a card; left out")
+        return cards
+
+    @field_validator("attributions", mode="before")
+    @classmethod
+    def _attributions(cls, value: Any) -> list[Any]:
+        return _tolerant_items(value, Attribution, "attributions")
+
+    @field_validator("created_date_time", "sensitivity_label", mode="wrap")
+    @classmethod
+    def _optional(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        return _or_default(value, handler, info, None)
 
 
 class Conversation(WireModel):
@@ -171,8 +262,20 @@ class Conversation(WireModel):
 
     @field_validator("messages", mode="before")
     @classmethod
-    def _null_is_empty(cls, value: Any) -> Any:
-        return [] if value is None else value
+    def _messages(cls, value: Any) -> list[Any]:
+        return _tolerant_items(value, ResponseMessage, "messages")
+
+    @field_validator("created_date_time", mode="wrap")
+    @classmethod
+    def _optional(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        return _or_default(value, handler, info, None)
+
+    @field_validator("turn_count", mode="wrap")
+    @classmethod
+    def _count(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        # null (or junk) reads as 0, "no finished turn yet"; the stream assembler still
+        # recognises a final snapshot whose count is missing (see streaming.py).
+        return _or_default(value, handler, info, 0, warn_null=True)
 
 
 class GraphInnerError(WireModel):
@@ -233,24 +336,51 @@ class RetrievalExtract(WireModel):
     text: str = ""
     relevance_score: float | None = None
 
+    @field_validator("text", mode="wrap")
+    @classmethod
+    def _text(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        return _or_default(value, handler, info, "", warn_null=True)
+
+    @field_validator("relevance_score", mode="wrap")
+    @classmethod
+    def _score(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        return _or_default(value, handler, info, None)
+
 
 class RetrievalHit(WireModel):
-    web_url: str
+    """One hit as sent. ``web_url`` may be missing: the extracts are still worth having."""
+
+    web_url: str | None = None
     extracts: list[RetrievalExtract] = Field(default_factory=list)
     resource_type: str | None = None
     resource_metadata: dict[str, Any] = Field(default_factory=dict)
     sensitivity_label: SensitivityLabel | None = None
 
-    @field_validator("extracts", "resource_metadata", mode="before")
+    @field_validator("extracts", mode="before")
     @classmethod
-    def _null_is_empty(cls, value: Any, info: Any) -> Any:
-        if value is None:
-            return {} if info.field_name == "resource_metadata" else []
-        return value
+    def _extracts(cls, value: Any) -> list[Any]:
+        return _tolerant_items(value, RetrievalExtract, "extracts")
+
+    @field_validator("resource_metadata", mode="wrap")
+    @classmethod
+    def _metadata(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        return _or_default(value, handler, info, {})
+
+    @field_validator("web_url", "resource_type", "sensitivity_label", mode="wrap")
+    @classmethod
+    def _optional(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        return _or_default(value, handler, info, None)
 
 
 class RetrievalResponse(WireModel):
     retrieval_hits: list[RetrievalHit] = Field(default_factory=list)
+
+    @field_validator("retrieval_hits", mode="before")
+    @classmethod
+    def _hits(cls, value: Any) -> list[Any]:
+        if value is None:
+            _odd("RetrievalResponse", "retrievalHits", value, "read as no hits")
+        return _tolerant_items(value, RetrievalHit, "retrievalHits")
 
 
 class BatchRequestItem(WireModel):
@@ -270,6 +400,25 @@ class BatchResponseItem(WireModel):
     status: int
     headers: dict[str, str] = Field(default_factory=dict)
     body: Any = None
+
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _headers(cls, value: Any) -> Any:
+        # Header values have been seen as numbers ("Retry-After": 10); read them as text.
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return {str(k): v if isinstance(v, str) else _header_text(v) for k, v in value.items()}
+        _odd("BatchResponseItem", "headers", value, "ignored")
+        return {}
+
+
+def _header_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(_header_text(v) for v in value)
+    return "" if value is None else str(value)
 
 
 class BatchResponse(WireModel):
