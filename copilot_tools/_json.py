@@ -9,13 +9,13 @@
 :func:`loads` turns the first into :class:`JSONTooDeepError` (a ``ServiceError`` and a
 ``ValueError``) when even the C parser cannot go that deep, prunes containers nested deeper than
 :data:`MAX_DEPTH` (replaced by ``None``, with a logged warning: an odd card must not discard an
-answer), and makes every string encodable (:func:`copilot_tools._text.encodable`).
+answer), and makes every string encodable by rewriting lone surrogate escapes in the text to
+``\\ufffd`` before parsing (as :func:`copilot_tools._text.encodable` would replace them after).
 
-Speed: the common body pays for ``json.loads`` plus two C-level scans of the text (``str.count``
-and one regular-expression search). The Python walk over the parsed value runs only when those
-scans say it can matter: more opening brackets than :data:`MAX_DEPTH` (else the depth cannot
-exceed it), or an escaped surrogate in the text (else no string can hold a lone one, because
-bytes are decoded with ``errors="replace"`` first).
+Speed: the common body pays for ``json.loads`` plus three C-level scans of the text (two
+``str.count`` and a one-character ``str.find``). The surrogate rewrite runs only when the text
+holds a ``\\u`` escape, and the Python walk that prunes only when there are more opening
+brackets than :data:`MAX_DEPTH` (otherwise the depth cannot exceed it).
 """
 
 from __future__ import annotations
@@ -35,7 +35,12 @@ logger = logging.getLogger("copilot_tools.json")
 #: (pydantic, json.dumps, the MCP SDK) far from the interpreter's recursion limit.
 MAX_DEPTH = 64
 
-# A \uD800-\uDFFF escape: the only way JSON text decoded with errors="replace" can yield a surrogate.
+# Every escape, left to right, so that ``\\\\`` is consumed whole and never mistaken for the start
+# of a ``\\u``: a surrogate pair (kept), a lone surrogate (group 2, replaced), any other escape (kept).
+_ESCAPES = re.compile(
+    r"(\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})|(\\u[dD][89a-fA-F][0-9a-fA-F]{2})|\\.",
+    re.DOTALL,
+)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -54,60 +59,74 @@ def loads(data: bytes | bytearray | str, *, max_depth: int = MAX_DEPTH) -> Any:
         value = json.loads(text)
     except RecursionError:
         raise _too_deep() from None
-    return bounded(value, text, max_depth=max_depth)
+    return _bounded(value, text, 0, len(text), max_depth)
 
 
 def raw_decode(text: str, index: int, *, max_depth: int = MAX_DEPTH) -> tuple[Any, int]:
     """One JSON value of ``text`` starting at ``index``, as :func:`loads` would make it, and its end."""
+    text = without_lone_surrogates(text)
     try:
         value, end = _DECODER.raw_decode(text, index)
     except RecursionError:
         raise _too_deep() from None
-    return bounded(value, text, max_depth=max_depth, start=index, end=end), end
+    return _bounded(value, text, index, end, max_depth), end
 
 
 def decode(data: bytes | bytearray | str) -> str:
-    """Bytes as text, as ``json.loads`` would read them but never producing a surrogate."""
+    """JSON text ready to parse: bytes decoded as ``json.loads`` would (but never to a surrogate,
+    invalid bytes become U+FFFD), and lone surrogate escapes rewritten (:func:`without_lone_surrogates`)."""
     if isinstance(data, str):
-        return data
-    return bytes(data).decode(json.detect_encoding(data), "replace")
+        text = encodable(data)
+    else:
+        text = bytes(data).decode(json.detect_encoding(data), "replace")
+    return without_lone_surrogates(text)
 
 
-def bounded(value: Any, text: str, *, max_depth: int = MAX_DEPTH, start: int = 0, end: int | None = None) -> Any:
-    """``value`` (parsed from ``text[start:end]``) pruned below ``max_depth``, every string encodable."""
-    end = len(text) if end is None else end
-    deep = text.count("{", start, end) + text.count("[", start, end) > max_depth
-    surrogates = _SURROGATE_ESCAPE.search(text, start, end) is not None
-    if not deep and not surrogates:
-        return value
-    return _walk(value, max_depth, clean=surrogates)
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with every ``\\uD800``-``\\uDFFF`` escape that is not half of a pair made ``\\ufffd``.
+
+    A pair (``\\ud83d\\udcc5``) is kept: the parser joins it into the character it encodes.
+    """
+    # A one-character find is a memchr; most texts stop there or at the plain search.
+    if text.find("\\") == -1 or text.find("\\u") == -1 or _SURROGATE_ESCAPE.search(text) is None:
+        return text
+    return _ESCAPES.sub(_replace_lone, text)
 
 
-def _walk(root: Any, max_depth: int, *, clean: bool) -> Any:
-    """Prune and clean in one pass, with an explicit stack: no recursion, so no depth limit."""
-    pruned = 0
-    if clean and isinstance(root, str):
-        return encodable(root)
-    if not isinstance(root, (dict, list)):
+def _replace_lone(match: re.Match[str]) -> str:
+    return "\\ufffd" if match.group(2) else match.group(0)
+
+
+def _bounded(value: Any, text: str, start: int, end: int, max_depth: int) -> Any:
+    """``value`` (parsed from ``text[start:end]``) with containers below ``max_depth`` pruned."""
+    if text.count("{", start, end) + text.count("[", start, end) <= max_depth:
+        return value  # too few brackets to nest that deep: no walk needed
+    return _prune(value, max_depth)
+
+
+def _prune(root: Any, max_depth: int) -> Any:
+    """Replace containers deeper than ``max_depth`` by None, with an explicit stack (no recursion).
+
+    Only containers are visited, and keys only at the last level, where pruning happens.
+    """
+    if type(root) is not dict and type(root) is not list:
         return root
-    stack: list[tuple[dict[Any, Any] | list[Any], int]] = [(root, 1)]
+    pruned = 0
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    push = stack.append
     while stack:
         node, depth = stack.pop()
-        items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
-        for key, child in items:
-            if isinstance(child, (dict, list)):
-                if depth >= max_depth:
-                    node[key] = None
-                    pruned += 1
-                else:
-                    stack.append((child, depth + 1))
-            elif clean and isinstance(child, str):
-                node[key] = encodable(child)
-        if clean and isinstance(node, dict) and any(isinstance(key, str) for key, _ in items):
-            renamed = {encodable(key): value for key, value in node.items()}
-            if list(renamed) != list(node):
-                node.clear()
-                node.update(renamed)
+        children = node.values() if type(node) is dict else node
+        if depth < max_depth:
+            for child in children:
+                if type(child) is dict or type(child) is list:
+                    push((child, depth + 1))
+            continue
+        keys = [key for key, child in (node.items() if type(node) is dict else enumerate(node))
+                if type(child) is dict or type(child) is list]
+        for key in keys:
+            node[key] = None
+        pruned += len(keys)
     if pruned:
         logger.warning("JSON from the service nested deeper than %d levels; %d deep part(s) left out",
                        max_depth, pruned)

@@ -80,23 +80,24 @@ def _or_default(
         return default
 
 
-def _tolerant_items(value: Any, model: type[_Model], field: str) -> list[Any]:
-    """The items of a list that validate as ``model``; the others are left out with a warning."""
+def _tolerant_items(value: Any, handler: ValidatorFunctionWrapHandler, model: type[_Model], field: str) -> Any:
+    """The list validated whole (the fast, usual case); else only its items that validate as ``model``."""
     if value is None:
         return []
     if not isinstance(value, list):
         _odd(model.__name__, field, value, "not a list; ignored")
         return []
+    try:
+        return handler(value)
+    except ValidationError:
+        pass
     kept: list[Any] = []
     for item in value:
-        if isinstance(item, model):
-            kept.append(item)
-            continue
         try:
-            kept.append(model.model_validate(item))
+            kept.append(item if isinstance(item, model) else model.model_validate(item))
         except ValidationError:
             _odd(model.__name__, field, item, "left out")
-    return kept
+    return handler(kept)
 
 
 # --- request bodies ---------------------------------------------------------------------
@@ -232,10 +233,10 @@ class ResponseMessage(WireModel):
                 _odd("ResponseMessage", "adaptiveCards", card, "not a card; left out")
         return cards
 
-    @field_validator("attributions", mode="before")
+    @field_validator("attributions", mode="wrap")
     @classmethod
-    def _attributions(cls, value: Any) -> list[Any]:
-        return _tolerant_items(value, Attribution, "attributions")
+    def _attributions(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _tolerant_items(value, handler, Attribution, "attributions")
 
     @field_validator("created_date_time", "sensitivity_label", mode="wrap")
     @classmethod
@@ -260,10 +261,10 @@ class Conversation(WireModel):
     turn_count: int = 0
     messages: list[ResponseMessage] = Field(default_factory=list)
 
-    @field_validator("messages", mode="before")
+    @field_validator("messages", mode="wrap")
     @classmethod
-    def _messages(cls, value: Any) -> list[Any]:
-        return _tolerant_items(value, ResponseMessage, "messages")
+    def _messages(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _tolerant_items(value, handler, ResponseMessage, "messages")
 
     @field_validator("created_date_time", mode="wrap")
     @classmethod
@@ -356,10 +357,10 @@ class RetrievalHit(WireModel):
     resource_metadata: dict[str, Any] = Field(default_factory=dict)
     sensitivity_label: SensitivityLabel | None = None
 
-    @field_validator("extracts", mode="before")
+    @field_validator("extracts", mode="wrap")
     @classmethod
-    def _extracts(cls, value: Any) -> list[Any]:
-        return _tolerant_items(value, RetrievalExtract, "extracts")
+    def _extracts(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _tolerant_items(value, handler, RetrievalExtract, "extracts")
 
     @field_validator("resource_metadata", mode="wrap")
     @classmethod
@@ -375,12 +376,12 @@ class RetrievalHit(WireModel):
 class RetrievalResponse(WireModel):
     retrieval_hits: list[RetrievalHit] = Field(default_factory=list)
 
-    @field_validator("retrieval_hits", mode="before")
+    @field_validator("retrieval_hits", mode="wrap")
     @classmethod
-    def _hits(cls, value: Any) -> list[Any]:
+    def _hits(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         if value is None:
             _odd("RetrievalResponse", "retrievalHits", value, "read as no hits")
-        return _tolerant_items(value, RetrievalHit, "retrievalHits")
+        return _tolerant_items(value, handler, RetrievalHit, "retrievalHits")
 
 
 class BatchRequestItem(WireModel):

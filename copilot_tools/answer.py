@@ -209,8 +209,25 @@ class _Numbering:
 def clean_text(raw: str) -> str:
     """Tags become names and markers become ``[n]`` (first use numbered first)."""
     numbering = _Numbering()
-    text = _TAG.sub(lambda m: m.group(2), raw)
+    text = _strip_tags(raw)
+    if not _may_hold_marker(text):
+        return text
     return _MARKER.sub(lambda m: f"[{numbering.number(m.group(1))}]", text)
+
+
+def _strip_tags(raw: str) -> str:
+    # ``in`` is a memchr-speed scan; the regex engine's own search for '<' is several times slower,
+    # and most snapshots hold no tag at all.
+    return _TAG.sub(_tag_name, raw) if "<" in raw else raw
+
+
+def _may_hold_marker(text: str) -> bool:
+    # A one-character ``in`` is a memchr; the two-character test only runs when a '[' exists.
+    return "[" in text and "[^" in text
+
+
+def _tag_name(match: re.Match[str]) -> str:
+    return match.group(2)
 
 
 def stable_prefix(raw: str) -> str:
@@ -235,13 +252,12 @@ def _incomplete_starts(raw: str, end: int) -> list[int]:
     """Where each kind of construct that runs up to ``end`` starts (empty when none does)."""
     starts: list[int] = []
     # A marker: the first '[' after the last ']' or whitespace character.
-    reversed_tail = raw[end - 1 :: -1] if end else ""
-    run = _MARKER_RUN.match(reversed_tail).end()  # type: ignore[union-attr]
+    run = _trailing_run(raw, end, _MARKER_RUN)
     bracket = raw.find("[", end - run, end)
     if bracket != -1:
         starts.append(bracket)
     # A half-written tag: '<' then word characters up to the end.
-    word = _WORD_RUN.match(reversed_tail).end()  # type: ignore[union-attr]
+    word = _trailing_run(raw, end, _WORD_RUN)
     if end - word - 1 >= 0 and raw[end - word - 1] == "<":
         starts.append(end - word - 1)
     # An open entity tag, whose text may end in the beginning of its closing tag.
@@ -254,6 +270,22 @@ def _incomplete_starts(raw: str, end: int) -> list[int]:
             if previous != -1 and _OPEN_TAG_TO_END.fullmatch(raw, previous, last):
                 starts.append(previous)
     return starts
+
+
+def _trailing_run(raw: str, end: int, run: re.Pattern[str]) -> int:
+    """How many characters before ``end`` all belong to ``run`` (a one-character-class pattern).
+
+    Matched on the reversed tail, in windows that grow fourfold: the cost follows the run's
+    length, not the text's, and stays linear even when the run is the whole text.
+    """
+    window = 256
+    while True:
+        low = max(0, end - window)
+        tail = raw[low:end][::-1]
+        length = run.match(tail).end()  # type: ignore[union-attr]  # a starred class always matches
+        if length < len(tail) or low == 0:
+            return length
+        window *= 4
 
 
 def _card_links(message: ResponseMessage) -> tuple[dict[str, str], dict[str, str]]:
@@ -325,7 +357,7 @@ def _from_attribution(attribution: Attribution, index: int, marker: str | None, 
 def _entities(raw: str, annotations: list[Attribution], card_named: dict[str, str]) -> list[Entity]:
     entities: dict[tuple[str, str], Entity] = {}
     remaining = iter(annotations)
-    for match in _TAG.finditer(raw):
+    for match in _TAG.finditer(raw) if "<" in raw else ():
         kind, name = match.group(1).lower(), match.group(2).strip()
         if (kind, name) in entities:
             continue
@@ -368,7 +400,9 @@ def normalize_message(
                 used_positions.add(position)
         return f"[{index}]"
 
-    text = _MARKER.sub(replace, _TAG.sub(lambda m: m.group(2), raw))
+    text = _strip_tags(raw)
+    if _may_hold_marker(text):
+        text = _MARKER.sub(replace, text)
     # Sources the reply used without a marker (a grounding file it summarised) still count.
     next_index = len(citations) + 1
     for position, attribution in enumerate(citation_attrs):
@@ -417,9 +451,10 @@ def find_reply(conversation: Conversation, prompt: str | None, locked_id: str | 
 
 
 def _is_echo(message: ResponseMessage, prompt: str | None) -> bool:
-    if prompt is None or message.attributions or message.adaptive_cards:
-        return False
-    return (message.text or "").strip() == prompt.strip()
+    text = message.text or ""
+    if prompt is None or message.attributions or message.adaptive_cards or len(text) > 2 * len(prompt) + 64:
+        return False  # (the length test spares stripping a long reply just to compare it)
+    return text.strip() == prompt.strip()
 
 
 def _reply_rank(message: ResponseMessage) -> tuple[bool, bool]:
