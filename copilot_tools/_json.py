@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from copilot_tools._text import encodable
@@ -51,25 +52,38 @@ class JSONTooDeepError(ServiceError, ValueError):
 def loads(data: bytes | bytearray | str, *, max_depth: int = MAX_DEPTH) -> Any:
     """``json.loads`` for text from outside: bounded depth, encodable strings.
 
-    Raises ``ValueError`` (``json.JSONDecodeError``) for text that is not JSON, and
-    :class:`JSONTooDeepError` (also a ``ValueError``) for nesting beyond the C parser's reach.
+    Raises ``ValueError`` (``json.JSONDecodeError``) for text that is not JSON.
     """
     text = decode(data)
     try:
         value = json.loads(text)
     except RecursionError:
-        raise _too_deep() from None
+        text = _prune_text(text, max_depth)
+        value = _parse_pruned(json.loads, text)
     return _bounded(value, text, 0, len(text), max_depth)
 
 
-def raw_decode(text: str, index: int, *, max_depth: int = MAX_DEPTH) -> tuple[Any, int]:
-    """One JSON value of ``text`` starting at ``index``, as :func:`loads` would make it, and its end."""
-    text = without_lone_surrogates(text)
-    try:
-        value, end = _DECODER.raw_decode(text, index)
-    except RecursionError:
-        raise _too_deep() from None
-    return _bounded(value, text, index, end, max_depth), end
+def iter_values(text: str, *, max_depth: int = MAX_DEPTH) -> Iterator[Any]:
+    """Every JSON value in ``text``, which may hold several back to back, as :func:`loads` makes them.
+
+    Raises ``ValueError`` (``json.JSONDecodeError``) when any part is not JSON.
+    """
+    text = without_lone_surrogates(encodable(text))
+    index = 0
+    length = len(text)
+    while True:
+        while index < length and text[index] in " \t\r\n":
+            index += 1
+        if index >= length:
+            return
+        try:
+            value, end = _DECODER.raw_decode(text, index)
+        except RecursionError:
+            text = text[:index] + _prune_text(text[index:], max_depth)
+            length = len(text)
+            value, end = _parse_pruned(lambda t: _DECODER.raw_decode(t, index), text)
+        yield _bounded(value, text, index, end, max_depth)
+        index = end
 
 
 def decode(data: bytes | bytearray | str) -> str:
@@ -131,6 +145,48 @@ def _prune(root: Any, max_depth: int) -> Any:
         logger.warning("JSON from the service nested deeper than %d levels; %d deep part(s) left out",
                        max_depth, pruned)
     return root
+
+
+# A JSON string (unrolled, so linear even when unterminated) or one bracket.
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+def _prune_text(text: str, max_depth: int) -> str:
+    """``text`` with every container nested deeper than ``max_depth`` replaced by ``null``.
+
+    For JSON too deep for the C parser: the same pruning as :func:`_prune`, done on the text in
+    one left-to-right pass over its strings and brackets, so that the rest (the answer's text)
+    can still be read. Only this rare path pays for a Python step per bracket.
+    """
+    pieces: list[str] = []
+    depth = 0
+    last = 0
+    cut: int | None = None
+    for match in _STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token[0] == '"':
+            continue
+        if token in "[{":
+            depth += 1
+            if depth == max_depth + 1:
+                cut = match.start()
+        else:
+            if depth == max_depth + 1 and cut is not None:
+                pieces.append(text[last:cut])
+                pieces.append("null")
+                last = match.end()
+                cut = None
+            depth -= 1
+    pieces.append(text[last:])
+    logger.warning("JSON from the service nested deeper than %d levels; the deeper parts were left out", max_depth)
+    return "".join(pieces)
+
+
+def _parse_pruned(parse: Any, text: str) -> Any:
+    try:
+        return parse(text)
+    except RecursionError:  # not expected after pruning; refuse rather than crash
+        raise _too_deep() from None
 
 
 def _too_deep() -> JSONTooDeepError:

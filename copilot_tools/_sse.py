@@ -219,15 +219,7 @@ def _parse_whole(data: str) -> tuple[Any, ...] | None:
 def iter_json_objects(data: str) -> Iterator[Any]:
     """Every JSON value in ``data``, which may hold several back to back.
 
-    Raises ``ValueError`` (``json.JSONDecodeError``, or ``_json.JSONTooDeepError`` for nesting
-    beyond reach) when any part is not JSON. Values come bounded and encodable (``_json``).
+    Raises ``ValueError`` (``json.JSONDecodeError``) when any part is not JSON. Values come
+    bounded in depth and with encodable strings (see ``_json``).
     """
-    index = 0
-    length = len(data)
-    while True:
-        while index < length and data[index] in " \t\r\n":
-            index += 1
-        if index >= length:
-            return
-        value, index = _json.raw_decode(data, index)
-        yield value
+    return _json.iter_values(data)
