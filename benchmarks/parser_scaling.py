@@ -30,8 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # tests.reference; copilot_tools comes from PYTHONPATH or the install
+sys.path.insert(0, str(ROOT))  # tests.reference and the copilot_tools next to this script
 
+from benchmarks._report import report  # noqa: E402
 from copilot_tools.answer import clean_text, normalize_message, stable_prefix  # noqa: E402
 from copilot_tools.streaming import StreamAssembler, StreamReader  # noqa: E402
 from copilot_tools._wire import ResponseMessage  # noqa: E402
@@ -78,6 +79,8 @@ def big_event(size: int, *, multi_line: bool) -> tuple[bytes, str]:
 
 
 def scaling(sizes: list[int], chunks: list[int], budget: float, repeat: int) -> None:
+    worst_growth = 0.0
+    big_4k: float | None = None
     print("\n## SSE decoder + stream assembler, one big event")
     print(f"| layout | chunk | {' | '.join(f'{s // MB} MB' for s in sizes)} | growth ratios | vs json.loads (largest) |")
     print("|---|---|" + "---|" * len(sizes) + "---|---|")
@@ -102,6 +105,14 @@ def scaling(sizes: list[int], chunks: list[int], budget: float, repeat: int) -> 
             against = f"{last / baseline:.2f}" if last and times[-1] is not None else "-"
             layout = "multi-line" if multi_line else "single-line"
             print(f"| {layout} | {chunk / 1024:g} KiB | {cells} | {', '.join(ratios)} | {against} |")
+            worst_growth = max([worst_growth, *(float(r) for r in ratios if r != "-")])
+            if not multi_line and chunk == 4096 and last and times[-1] is not None:
+                big_4k = last / baseline
+    top = f"{sizes[-1] // MB} MB"
+    report(f"parser scaling: decoder+assembler growth, 1 event up to {top} (worst)", worst_growth, 1.5,
+           "time ratio / size ratio between sizes; 1 is linear, 4 quadratic")
+    if big_4k is not None:
+        report(f"one {top} event in 4 KiB chunks vs json.loads", big_4k, 2.0, "decoder + assembler, single line")
 
 
 # --- 2. throughput on the real layouts ---------------------------------------------------------
@@ -150,6 +161,8 @@ def throughput(chunks: list[int], repeat: int, copies: int) -> None:
 
             cells.append(f"{best_of(ours, repeat) / base:.2f}")
         print(f"| {name} | {len(body):,} | " + " | ".join(cells) + " |")
+        report(f"decoder+assembler vs json.loads, {name} (worst chunking)", max(float(c) for c in cells), 2.0,
+               f"chunks of {', '.join(str(c) for c in chunks)} bytes")
 
 
 # --- 3. the answer normaliser -------------------------------------------------------------------
@@ -169,6 +182,7 @@ RUNS = {
 
 
 def normaliser(sizes: list[int], budget: float, repeat: int) -> None:
+    worst = 0.0
     print("\n## Answer normaliser on long runs (streaming path + final normalisation)")
     print(f"| run of | {' | '.join(f'{s // 1000}k' for s in sizes)} | growth ratios |")
     print("|---|" + "---|" * len(sizes) + "---|")
@@ -195,6 +209,9 @@ def normaliser(sizes: list[int], budget: float, repeat: int) -> None:
         ]
         cells = " | ".join(f"{t * 1000:.2f} ms" if t is not None else "skipped" for t in times)
         print(f"| `{label}` | {cells} | {', '.join(ratios)} |")
+        worst = max([worst, *(float(r) for r in ratios if r != "-")])
+    report("answer normaliser growth on runs of [ < ^ * ` (worst)", worst, 1.5,
+           f"{sizes[0] // 1000}k to {sizes[-1] // 1000}k characters; 1 is linear")
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -23,14 +23,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 logger = logging.getLogger("copilot_tools.wire")
-_Model = TypeVar("_Model", bound=BaseModel)
 
 ConversationState = Literal["active", "disengagedForRai", "unknownFutureValue"] | str
 AttributionType = Literal["citation", "annotation", "unknownFutureValue"] | str
@@ -56,48 +55,113 @@ class WireModel(BaseModel):
 
 
 # --- tolerant reading -------------------------------------------------------------------
+#
+# Response models validate in pydantic's compiled code, and only when that fails does Python
+# step in (``_tolerant``, a wrap validator on the models that hold a reply): it reads the
+# error locations, repairs a copy of the input (an odd field is dropped so that its default
+# applies; a list item that cannot be read is left out), logs what it did and validates again.
+# A good reply pays nothing for the tolerance; per-field Python validators would cost every
+# snapshot of every stream.
+
+_DROP = object()
+#: Null where a list or object is expected: long seen and harmless, so not worth a warning.
+_QUIET_NULLS = frozenset({"adaptiveCards", "attributions", "messages", "extracts", "resourceMetadata"})
+_REPAIR_ROUNDS = 4
 
 
-def _odd(model: str, field: str, value: Any, instead: str) -> None:
-    shown = repr(value)
-    logger.warning("the service sent an odd %s.%s (%s); %s", model, field,
-                   shown if len(shown) <= 60 else shown[:57] + "...", instead)
-
-
-def _or_default(
-    value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo, default: Any, *, warn_null: bool = False
-) -> Any:
-    """``handler(value)``, or ``default`` with a warning when the value does not fit."""
-    model = str((info.config or {}).get("title") or "response")
-    if value is None:
-        if warn_null:
-            _odd(model, info.field_name or "?", value, f"read as {default!r}")
-        return default
+def _tolerant(model: str, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """``handler(data)``; on a validation error, repair a copy of ``data`` and try again."""
     try:
-        return handler(value)
-    except ValidationError:
-        _odd(model, info.field_name or "?", value, f"read as {default!r}")
-        return default
-
-
-def _tolerant_items(value: Any, handler: ValidatorFunctionWrapHandler, model: type[_Model], field: str) -> Any:
-    """The list validated whole (the fast, usual case); else only its items that validate as ``model``."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        _odd(model.__name__, field, value, "not a list; ignored")
-        return []
-    try:
-        return handler(value)
-    except ValidationError:
-        pass
-    kept: list[Any] = []
-    for item in value:
+        return handler(data)
+    except ValidationError as error:
+        if not isinstance(data, dict):
+            raise
+        failure = error
+    for _ in range(_REPAIR_ROUNDS):
+        repaired = _repair(data, failure.errors(), model)
+        if repaired is None:
+            break
         try:
-            kept.append(item if isinstance(item, model) else model.model_validate(item))
-        except ValidationError:
-            _odd(model.__name__, field, item, "left out")
-    return handler(kept)
+            return handler(repaired)
+        except ValidationError as error:
+            data, failure = repaired, error
+    raise failure
+
+
+def _repair(data: dict[str, Any], errors: list[Any], model: str) -> dict[str, Any] | None:
+    """A copy of ``data`` with each error's field dropped (or its list item left out); None if hopeless.
+
+    Containers are copied only along the paths that change, so the caller's input stays intact.
+    """
+    root = dict(data)
+    copies: dict[int, Any] = {id(root): root}
+    lists: list[list[Any]] = []
+    changed = False
+    for error in errors:
+        path = _existing_path(root, error["loc"], copies, lists)
+        if error["type"] == "missing":
+            # A required field is absent: the object cannot stand; leave out its list item.
+            target = next((i for i in range(len(path) - 1, -1, -1) if isinstance(path[i][0], list)), None)
+            if target is None:
+                return None
+            container, key = path[target]
+            container[key] = _DROP
+            _warn(model, error["loc"], None, "left out (a required field is missing)")
+        elif not path:
+            return None
+        else:
+            container, key = path[-1]
+            value = container[key]
+            if isinstance(container, list):
+                container[key] = _DROP
+                _warn(model, error["loc"], value, "left out")
+            else:
+                del container[key]
+                if value is None and key in _QUIET_NULLS:
+                    logger.debug("%s: null %s read as empty", model, key)
+                else:
+                    _warn(model, error["loc"], value, "ignored")
+        changed = True
+    for items in lists:
+        items[:] = [item for item in items if item is not _DROP]
+    return root if changed else None
+
+
+def _existing_path(root: Any, loc: tuple[Any, ...], copies: dict[int, Any],
+                   lists: list[list[Any]]) -> list[tuple[Any, Any]]:
+    """(container, key) steps of ``loc`` that exist in ``root``, copying each container on the way.
+
+    A location may end in names that are not keys (a union's member, a missing field): the path
+    stops at the last step that exists.
+    """
+    path: list[tuple[Any, Any]] = []
+    container = root
+    for key in loc:
+        if isinstance(container, dict) and key in container:
+            pass
+        elif isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container):
+            pass
+        else:
+            break
+        path.append((container, key))
+        child = container[key]
+        if isinstance(child, (dict, list)):
+            duplicate = copies.get(id(child))
+            if duplicate is None:
+                duplicate = dict(child) if isinstance(child, dict) else list(child)
+                copies[id(child)] = copies[id(duplicate)] = duplicate
+                if isinstance(duplicate, list):
+                    lists.append(duplicate)
+            container[key] = child = duplicate
+        container = child
+    return path
+
+
+def _warn(model: str, loc: tuple[Any, ...], value: Any, action: str) -> None:
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    shown = repr(value)
+    logger.warning("the service sent an odd %s.%s (%s); %s", model, where,
+                   shown if len(shown) <= 60 else shown[:57] + "...", action)
 
 
 # --- request bodies ---------------------------------------------------------------------
@@ -209,39 +273,10 @@ class ResponseMessage(WireModel):
     attributions: list[Attribution] = Field(default_factory=list)
     sensitivity_label: SensitivityLabel | None = None
 
-    @field_validator("adaptive_cards", mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _cards(cls, value: Any) -> list[dict[str, Any]]:
-        # Cards have been seen as objects; a card sent as a JSON string is read, anything
-        # else (null, a number, text that is not a JSON object) is left out.
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            value = [value]
-        cards: list[dict[str, Any]] = []
-        for card in value:
-            if isinstance(card, str):
-                from copilot_tools import _json
-
-                try:
-                    card = _json.loads(card)
-                except ValueError:
-                    pass
-            if isinstance(card, dict):
-                cards.append(card)
-            elif card is not None:
-                _odd("ResponseMessage", "adaptiveCards", card, "not a card; left out")
-        return cards
-
-    @field_validator("attributions", mode="wrap")
-    @classmethod
-    def _attributions(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _tolerant_items(value, handler, Attribution, "attributions")
-
-    @field_validator("created_date_time", "sensitivity_label", mode="wrap")
-    @classmethod
-    def _optional(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-        return _or_default(value, handler, info, None)
+    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _tolerant("ResponseMessage", data, handler)
 
 
 class Conversation(WireModel):
@@ -261,22 +296,12 @@ class Conversation(WireModel):
     turn_count: int = 0
     messages: list[ResponseMessage] = Field(default_factory=list)
 
-    @field_validator("messages", mode="wrap")
+    @model_validator(mode="wrap")
     @classmethod
-    def _messages(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _tolerant_items(value, handler, ResponseMessage, "messages")
-
-    @field_validator("created_date_time", mode="wrap")
-    @classmethod
-    def _optional(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-        return _or_default(value, handler, info, None)
-
-    @field_validator("turn_count", mode="wrap")
-    @classmethod
-    def _count(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-        # null (or junk) reads as 0, "no finished turn yet"; the stream assembler still
+    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # turnCount null (or junk) reads as 0, "no finished turn yet"; the stream assembler still
         # recognises a final snapshot whose count is missing (see streaming.py).
-        return _or_default(value, handler, info, 0, warn_null=True)
+        return _tolerant("Conversation", data, handler)
 
 
 class GraphInnerError(WireModel):
@@ -337,16 +362,6 @@ class RetrievalExtract(WireModel):
     text: str = ""
     relevance_score: float | None = None
 
-    @field_validator("text", mode="wrap")
-    @classmethod
-    def _text(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-        return _or_default(value, handler, info, "", warn_null=True)
-
-    @field_validator("relevance_score", mode="wrap")
-    @classmethod
-    def _score(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-        return _or_default(value, handler, info, None)
-
 
 class RetrievalHit(WireModel):
     """One hit as sent. ``web_url`` may be missing: the extracts are still worth having."""
@@ -357,31 +372,19 @@ class RetrievalHit(WireModel):
     resource_metadata: dict[str, Any] = Field(default_factory=dict)
     sensitivity_label: SensitivityLabel | None = None
 
-    @field_validator("extracts", mode="wrap")
+    @model_validator(mode="wrap")
     @classmethod
-    def _extracts(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _tolerant_items(value, handler, RetrievalExtract, "extracts")
-
-    @field_validator("resource_metadata", mode="wrap")
-    @classmethod
-    def _metadata(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-        return _or_default(value, handler, info, {})
-
-    @field_validator("web_url", "resource_type", "sensitivity_label", mode="wrap")
-    @classmethod
-    def _optional(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-        return _or_default(value, handler, info, None)
+    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _tolerant("RetrievalHit", data, handler)
 
 
 class RetrievalResponse(WireModel):
     retrieval_hits: list[RetrievalHit] = Field(default_factory=list)
 
-    @field_validator("retrieval_hits", mode="wrap")
+    @model_validator(mode="wrap")
     @classmethod
-    def _hits(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        if value is None:
-            _odd("RetrievalResponse", "retrievalHits", value, "read as no hits")
-        return _tolerant_items(value, handler, RetrievalHit, "retrievalHits")
+    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _tolerant("RetrievalResponse", data, handler)
 
 
 class BatchRequestItem(WireModel):
@@ -410,7 +413,7 @@ class BatchResponseItem(WireModel):
             return {}
         if isinstance(value, dict):
             return {str(k): v if isinstance(v, str) else _header_text(v) for k, v in value.items()}
-        _odd("BatchResponseItem", "headers", value, "ignored")
+        _warn("BatchResponseItem", ("headers",), value, "ignored")
         return {}
 
 

@@ -62,6 +62,7 @@ class StreamAssembler:
         self._shown = ""
         self._final: tuple[Conversation, ResponseMessage] | None = None
         self._uncounted: tuple[Conversation, ResponseMessage] | None = None
+        self._last_raw: str | None = None
         self.events_seen = 0
         self.malformed_events = 0
 
@@ -91,12 +92,16 @@ class StreamAssembler:
         if reply is None:
             return []  # a keep-alive, or only the prompt's echo
         self._reply_id = reply.id or self._reply_id
-        # Deltas are cut from this text, so it is made encodable before anything is shown.
-        raw = encodable(reply.text or "")
+        raw = reply.text or ""
         final = snapshot.turn_count > 0
         if final:
             self._final = (snapshot, reply)
         self._uncounted = (snapshot, reply) if count_missing and not final else None
+        if raw == self._last_raw and not final:
+            return []  # the same text again (a snapshot that only grew elsewhere): nothing to redo
+        self._last_raw = raw
+        # Deltas are cut from this text, so it is made encodable before anything is shown.
+        raw = encodable(raw)
         return self._show(clean_text(raw if final else stable_prefix(raw)))
 
     def _show(self, text: str) -> list[StreamEvent]:

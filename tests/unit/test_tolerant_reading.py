@@ -57,14 +57,14 @@ def test_dates_that_are_not_iso_8601(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         answer = ask(odd(mutate))
     assert answer.text == BASELINE.text
-    assert "createdDateTime" in caplog.text or "created_date_time" in caplog.text
+    assert "createdDateTime" in caplog.text
 
 
 def test_turn_count_null_in_a_synchronous_reply(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         answer = ask(odd(lambda r: r.__setitem__("turnCount", None)))
     assert answer.text == BASELINE.text and answer.turn_count == 0
-    assert "turn_count" in caplog.text
+    assert "turnCount" in caplog.text
 
 
 def test_turn_count_null_on_the_last_event_of_a_stream(caplog: pytest.LogCaptureFixture) -> None:
@@ -105,7 +105,7 @@ def test_an_odd_attribution_is_left_out_and_the_rest_kept(caplog: pytest.LogCapt
     with caplog.at_level(logging.WARNING):
         answer = ask(odd(lambda r: reply_of(r)["attributions"].append({"imageWidth": "wide", "seeMoreWebUrl": 5})))
     assert answer.text == BASELINE.text and answer.citations == BASELINE.citations
-    assert "left out" in caplog.text
+    assert "imageWidth" in caplog.text
 
 
 def test_a_lone_surrogate_escape_becomes_encodable_text() -> None:
