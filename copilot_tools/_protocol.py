@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
+from copilot_tools import _json
 from copilot_tools._net import is_loopback_host
 from copilot_tools.errors import (
     APIStatusError,
@@ -340,7 +341,7 @@ def build_turn_request(
 def parse_conversation(body: bytes | str | Any, *, request_id: str | None = None) -> Conversation:
     """A ``copilotConversation`` from a response body, or a ``ServiceError`` saying why not."""
     try:
-        data = json.loads(body) if isinstance(body, (bytes, str)) else body
+        data = _json.loads(body) if isinstance(body, (bytes, str)) else body
         return Conversation.model_validate(data)
     except (ValueError, ValidationError) as exc:
         raise ServiceError(
@@ -475,7 +476,7 @@ def permissions_hint(endpoint_name: str) -> str:
 
 def _error_details(body: bytes) -> tuple[str, str, Conversation | None]:
     try:
-        data = json.loads(body)
+        data = _json.loads(body)
     except ValueError:
         text = body.decode("utf-8", "replace").strip()
         return "", text[:300], None
@@ -495,7 +496,7 @@ def _error_details(body: bytes) -> tuple[str, str, Conversation | None]:
 
 def _inner_request_id(body: bytes) -> str | None:
     try:
-        inner = GraphError.model_validate_json(body).error.inner_error
+        inner = GraphError.model_validate(_json.loads(body)).error.inner_error
     except (ValidationError, ValueError):
         return None
     return inner.request_id if inner else None

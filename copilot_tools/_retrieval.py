@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from copilot_tools import _json
 from copilot_tools.answer import SensitivityLabel
 from copilot_tools.errors import CopilotError, InvalidInputError, ServiceError
 from copilot_tools._exchange import Flow, Received, Sleep, exchange
@@ -162,13 +163,13 @@ def single_flow(endpoint: Endpoint, query: RetrievalQuery, policy: RetryPolicy) 
 
 def parse_hits(body: bytes | Any, query: RetrievalQuery, request_id: str | None = None) -> list[RetrievalHit]:
     try:
-        data = json.loads(body) if isinstance(body, (bytes, str)) else body
+        data = _json.loads(body) if isinstance(body, (bytes, str)) else body
         response = RetrievalResponse.model_validate(data)
     except (ValueError, ValidationError):
         raise ServiceError("The retrieval answer is not in the API's shape.", request_id=request_id) from None
     return [
         RetrievalHit(
-            url=hit.web_url,
+            url=hit.web_url or "",  # a hit without webUrl keeps its extracts
             extracts=tuple(Extract(text=e.text, relevance_score=e.relevance_score) for e in hit.extracts),
             resource_type=hit.resource_type,
             metadata=dict(hit.resource_metadata),
@@ -261,8 +262,8 @@ def _batch_request(endpoint: Endpoint, queries: Sequence[RetrievalQuery], group:
 
 def _batch_items(received: Received) -> list[Any]:
     try:
-        return list(BatchResponse.model_validate_json(received.body or b"").responses)
-    except ValidationError:
+        return list(BatchResponse.model_validate(_json.loads(received.body or b"")).responses)
+    except (ValueError, ValidationError):
         raise ServiceError("The $batch answer is not in the API's shape.", request_id=received.request_id) from None
 
 
@@ -275,6 +276,9 @@ def merge_hits(hits: Iterable[RetrievalHit]) -> list[RetrievalHit]:
     """One hit per URL, in first-seen order; extracts and queries of duplicates are kept."""
     merged: dict[str, RetrievalHit] = {}
     for hit in hits:
+        if not hit.url:  # nothing says two hits without a URL are the same document
+            merged[f"\0{len(merged)}"] = hit
+            continue
         seen = merged.get(hit.url)
         if seen is None:
             merged[hit.url] = hit
@@ -296,8 +300,8 @@ def render_hits(hits: Sequence[RetrievalHit]) -> str:
         return "No matching documents were found."
     blocks = []
     for number, hit in enumerate(hits, 1):
-        heading = f"[{number}] {hit.title or hit.url}"
-        details = [hit.url]
+        heading = f"[{number}] {hit.title or hit.url or 'Untitled document'}"
+        details = [hit.url] if hit.url else []
         if hit.author:
             details.append(f"by {hit.author}")
         if hit.sensitivity_label and hit.sensitivity_label.name:
