@@ -71,7 +71,8 @@ def _stderr_prompt(code: DeviceCode) -> None:
 
 
 def _in_container() -> bool:
-    if os.environ.get("container") or os.environ.get("KUBERNETES_SERVICE_HOST") or os.environ.get("CODESPACES"):
+    env = os.environ
+    if env.get("container") or env.get("KUBERNETES_SERVICE_HOST") or env.get("CODESPACES"):  # noqa: SIM112 - systemd sets it lowercase
         return True
     if os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"):
         return True
