@@ -61,6 +61,8 @@ class Settings(BaseModel):
     timeout: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     workiq_conversations_path: str | None = None
+    #: Sign in through the platform broker (WAM, the macOS SSO plug-in) when ``msal[broker]`` is installed.
+    broker: bool = True
 
     #: Where each field's value came from: "argument", "environment", "config file", "default".
     sources: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
