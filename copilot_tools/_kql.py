@@ -104,10 +104,10 @@ def _join_comparisons(tokens: list[_Token]) -> list[_Token]:
     joined: list[_Token] = []
     for token in tokens:
         previous = joined[-1] if joined else None
-        if previous is not None and previous.kind == "term" and token.kind == "term":
-            if token.text in _OPERATORS or previous.text.endswith(_OPERATORS):
-                joined[-1] = _Token("term", previous.text + token.text, previous.position)
-                continue
+        if (previous is not None and previous.kind == "term" and token.kind == "term"
+                and (token.text in _OPERATORS or previous.text.endswith(_OPERATORS))):
+            joined[-1] = _Token("term", previous.text + token.text, previous.position)
+            continue
         joined.append(token)
     return joined
 

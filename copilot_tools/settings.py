@@ -72,6 +72,8 @@ class Settings(BaseModel):
     deadline: float = Field(default=600.0, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
     max_retries: int = Field(default=3, ge=0, le=10)
     workiq_conversations_path: str | None = None
+    #: Sign in through the platform broker (WAM, the macOS SSO plug-in) when ``msal[broker]`` is installed.
+    broker: bool = True
 
     #: Where each field's value came from: "argument", "environment", "config file", "default".
     sources: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)

@@ -59,6 +59,7 @@ def msal_provider_from_settings(
         tenant=settings.tenant_id,
         account=settings.account,
         interaction=interaction,
+        broker=settings.broker,
         **kwargs,
     )
 

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from copilot_tools.cli.common import load_settings, make_client, preference
+from copilot_tools.cli.common import add_web_search_option, load_settings, make_client, preference
 
 if TYPE_CHECKING:
     from copilot_tools.answer import Answer
@@ -36,11 +36,7 @@ def add_turn_options(parser: argparse.ArgumentParser) -> None:
         "--file", action="append", default=[], metavar="URL", dest="files",
         help="a OneDrive or SharePoint file to ground the answer on (repeatable, up to 20)",
     )
-    parser.add_argument(
-        "--web", action=argparse.BooleanOptionalAction, default=None,
-        help="let Copilot search the web (default on; --no-web to keep to work data; "
-        "env COPILOT_TOOLS_WEB_SEARCH)",
-    )
+    add_web_search_option(parser)
     parser.add_argument(
         "--context", action="append", default=[], metavar="TEXT",
         help="extra text Copilot should take into account (repeatable)",
@@ -87,7 +83,7 @@ def prepare_turn(args: argparse.Namespace, question: str | None = None) -> tuple
 
     if args.conversation is not None:
         protocol.validate_conversation_id(args.conversation)
-    settings = load_settings(args, time_zone=args.time_zone, web_search=args.web)
+    settings = load_settings(args, time_zone=args.time_zone, web_search=args.web_search)
     if settings.time_zone:
         check_time_zone(settings)
     protocol.Endpoint.resolve(settings.endpoint, workiq_conversations_path=settings.workiq_conversations_path)

@@ -98,6 +98,26 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_web_search_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup, default: Any = None) -> None:
+    """``--web-search/--no-web-search``, spelled as the setting, its variable and the MCP argument.
+
+    ``--web/--no-web`` (the first spelling of ``ask`` and ``chat``) still works, hidden.
+    """
+    parser.add_argument(
+        "--web-search", action=argparse.BooleanOptionalAction, default=default, dest="web_search",
+        help="let Copilot ground answers in web results (default on; --no-web-search keeps to work data; "
+        "env COPILOT_TOOLS_WEB_SEARCH)",
+    )
+    parser.add_argument("--web", action=argparse.BooleanOptionalAction, default=default, dest="web_search",
+                        help=argparse.SUPPRESS)
+
+
+def program_name(environ: Mapping[str, str] | None = None) -> str:
+    """How the user runs the command: ``copilot-tools``, or ``./dev`` from a clone (``COPILOT_TOOLS_PROG``)."""
+    env = os.environ if environ is None else environ
+    return env.get("COPILOT_TOOLS_PROG", "").strip() or "copilot-tools"
+
+
 # --- settings and preferences -------------------------------------------------------------
 
 
@@ -181,7 +201,16 @@ def _cli_table(path: Path) -> dict[str, Any]:
     table = data.get("cli")
     if table is None and isinstance(data.get("copilot-tools"), dict):
         table = data["copilot-tools"].get("cli")
-    return {key.replace("-", "_"): value for key, value in table.items()} if isinstance(table, dict) else {}
+    if not isinstance(table, dict):
+        return {}
+    values = {key.replace("-", "_"): value for key, value in table.items()}
+    unknown = set(values) - set(PREFERENCES)
+    if unknown:  # spelled as Settings.load spells an unknown key of [copilot-tools]
+        from copilot_tools.errors import InvalidInputError
+
+        raise InvalidInputError("config file", f"{path} has unknown keys {sorted(unknown)} in [cli]",
+                                hint=f"Known keys: {', '.join(PREFERENCES)}.")
+    return values
 
 
 def extra_headers(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> dict[str, str]:

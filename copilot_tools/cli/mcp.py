@@ -23,6 +23,7 @@ from copilot_tools.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_global_options,
+    add_web_search_option,
     error,
     extra_headers,
     load_settings,
@@ -81,8 +82,7 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
                        help="Entra app (client) id to sign in with (env COPILOT_TOOLS_CLIENT_ID)")
     group.add_argument("--time-zone", default=argparse.SUPPRESS,
                        help="default IANA time zone for questions (env COPILOT_TOOLS_TIME_ZONE)")
-    group.add_argument("--web-search", action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                       help="ground answers in web results by default (env COPILOT_TOOLS_WEB_SEARCH)")
+    add_web_search_option(group, default=argparse.SUPPRESS)
     group.add_argument("--file-hosts", default=argparse.SUPPRESS,
                        help="comma-separated allowed file host suffixes (env COPILOT_TOOLS_FILE_HOSTS)")
 
@@ -304,7 +304,7 @@ def _install(args: argparse.Namespace) -> int:
     from copilot_tools.mcp.install import claude_desktop_config_path, install_entry, server_entry
 
     env = {}
-    for field, (attr, variable) in _SETTING_OPTIONS.items():
+    for attr, variable in _SETTING_OPTIONS.values():
         value = getattr(args, attr, None)
         if value is not None:
             env[variable] = str(value).lower() if isinstance(value, bool) else str(value)

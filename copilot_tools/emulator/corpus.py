@@ -321,7 +321,7 @@ def _load(root: Path) -> Corpus:
         raise CorpusError(f"{root} is not a folder")
     warnings: list[str] = []
     label_list = _labels(root)
-    labels = {label.id: label for label in label_list} | {l.display_name.casefold(): l for l in label_list}
+    labels = {label.id: label for label in label_list} | {label.display_name.casefold(): label for label in label_list}
     tenant_layout = (root / "documents").is_dir()
     if tenant_layout:
         paths = [(p, False) for p in _files(root / "documents")]

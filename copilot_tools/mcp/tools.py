@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
@@ -177,10 +177,10 @@ def build_tools(runtime: Runtime) -> list[Tool]:
         answer: Answer | None = None
         try:
             client = runtime.client()
-            stream = client.stream(
+            stream = cast("AsyncGenerator[StreamEvent, None]", client.stream(
                 conversation_id, message, files=files, web_search=web_search,
                 additional_context=additional_context, time_zone=time_zone,
-            )
+            ))
             async with aclosing(stream) as events:
                 async for event in events:
                     if isinstance(event, AnswerComplete):
