@@ -23,7 +23,10 @@ from copilot_tools._protocol import (
     HttpRequest,
     as_list,
     error_from_response,
+    CONNECTION_ID,
+    PROPERTY_NAME,
     parse_retry_after,
+    validate_names,
     validate_text,
 )
 from copilot_tools._retry import RetryPolicy
@@ -120,6 +123,9 @@ def build_query(
         raise InvalidInputError("connections", "connection ids only apply to the externalItem data source")
     if filter is not None:
         check_filter(filter, allow_any_property=data_source == "externalItem")
+    validate_names("connections", connections, CONNECTION_ID)
+    if metadata is not None:
+        validate_names("metadata", metadata, PROPERTY_NAME)
     configuration = None
     if connections:
         configuration = DataSourceConfiguration(external_item=ExternalItemConfiguration(
