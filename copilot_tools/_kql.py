@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from copilot_tools.errors import InvalidInputError
 from copilot_tools._protocol import validate_text
+from copilot_tools.errors import InvalidInputError
 
 #: Longer filters are refused: the service's own limit is not documented, and a model has no
 #: reason to send one this long.

@@ -30,8 +30,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from copilot_tools.errors import AuthenticationError
 from copilot_tools._files import atomic_write
+from copilot_tools.errors import AuthenticationError
 
 if TYPE_CHECKING:
     from msal_extensions import PersistedTokenCache  # type: ignore[import-untyped]

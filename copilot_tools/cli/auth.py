@@ -87,8 +87,8 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def _provider(settings: Any) -> Any:
-    from copilot_tools.auth.factory import msal_provider_from_settings
     from copilot_tools._net import is_loopback_url
+    from copilot_tools.auth.factory import msal_provider_from_settings
 
     if is_loopback_url(settings.endpoint):
         # The emulator needs no sign-in; the accounts live in the shared Graph cache.

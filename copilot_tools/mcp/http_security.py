@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from copilot_tools.mcp.http_auth import EntraAuth
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
-WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - names, not a bind
+WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
 #: ``host``, ``host:port`` or ``host:*`` (a bracketed IPv6 literal as host).
 _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::(?:[0-9]{1,5}|\*))?")
 #: ``scheme://host``, ``scheme://host:port`` or ``scheme://host:*``; no path.
@@ -60,7 +60,7 @@ class TransportSecurity:
     allowed_origins: tuple[str, ...]
 
     def host_allowed(self, host: str | None) -> bool:
-        return bool(host) and _matches(host.lower(), self.allowed_hosts)  # type: ignore[union-attr]
+        return host is not None and _matches(host.lower(), self.allowed_hosts)
 
     def origin_allowed(self, origin: str | None) -> bool:
         return origin is None or _matches(origin.lower(), self.allowed_origins)

@@ -24,7 +24,14 @@ from copilot_tools.emulator.server import bind
 from copilot_tools.mcp import build_server
 from copilot_tools.mcp.errors import ERROR_META_KEY
 from tests.fault.servers import FaultServer, fault_server
-from tests.fault.test_clients_and_cli import FRAGMENTS, JWT, NEEDS_CLIENT, NEEDS_PARSERS, OUTCOMES, TOKENS
+from tests.fault.test_clients_and_cli import (
+    FRAGMENTS,
+    JWT,
+    NEEDS_CLIENT,
+    NEEDS_PARSERS,
+    OUTCOMES,
+    TOKENS,
+)
 from tests.mcp.conftest import ROOT, server_command
 from tests.mcp.test_http_auth import serve
 
@@ -87,7 +94,7 @@ async def stdio_server(env: dict[str, str], tmp_path: Path) -> AsyncIterator[tup
         if isinstance(message, Exception):
             garbage.append(message)
 
-    with open(tmp_path / "server-stderr.log", "w", encoding="utf-8") as errlog:
+    with open(tmp_path / "server-stderr.log", "w", encoding="utf-8") as errlog:  # noqa: ASYNC230 - before any I/O
         async with Client(stdio_client(params, errlog=errlog), message_handler=on_message) as client:
             yield client, garbage
 

@@ -27,7 +27,8 @@ import pytest
 from copilot_tools.cli import main
 from copilot_tools.cli import mcp as cli_mcp
 from copilot_tools.emulator.server import bind
-from tests.mcp.test_http_auth import (  # noqa: F401 - fixtures
+from tests.mcp import test_http_auth as auth_tests
+from tests.mcp.test_http_auth import (
     API_CLIENT,
     INITIALIZE,
     MCP_HEADERS,
@@ -35,10 +36,12 @@ from tests.mcp.test_http_auth import (  # noqa: F401 - fixtures
     SECRET,
     TENANT_ID,
     EntraStandIn,
-    graph,
-    idp,
     serve,
 )
+
+# The Entra stand-in and the recording Graph of the HTTP-auth tests, as fixtures here too.
+idp = auth_tests.idp
+graph = auth_tests.graph
 
 EVIL = "https://evil.example"
 AUTH_ARGS = ["--auth", "entra", "--auth-tenant", TENANT_ID, "--auth-client-id", API_CLIENT]
