@@ -301,6 +301,36 @@ def validate_names(argument: str, values: Sequence[Any], shape: re.Pattern[str])
     return names
 
 
+#: A tenant as sign-in takes it: a GUID, a domain (contoso.onmicrosoft.com), or common/organizations.
+_TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})){0,10}")
+
+
+def validate_tenant(tenant: str | None) -> str | None:
+    """A tenant id or domain that can only ever be one path segment of the sign-in authority."""
+    if tenant is None:
+        return None
+    if not isinstance(tenant, str) or not _TENANT.fullmatch(tenant.strip()):
+        raise InvalidInputError(
+            "tenant_id", f"{str(tenant)[:100]!r} is not a tenant id or domain",
+            hint="Use the Directory (tenant) ID GUID or a domain such as contoso.onmicrosoft.com.",
+        )
+    return tenant.strip()
+
+
+def validate_authority_host(value: str | None) -> str | None:
+    """``COPILOT_TOOLS_AUTHORITY``: an https base URL (plain http only on loopback, for test stand-ins),
+    since sign-in sends refresh tokens there."""
+    if value is None:
+        return None
+    parts = split_base_url("authority", value.strip().rstrip("/"))
+    if parts.scheme != "https" and not is_loopback_host(parts.hostname or ""):
+        raise InvalidInputError(
+            "authority", f"{value[:200]!r} is plain http: sign-in would send tokens unencrypted",
+            hint="Set COPILOT_TOOLS_AUTHORITY to an https URL such as https://login.microsoftonline.us, or unset it.",
+        )
+    return value.strip()
+
+
 def validate_url_path(argument: str, path: str) -> str:
     """A relative URL path from a setting (``workiq_conversations_path``): plain segments, no ``..``."""
     if not isinstance(path, str) or not _URL_PATH.fullmatch(path) or ".." in path.split("/"):

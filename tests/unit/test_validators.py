@@ -171,3 +171,22 @@ def test_redaction_covers_header_reprs_from_http_libraries() -> None:
     assert "opaque-token-xyz" not in redact(text)
     assert "secret-1" not in redact("[(b'authorization', b'secret-1')]")
     assert redact("Authorization required") == "Authorization required"
+
+
+@pytest.mark.parametrize("tenant", ["evil.com/../x", "a b", "contoso.onmicrosoft.com?x=1", "x" * 300, "ten\nant"])
+def test_tenants_that_could_bend_the_sign_in_url_are_refused(tenant: str) -> None:
+    from copilot_tools._protocol import validate_tenant
+
+    with pytest.raises(errors.InvalidInputError) as info:
+        validate_tenant(tenant)
+    assert info.value.argument == "tenant_id"
+
+
+@pytest.mark.parametrize("authority", ["http://login.example.com", "https://login.example.com\\@evil.com",
+                                       "https://user@login.example.com", "https://[::1"])
+def test_sign_in_authorities_must_be_plain_https(authority: str) -> None:
+    from copilot_tools._protocol import validate_authority_host
+
+    with pytest.raises(errors.InvalidInputError) as info:
+        validate_authority_host(authority)
+    assert info.value.argument == "authority"
