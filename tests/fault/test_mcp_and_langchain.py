@@ -14,8 +14,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp import Client, StdioServerParameters
-from mcp.client.stdio import stdio_client
+from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from copilot_tools import Settings
@@ -32,8 +31,9 @@ from tests.fault.test_clients_and_cli import (
     OUTCOMES,
     TOKENS,
 )
-from tests.mcp.conftest import ROOT, server_command
+from tests.mcp.conftest import ROOT
 from tests.mcp.test_http_auth import serve
+from tests.mcp.test_stdio import stdio_server
 
 #: What the servers meet, each followed by a normal question. (Lone surrogates, which ended the
 #: stdio server outright, have a test of their own below so that, until the parsers' fix is merged,
@@ -82,21 +82,6 @@ def check_result(fault: str, result: Any) -> list[str]:
 
 
 # --- stdio ----------------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def stdio_server(env: dict[str, str], tmp_path: Path) -> AsyncIterator[tuple[Client, list[Exception]]]:
-    command, *args = server_command()
-    params = StdioServerParameters(command=command, args=args, env=env, cwd=str(ROOT))
-    garbage: list[Exception] = []
-
-    async def on_message(message: Any) -> None:
-        if isinstance(message, Exception):
-            garbage.append(message)
-
-    with open(tmp_path / "server-stderr.log", "w", encoding="utf-8") as errlog:  # noqa: ASYNC230 - before any I/O
-        async with Client(stdio_client(params, errlog=errlog), message_handler=on_message) as client:
-            yield client, garbage
 
 
 def stdio_env(faulty: FaultServer, tmp_path: Path) -> dict[str, str]:
