@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Any, NoReturn
+from urllib.parse import SplitResult, quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
@@ -75,8 +75,8 @@ _PLAIN_HTTPS_URL = re.compile(
 )
 #: An IANA zone name: ``Area/Location`` with letters, digits, ``_ + -``.
 _TIME_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}")
-#: Files in a zoneinfo directory that ``ZoneInfo`` opens but that are not IANA zone names.
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
+#: Files in a zoneinfo directory that ``ZoneInfo`` opens but that are not IANA zone names.
 _NOT_ZONES = frozenset({"localtime", "posixrules", "factory"})
 _NOT_ZONE_PREFIXES = ("posix/", "right/")
 #: ``workiq_conversations_path``: path segments of unreserved characters, no ``..``.
@@ -193,7 +193,7 @@ def validate_time_zone(name: str) -> str:
     the zoneinfo directory (``localtime``, ``posixrules``, ``Factory``, ``posix/…``), none of
     which the service knows, and a very long name raises ``OSError`` from the file system.
     """
-    shown = f"{name[:80]!r}{'…' if isinstance(name, str) and len(name) > 80 else ''}" if isinstance(name, str) else repr(name)
+    shown = repr(name[:80] + ("…" if len(name) > 80 else "")) if isinstance(name, str) else repr(name)
     if (
         not isinstance(name, str) or len(name) > MAX_TIME_ZONE_LENGTH or not _TIME_ZONE.fullmatch(name)
         or name.lower() in _NOT_ZONES or name.lower().startswith(_NOT_ZONE_PREFIXES)
@@ -223,18 +223,15 @@ def validate_file_uri(uri: str, allowed_hosts: Sequence[str] = DEFAULT_FILE_HOST
         raise InvalidInputError("files", f"{uri[:80]!r} has spaces or control characters, or is too long",
                                 hint="Paste the file's link as SharePoint shows it (spaces as %20).")
     validate_text("files", uri)
-    problem = None
-    plain = _PLAIN_HTTPS_URL.fullmatch(uri)
     try:
         parts = urlsplit(uri)
         port = parts.port
     except ValueError:
-        parts, port = None, None
-        problem = "is not a well-formed URL (a bad port or IPv6 address)"
+        _refuse_file(uri, "is not a well-formed URL (a bad port or IPv6 address)")
+    plain = _PLAIN_HTTPS_URL.fullmatch(uri)
     host = (plain.group("host") if plain else "").lower().rstrip(".")
-    if problem:
-        pass
-    elif parts is None or parts.scheme.lower() != "https":
+    problem = None
+    if parts.scheme.lower() != "https":
         problem = "must be an https URL"
     elif "\\" in uri:
         problem = "must not contain a backslash (browsers read it as '/', so the host would not be what it seems)"
@@ -251,14 +248,18 @@ def validate_file_uri(uri: str, allowed_hosts: Sequence[str] = DEFAULT_FILE_HOST
     elif not any(host == allowed or host.endswith("." + allowed) for allowed in allowed_hosts):
         problem = f"is on {host}, which is not an allowed file host ({', '.join(allowed_hosts)})"
     if problem:
-        raise InvalidInputError(
-            "files", f"{uri[:300]!r} {problem}",
-            hint="Pass OneDrive or SharePoint file URLs; other hosts can be allowed with COPILOT_TOOLS_FILE_HOSTS.",
-        )
+        _refuse_file(uri, problem)
     return uri
 
 
-def split_base_url(argument: str, value: str) -> Any:
+def _refuse_file(uri: str, problem: str) -> NoReturn:
+    raise InvalidInputError(
+        "files", f"{uri[:300]!r} {problem}",
+        hint="Pass OneDrive or SharePoint file URLs; other hosts can be allowed with COPILOT_TOOLS_FILE_HOSTS.",
+    )
+
+
+def split_base_url(argument: str, value: str) -> SplitResult:
     """``urlsplit`` of an http(s) base URL (an endpoint, an authority), or ``InvalidInputError``
     naming ``argument``: no backslash, userinfo, query, fragment, whitespace, or malformed host/port."""
     hint = "Use e.g. COPILOT_TOOLS_ENDPOINT=http://127.0.0.1:8000/beta for the emulator."
@@ -272,7 +273,7 @@ def split_base_url(argument: str, value: str) -> Any:
         raise InvalidInputError(argument, f"{shown} is not a well-formed URL ({exc})", hint=hint) from None
     problem = None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        problem = "is neither 'graph', 'workiq' nor an http(s) base URL" if argument == "endpoint" else "is not an http(s) URL"
+        problem = "is not an http(s) URL" + (" (nor 'graph' or 'workiq')" if argument == "endpoint" else "")
     elif "\\" in value:
         problem = "contains a backslash"
     elif "@" in parts.netloc:

@@ -19,12 +19,12 @@ from copilot_tools.errors import CopilotError, InvalidInputError, ServiceError
 from copilot_tools._exchange import Flow, Received, Sleep, exchange
 from copilot_tools._kql import check_filter
 from copilot_tools._protocol import (
+    CONNECTION_ID,
+    PROPERTY_NAME,
     Endpoint,
     HttpRequest,
     as_list,
     error_from_response,
-    CONNECTION_ID,
-    PROPERTY_NAME,
     parse_retry_after,
     validate_names,
     validate_text,
