@@ -17,14 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Any, NoReturn
+from urllib.parse import SplitResult, quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
 from copilot_tools import _json
 from copilot_tools._net import is_loopback_host
+from copilot_tools._redact import redact
 from copilot_tools.errors import (
     APIStatusError,
     AuthenticationError,
@@ -71,7 +72,29 @@ MAX_ERROR_BODY = 65_536
 MAX_FILES = 20
 MAX_FILE_URI_LENGTH = 2048
 MAX_MESSAGE_LENGTH = 100_000
-_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,127}$")
+#: One ``additional_context`` entry, and all of them together (the service's own limit is not
+#: documented; these keep a model from sending megabytes nobody meant to send).
+MAX_CONTEXT_ENTRY_LENGTH = 100_000
+MAX_CONTEXT_TOTAL_LENGTH = 400_000
+MAX_CONTEXT_ENTRIES = 50
+MAX_CONTEXT_DESCRIPTION_LENGTH = 1_000
+MAX_TIME_ZONE_LENGTH = 64
+MAX_ENDPOINT_LENGTH = 2048
+_CONVERSATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
+#: A plain ``https://host[:443]/path[?query]``: the only file URL shape that every parser (Python's,
+#: browsers', .NET's, the service's) reads the same way. No backslash, no userinfo, no fragment.
+_PLAIN_HTTPS_URL = re.compile(
+    r"https://(?P<host>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?)"
+    r"(?P<port>:443)?(?P<rest>[/?][^\\#\s]*)?",
+)
+#: An IANA zone name: ``Area/Location`` with letters, digits, ``_ + -``.
+_TIME_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}")
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
+#: Files in a zoneinfo directory that ``ZoneInfo`` opens but that are not IANA zone names.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "factory"})
+_NOT_ZONE_PREFIXES = ("posix/", "right/")
+#: ``workiq_conversations_path``: path segments of unreserved characters, no ``..``.
+_URL_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){0,7}")
 _CLAIMS = re.compile(r'claims="([^"]*)"')
 
 
@@ -88,19 +111,16 @@ class Endpoint:
     def resolve(cls, value: str, *, workiq_conversations_path: str | None = None) -> Endpoint:
         """``graph``, ``workiq``, ``workiq-beta`` or a base URL (the emulator's, a national cloud's)."""
         key = value.strip()
+        if workiq_conversations_path is not None:
+            validate_url_path("workiq_conversations_path", workiq_conversations_path)
         named = NAMED_ENDPOINTS.get(key.lower())
         if named is not None:
             base, path = named
             if key.lower().startswith("workiq"):
                 path = workiq_conversations_path or path
             return cls(key.lower(), base, path)
-        parts = urlsplit(key)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidInputError(
-                "endpoint", f"{value!r} is neither 'graph', 'workiq', 'workiq-beta' nor an http(s) base URL",
-                hint="Use e.g. COPILOT_TOOLS_ENDPOINT=http://127.0.0.1:8000/beta for the emulator.",
-            )
-        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        parts = split_base_url("endpoint", key)
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
             raise InvalidInputError(
                 "endpoint", f"{value!r} is plain http to a non-loopback host; tokens would travel unencrypted",
                 hint="Use https, or http only for a local emulator on 127.0.0.1.",
@@ -152,7 +172,7 @@ class Endpoint:
 
 def validate_conversation_id(conversation_id: str) -> str:
     """Only ids shaped like the service's reach a URL (``../../v1.0/me/messages`` never does)."""
-    if not isinstance(conversation_id, str) or not _CONVERSATION_ID.match(conversation_id):
+    if not isinstance(conversation_id, str) or not _CONVERSATION_ID.fullmatch(conversation_id):
         raise InvalidInputError(
             "conversation_id",
             f"{conversation_id!r} does not look like a Copilot conversation id "
@@ -197,12 +217,21 @@ def validate_message(text: str) -> str:
 
 
 def validate_time_zone(name: str) -> str:
-    """A real IANA zone name, as the service requires."""
-    if not isinstance(name, str) or not name.strip() or name.startswith(("/", ".")) or ".." in name:
-        raise InvalidInputError("time_zone", f"{name!r} is not an IANA time zone", hint="Use e.g. 'Europe/Paris'.")
+    """A real IANA zone name, as the service requires.
+
+    The shape is checked before the zone database is asked: ``ZoneInfo`` opens any file under
+    the zoneinfo directory (``localtime``, ``posixrules``, ``Factory``, ``posix/…``), none of
+    which the service knows, and a very long name raises ``OSError`` from the file system.
+    """
+    shown = repr(name[:80] + ("…" if len(name) > 80 else "")) if isinstance(name, str) else repr(name)
+    if (
+        not isinstance(name, str) or len(name) > MAX_TIME_ZONE_LENGTH or not _TIME_ZONE.fullmatch(name)
+        or name.lower() in _NOT_ZONES or name.lower().startswith(_NOT_ZONE_PREFIXES)
+    ):
+        raise InvalidInputError("time_zone", f"{shown} is not an IANA time zone", hint="Use e.g. 'Europe/Paris'.")
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidInputError(
             "time_zone", f"{name!r} is not an IANA time zone", hint="Use e.g. 'America/New_York'."
         ) from None
@@ -210,33 +239,138 @@ def validate_time_zone(name: str) -> str:
 
 
 def validate_file_uri(uri: str, allowed_hosts: Sequence[str] = DEFAULT_FILE_HOSTS) -> str:
-    """An https OneDrive/SharePoint URL on an allowed host, kept exactly as given."""
+    """An https OneDrive/SharePoint URL on an allowed host, kept exactly as given.
+
+    Only a plain ``https://host/path`` passes: Python's ``urlsplit`` and a browser disagree
+    about ``https://evil.com\\.sharepoint.com/a.docx`` (a SharePoint host for one,
+    ``evil.com`` for the other), so anything two parsers could read differently (a backslash,
+    userinfo, a port other than 443, a fragment, a malformed IPv6 literal) is refused before
+    the host is compared with the allow-list.
+    """
     if not isinstance(uri, str) or not uri:
         raise InvalidInputError("files", "a file URL is empty")
-    if len(uri) > MAX_FILE_URI_LENGTH or any(ord(ch) < 0x20 or ch == " " for ch in uri):
+    if len(uri) > MAX_FILE_URI_LENGTH or any(ord(ch) < 0x20 or ch in " \x7f" for ch in uri):
         raise InvalidInputError("files", f"{uri[:80]!r} has spaces or control characters, or is too long",
                                 hint="Paste the file's link as SharePoint shows it (spaces as %20).")
-    parts = urlsplit(uri)
-    host = (parts.hostname or "").lower().rstrip(".")
+    validate_text("files", uri)
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        _refuse_file(uri, "is not a well-formed URL (a bad port or IPv6 address)")
+    plain = _PLAIN_HTTPS_URL.fullmatch(uri)
+    host = (plain.group("host") if plain else "").lower().rstrip(".")
     problem = None
-    if parts.scheme != "https":
+    if parts.scheme.lower() != "https":
         problem = "must be an https URL"
-    elif parts.username or parts.password:
+    elif "\\" in uri:
+        problem = "must not contain a backslash (browsers read it as '/', so the host would not be what it seems)"
+    elif parts.username is not None or parts.password is not None or "@" in parts.netloc:
         problem = "must not carry a user name or password"
-    elif parts.port not in (None, 443):
+    elif port not in (None, 443):
         problem = "must not name a port"
-    elif parts.fragment:
+    elif parts.fragment or "#" in uri:
         problem = "must not have a #fragment"
-    elif not host or _is_ip(host):
+    elif _is_ip(parts.hostname or ""):
         problem = "must name a SharePoint or OneDrive host"
+    elif plain is None or host != (parts.hostname or "").lower().rstrip("."):
+        problem = "is not a plain https://host/path URL"
     elif not any(host == allowed or host.endswith("." + allowed) for allowed in allowed_hosts):
         problem = f"is on {host}, which is not an allowed file host ({', '.join(allowed_hosts)})"
     if problem:
-        raise InvalidInputError(
-            "files", f"{uri!r} {problem}",
-            hint="Pass OneDrive or SharePoint file URLs; other hosts can be allowed with COPILOT_TOOLS_FILE_HOSTS.",
-        )
+        _refuse_file(uri, problem)
     return uri
+
+
+def _refuse_file(uri: str, problem: str) -> NoReturn:
+    raise InvalidInputError(
+        "files", f"{uri[:300]!r} {problem}",
+        hint="Pass OneDrive or SharePoint file URLs; other hosts can be allowed with COPILOT_TOOLS_FILE_HOSTS.",
+    )
+
+
+def split_base_url(argument: str, value: str) -> SplitResult:
+    """``urlsplit`` of an http(s) base URL (an endpoint, an authority), or ``InvalidInputError``
+    naming ``argument``: no backslash, userinfo, query, fragment, whitespace, or malformed host/port."""
+    hint = "Use e.g. COPILOT_TOOLS_ENDPOINT=http://127.0.0.1:8000/beta for the emulator."
+    shown = f"{value[:200]!r}"
+    if len(value) > MAX_ENDPOINT_LENGTH or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in value):
+        raise InvalidInputError(argument, f"{shown} has spaces or control characters, or is too long", hint=hint)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise InvalidInputError(argument, f"{shown} is not a well-formed URL ({exc})", hint=hint) from None
+    problem = None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problem = "is not an http(s) URL" + (" (nor 'graph', 'workiq' or 'workiq-beta')" if argument == "endpoint" else "")
+    elif "\\" in value:
+        problem = "contains a backslash"
+    elif "@" in parts.netloc:
+        problem = "must not carry a user name or password"
+    elif parts.query or parts.fragment or value.endswith(("?", "#")):
+        problem = "must not have a ?query or #fragment"
+    if problem:
+        raise InvalidInputError(argument, f"{shown} {problem}", hint=hint)
+    return parts
+
+
+#: A Graph connector's connection id, and a managed property name (``resourceMetadata``).
+CONNECTION_ID = re.compile(r"[A-Za-z0-9]{3,32}")
+PROPERTY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+MAX_NAMES = 50
+
+
+def validate_names(argument: str, values: Sequence[Any], shape: re.Pattern[str]) -> list[str]:
+    """A short list of identifiers from a model or a caller, each of ``shape``."""
+    names = list(values)
+    if len(names) > MAX_NAMES:
+        raise InvalidInputError(argument, f"{len(names)} given; at most {MAX_NAMES}")
+    for name in names:
+        if not isinstance(name, str) or not shape.fullmatch(name):
+            raise InvalidInputError(argument, f"{str(name)[:80]!r} is not a valid name (letters and digits)")
+    return names
+
+
+#: A tenant as sign-in takes it: a GUID, a domain (contoso.onmicrosoft.com), or common/organizations.
+_TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})){0,10}")
+
+
+def validate_tenant(tenant: str | None) -> str | None:
+    """A tenant id or domain that can only ever be one path segment of the sign-in authority."""
+    if tenant is None:
+        return None
+    if not isinstance(tenant, str) or not _TENANT.fullmatch(tenant.strip()):
+        raise InvalidInputError(
+            "tenant_id", f"{str(tenant)[:100]!r} is not a tenant id or domain",
+            hint="Use the Directory (tenant) ID GUID or a domain such as contoso.onmicrosoft.com.",
+        )
+    return tenant.strip()
+
+
+def validate_authority_host(value: str | None) -> str | None:
+    """``COPILOT_TOOLS_AUTHORITY``: an https base URL (plain http only on loopback, for test stand-ins),
+    since sign-in sends refresh tokens there."""
+    if value is None:
+        return None
+    parts = split_base_url("authority", value.strip().rstrip("/"))
+    if parts.scheme != "https" and not is_loopback_host(parts.hostname or ""):
+        raise InvalidInputError(
+            "authority", f"{value[:200]!r} is plain http: sign-in would send tokens unencrypted",
+            hint="Set COPILOT_TOOLS_AUTHORITY to an https URL such as https://login.microsoftonline.us, or unset it.",
+        )
+    return value.strip()
+
+
+def validate_url_path(argument: str, path: str) -> str:
+    """A relative URL path from a setting (``workiq_conversations_path``): plain segments, no ``..``."""
+    if not isinstance(path, str) or not _URL_PATH.fullmatch(path) or ".." in path.split("/"):
+        shown = repr(path[:100]) if isinstance(path, str) else repr(path)
+        raise InvalidInputError(
+            argument, f"{shown} is not a relative path of plain segments",
+            hint="Use e.g. 'conversations' or 'copilot/conversations' (letters, digits, - _ . ~ and /).",
+        )
+    return path
 
 
 def _is_ip(host: str) -> bool:
@@ -281,12 +415,17 @@ def build_chat_body(
     """Validate every argument and build the ``/chat`` body. Raises ``InvalidInputError``."""
     validate_message(message)
     validate_time_zone(time_zone)
+    if country_or_region is not None and not (
+        isinstance(country_or_region, str) and _COUNTRY.fullmatch(country_or_region)
+    ):
+        raise InvalidInputError("country_or_region", f"{str(country_or_region)[:40]!r} is not a two-letter "
+                                "country or region code", hint="Use an ISO 3166 code such as 'US' or 'FR'.")
     files = as_list(files)
     additional_context = as_list(additional_context)
     if len(files) > MAX_FILES:
         raise InvalidInputError("files", f"{len(files)} files given; at most {MAX_FILES} per turn")
     file_refs = [FileReference(uri=validate_file_uri(uri, allowed_file_hosts)) for uri in files]
-    context = [_context_message(item) for item in additional_context]
+    context = _context_messages(additional_context)
     resources = None
     if file_refs or web_search is not None:
         resources = ContextualResources(
@@ -310,12 +449,28 @@ def as_list(value: Any) -> list[Any]:
     return list(value)
 
 
+def _context_messages(items: list[Any]) -> list[ContextMessage]:
+    """Every ``additional_context`` entry checked, within the count and size limits."""
+    if len(items) > MAX_CONTEXT_ENTRIES:
+        raise InvalidInputError("additional_context", f"{len(items)} entries given; at most {MAX_CONTEXT_ENTRIES}")
+    messages = [_context_message(item) for item in items]
+    total = sum(len(m.text) for m in messages)
+    if total > MAX_CONTEXT_TOTAL_LENGTH:
+        raise InvalidInputError(
+            "additional_context", f"the entries hold {total:,} characters; the limit is {MAX_CONTEXT_TOTAL_LENGTH:,}",
+            hint="Pass only the passages that matter, or share the document as a file.",
+        )
+    return messages
+
+
 def _context_message(item: str | Mapping[str, str] | ContextMessage) -> ContextMessage:
     if isinstance(item, ContextMessage):
         message = item
     elif isinstance(item, str):
         message = ContextMessage(text=item)
-    elif isinstance(item, Mapping) and isinstance(item.get("text"), str):
+    elif isinstance(item, Mapping) and isinstance(item.get("text"), str) and (
+        item.get("description") is None or isinstance(item.get("description"), str)
+    ):
         message = ContextMessage(text=item["text"], description=item.get("description"))
     else:
         raise InvalidInputError(
@@ -323,7 +478,18 @@ def _context_message(item: str | Mapping[str, str] | ContextMessage) -> ContextM
         )
     if not message.text.strip():
         raise InvalidInputError("additional_context", "an entry is empty")
+    if len(message.text) > MAX_CONTEXT_ENTRY_LENGTH:
+        raise InvalidInputError(
+            "additional_context",
+            f"an entry is {len(message.text):,} characters long; the limit is {MAX_CONTEXT_ENTRY_LENGTH:,}",
+            hint="Pass only the passages that matter, or share the document as a file.",
+        )
     validate_text("additional_context", message.text)
+    if message.description is not None:
+        if len(message.description) > MAX_CONTEXT_DESCRIPTION_LENGTH:
+            raise InvalidInputError("additional_context", f"a description is longer than "
+                                    f"{MAX_CONTEXT_DESCRIPTION_LENGTH:,} characters")
+        validate_text("additional_context", message.description)
     return message
 
 
@@ -414,6 +580,9 @@ def error_from_response(
     """
     request_id = headers.get("request-id") or headers.get("x-ms-request-id")
     code, message, conversation = _error_details(body)
+    # A proxy may echo the request (its Authorization header) in the body: the message
+    # quotes the body, so it is redacted here, before any exception carries it.
+    code, message = redact(code), redact(message)
     if request_id is None:
         request_id = _inner_request_id(body)
     detail = f"{code}: {message}" if code and message else (message or code or f"HTTP {status}")

@@ -20,11 +20,14 @@ from copilot_tools.errors import CopilotError, InvalidInputError, ServiceError
 from copilot_tools._exchange import Flow, Received, Sleep, exchange
 from copilot_tools._kql import check_filter
 from copilot_tools._protocol import (
+    CONNECTION_ID,
+    PROPERTY_NAME,
     Endpoint,
     HttpRequest,
     as_list,
     error_from_response,
     parse_retry_after,
+    validate_names,
     validate_text,
 )
 from copilot_tools._retry import RetryPolicy
@@ -131,6 +134,9 @@ def build_query(
         validate_text("container_type_id", container_type_id)
     if filter is not None:
         check_filter(filter, allow_any_property=data_source == "externalItem")
+    validate_names("connections", connections, CONNECTION_ID)
+    if metadata is not None:
+        validate_names("metadata", metadata, PROPERTY_NAME)
     configuration = None
     if connections:
         configuration = DataSourceConfiguration(external_item=ExternalItemConfiguration(

@@ -25,6 +25,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from copilot_tools._redact import redact
 from copilot_tools.errors import (
     AuthenticationError,
     BadRequestError,
@@ -129,8 +130,8 @@ def error_text(
     configuration's. ``conversation_id`` is the conversation the failed turn belonged
     to, when the model knows it (a follow-up can retry in it).
     """
-    lines = [f"{error.kind}: {_message(error, argument_names)}"]
-    lines.append(f"What to do: {_hint(error, argument_names, conversation_id)}")
+    lines = [f"{error.kind}: {redact(_message(error, argument_names))}"]
+    lines.append(f"What to do: {redact(_hint(error, argument_names, conversation_id))}")
     if error.request_id:
         lines.append(f"(request-id {error.request_id})")
     if isinstance(error, StreamInterruptedError) and error.partial_text.strip():
@@ -149,8 +150,8 @@ def error_details(
     argument (as the tool names it), retry_after, verification_uri, user_code, request_id."""
     details: dict[str, Any] = {
         "kind": error.kind,
-        "message": error.message,
-        "hint": _hint(error, argument_names, conversation_id),
+        "message": redact(error.message),
+        "hint": redact(_hint(error, argument_names, conversation_id)),
     }
     if isinstance(error, InvalidInputError):
         details["argument"] = argument_names.get(error.argument, error.argument)

@@ -50,13 +50,15 @@ def msal_provider_from_settings(
     """The MSAL public-client provider for ``settings`` (``kwargs`` go to its constructor)."""
     from copilot_tools.auth.public import MsalTokenProvider
 
+    from copilot_tools._protocol import validate_authority_host, validate_tenant
+
     env = os.environ if environ is None else environ
-    kwargs.setdefault("authority_host", env.get(ENV_AUTHORITY) or None)
+    kwargs.setdefault("authority_host", validate_authority_host(env.get(ENV_AUTHORITY) or None))
     kwargs.setdefault("ca_bundle", env.get(ENV_CA_BUNDLE) or None)
     return MsalTokenProvider(
         client_id=settings.client_id or default_client_id(settings.endpoint),
         scopes=scopes_from_settings(settings, env),
-        tenant=settings.tenant_id,
+        tenant=validate_tenant(settings.tenant_id),
         account=settings.account,
         interaction=interaction,
         broker=settings.broker,

@@ -301,7 +301,16 @@ def configure_logging(verbosity: int) -> None:
 
 
 def error(message: str, hint: str | None = None) -> None:
-    """One line on stderr (two with a hint); the labels in colour on a terminal."""
+    """One line on stderr (two with a hint); the labels in colour on a terminal.
+
+    The one place the CLI writes an error: its text is redacted (it may quote a response
+    that echoed the request's token) and made encodable (it may quote hostile reply text).
+    """
+    from copilot_tools._redact import redact
+    from copilot_tools._text import encodable
+
+    message = encodable(redact(message))
+    hint = encodable(redact(hint)) if hint else hint
     color = _stderr_color()
     print(f"{color('error:', '31;1')} {message}", file=sys.stderr)
     if hint:
@@ -343,14 +352,20 @@ def report_error(exc: CopilotError, verbosity: int = 0) -> int:
     from copilot_tools.errors import InvalidInputError
 
     if verbosity:
-        import traceback
-
-        traceback.print_exception(exc)
+        print_traceback(exc)
     if isinstance(exc, InvalidInputError):
         error(usage_message(exc), exc.hint)
         return EXIT_USAGE
     error(exc.message + (f" (request-id {exc.request_id})" if exc.request_id else ""), exc.hint)
     return EXIT_CODES.get(exc.kind, EXIT_SERVICE)
+
+
+def print_traceback(exc: BaseException) -> None:
+    """The traceback ``-v`` shows, redacted: a refused header value quotes the token."""
+    from copilot_tools._redact import format_exception
+    from copilot_tools._text import encodable
+
+    print(encodable(format_exception(exc)), file=sys.stderr, end="")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -373,7 +388,7 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     except Exception as exc:  # a bug: say so in one line, the traceback with -v
         if level:
-            raise
+            print_traceback(exc)
         error(f"unexpected {type(exc).__name__}: {exc}",
               "Run again with -v for the traceback, and please report it.")
         return EXIT_SERVICE
