@@ -68,7 +68,8 @@ def spec_tool(spec: ToolSpec, runtime: Runtime) -> Tool:  # type: ignore[type-ar
                 identity=runtime.identity, progress_interval=runtime.progress_interval,
                 throttle_budget=runtime.settings.throttle_budget,
             )
-            return await spec(tool_ctx, arguments)
+            output: ToolOutput = await spec(tool_ctx, arguments)
+            return output
 
         try:
             try:

@@ -6,13 +6,17 @@ import logging
 import subprocess
 import sys
 import time
-
 from typing import Any
 
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, ElicitCompleteNotification, ElicitResult, ResourceTemplateReference
+from mcp.types import (
+    INVALID_PARAMS,
+    ElicitCompleteNotification,
+    ElicitResult,
+    ResourceTemplateReference,
+)
 
 from copilot_tools import AsyncCopilotClient, Settings
 from copilot_tools.auth.errors import SignInRequiredError
