@@ -218,3 +218,15 @@ async def test_without_url_elicitation_the_link_and_code_come_back_at_once(emula
     async with Client(signing_in_server(emulator, SignInLater()), mode="legacy") as client:
         result = await client.call_tool("ask_copilot", {"question": MEETING})
     assert result.is_error and result.meta[ERROR_META_KEY]["verification_uri"] == "https://microsoft.com/devicelogin"
+
+
+async def test_on_the_2026_protocol_without_a_back_channel_the_link_and_code_come_back(emulator: Any) -> None:
+    asked: list[Any] = []
+
+    async def on_elicit(context: Any, params: Any) -> ElicitResult:
+        asked.append(params)
+        return ElicitResult(action="accept")
+
+    async with Client(signing_in_server(emulator, SignInLater()), elicitation_callback=on_elicit) as client:
+        result = await client.call_tool("ask_copilot", {"question": MEETING})
+    assert result.is_error and result.meta[ERROR_META_KEY]["user_code"] == "ABCD-1234"
