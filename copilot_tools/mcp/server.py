@@ -162,8 +162,8 @@ def build_server(
     ``settings`` default to ``Settings.load()`` (environment, then config file).
     ``client_factory`` builds the client(s) (see ``ClientFactory``); tests pass one that
     adds headers (the emulator's fault switches). ``log_level`` is the level of the
-    stderr log (``logs.configure_logging``: one line per record). ``progress_interval`` is the least time between two progress
-    reports of one streamed answer. ``auth`` makes it a multi-user server over
+    stderr log (``logs.configure_logging``: one line per record). ``progress_interval``
+    is the least time between two progress reports of one streamed answer. ``auth`` makes it a multi-user server over
     streamable HTTP: the SDK refuses requests without a valid token for this server's
     API, and each user acts as themselves (see ``http_auth``); stdio ignores it.
     """

@@ -45,13 +45,13 @@ class _SpecMetadata(FuncMetadata):
         return {"arguments": dict(arguments_to_validate)}
 
 
-def annotations_of(spec: ToolSpec) -> ToolAnnotations:  # type: ignore[type-arg]
+def annotations_of(spec: ToolSpec[Any, Any]) -> ToolAnnotations:
     hints = spec.hints
     return ToolAnnotations(read_only_hint=hints.read_only, destructive_hint=hints.destructive,
                            idempotent_hint=hints.idempotent, open_world_hint=hints.open_world)
 
 
-def spec_tool(spec: ToolSpec, runtime: Runtime) -> Tool:  # type: ignore[type-arg]
+def spec_tool(spec: ToolSpec[Any, Any], runtime: Runtime) -> Tool:
     """``spec`` as an MCP tool bound to ``runtime`` (its clients, settings and transcripts)."""
 
     async def call(arguments: dict[str, Any], ctx: Context) -> CallToolResult:
