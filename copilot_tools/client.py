@@ -24,6 +24,7 @@ import httpx
 from pydantic import SecretStr
 
 from copilot_tools import _io
+from copilot_tools._backoff import pause
 from copilot_tools._base import ClientCore, ContextItem, TurnOptions
 from copilot_tools._exchange import Flow, Outcome, Received, Send, Sleep
 from copilot_tools._io import http_timeout
@@ -511,7 +512,7 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
                 if not deadline.allows_wait(action.seconds):
                     raise deadline.exceeded() from action.cause
                 _io.log_retry(action)
-                await anyio.sleep(action.seconds)
+                await pause(action.seconds, action.cause)
             elif isinstance(action, RunFlow):
                 outcome = await self._run(action.flow, deadline)
             else:

@@ -71,6 +71,9 @@ class Settings(BaseModel):
     timeout: float = Field(default=120.0, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
     deadline: float = Field(default=600.0, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
     max_retries: int = Field(default=3, ge=0, le=10)
+    #: Longest a tool call (MCP, LangChain) waits out throttling before it returns the
+    #: throttled error with ``retry_after``; well under a host's 60 s request timeout.
+    throttle_budget: float = Field(default=20.0, ge=0, le=600)
     workiq_conversations_path: str | None = None
     #: Sign in through the platform broker (WAM, the macOS SSO plug-in) when ``msal[broker]`` is installed.
     broker: bool = True
