@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from copilot_tools.emulator.batch import batch_answer, read_batch
 from copilot_tools.emulator.composer import compose, declined
-from copilot_tools.emulator.config import LAYOUTS, EmulatorConfig
+from copilot_tools.emulator.config import EmulatorConfig, layout_named
 from copilot_tools.emulator.conversations import ConversationStore
 from copilot_tools.emulator.corpus import load_corpus
 from copilot_tools.emulator.draft import Draft
@@ -46,7 +46,7 @@ from copilot_tools.emulator.faults import (
     status_error,
 )
 from copilot_tools.emulator.ids import IdSource, utc_now
-from copilot_tools.emulator.payloads import chat_result, created_conversation, refusal
+from copilot_tools.emulator.payloads import chat_result, created_conversation, refusal, stream_context
 from copilot_tools.emulator.questions import read_question
 from copilot_tools.emulator.ranking import index_for
 from copilot_tools.emulator.responses import EventStreamResponse, cut_response, json_response
@@ -210,11 +210,13 @@ class Emulator:
             raise not_found(f"The conversation '{route.conversation_id}' was not found or has expired.")
         if not route.stream:
             return self._send(Outcome(200, chat_result(turn, base)), ctx.headers, plan)
-        layout = request.headers.get(LAYOUT_HEADER, self.config.layout).strip().lower()
-        if layout not in LAYOUTS:
-            raise bad_request(f"{LAYOUT_HEADER} must be pretty or compact, not {layout!r}.")
+        try:
+            layout = layout_named(request.headers.get(LAYOUT_HEADER, self.config.layout))
+        except ValueError as exc:
+            raise bad_request(f"{LAYOUT_HEADER}: {exc}.") from None
+        context = stream_context(base, turn.conversation_id) if route.base == "/beta" else None
         events = event_stream(turn, layout=layout, words_per_event=self.config.words_per_event,
-                              delay=self.config.event_delay, faults=plan)
+                              delay=self.config.event_delay, faults=plan, context=context)
         return EventStreamResponse(events, ctx.headers)
 
     def _send(self, outcome: Outcome, headers: dict[str, str], plan: FaultPlan) -> Response:

@@ -52,8 +52,10 @@ Parameters every fault takes:
   one 429 among twenty 200s. (A sub-request's own `x-emulator-fault` header, in its
   `headers`, applies to that sub-request alone.)
 
-One more request header: `x-emulator-layout: pretty|compact` chooses a stream's framing
-for one request (the reference's multi-line layout, or one `data:` line per event).
+One more request header: `x-emulator-layout: captured|strict|pretty` chooses a stream's
+layout for one request (as the service was captured sending it, spec-conforming SSE, or
+the reference's multi-line rendering; `compact` is an old name of `strict`). The `after`
+of `cut` and `malformed` counts events after the leading keep-alives.
 """
 
 from __future__ import annotations

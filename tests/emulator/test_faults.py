@@ -115,7 +115,9 @@ def test_cut_stream_breaks_the_connection_after_n_events(api: Api) -> None:
         assert response.status_code == 200
         for chunk in response.iter_raw():
             received += chunk
-    assert len(parse_events(received.decode())) == 2
+    events = [e.json() for e in parse_events(received.decode())]
+    # ``after`` counts from the end of the two leading keep-alives: two snapshots of the reply arrive.
+    assert [bool(e["messages"]) for e in events] == [False, False, True, True]
 
 
 def test_cut_chat_breaks_mid_body(api: Api) -> None:
@@ -126,9 +128,9 @@ def test_cut_chat_breaks_mid_body(api: Api) -> None:
 def test_malformed_event_is_not_json_and_the_rest_are(api: Api) -> None:
     events = api.stream(MEETING, headers=fault("malformed;after=1"))
     with pytest.raises(json.JSONDecodeError):
-        events[1].json()
-    assert [e.json()["turnCount"] for e in events[2:]][-1] == 1
-    events[0].json()
+        events[3].json()  # the first event after the two leading keep-alives and one reply snapshot
+    assert [e.json()["turnCount"] for e in events[4:]][-1] == 1
+    assert events[2].json()["messages"] and not events[0].json()["messages"]
 
 
 def test_rewrite_sends_a_snapshot_the_next_does_not_extend(api: Api) -> None:
@@ -155,7 +157,8 @@ def test_empty_reply_text(api: Api) -> None:
 
 def test_no_final_ends_cleanly_without_the_final_snapshot(api: Api) -> None:
     events = [e.json() for e in api.stream(MEETING, headers=fault("no-final"))]
-    assert events and all(e["turnCount"] == 0 for e in events)
+    assert events and all(e["turnCount"] == 0 for e in events if e["messages"])
+    assert events[-1]["messages"] == [] and all(len(e["messages"]) <= 1 for e in events)
 
 
 def test_several_faults_in_one_header(api: Api) -> None:
