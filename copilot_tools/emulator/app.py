@@ -150,7 +150,7 @@ class Emulator:
         if route.kind == "turn":
             return self._turn(request, route, body, ctx, plan, base)
         if route.kind == "retrieval":
-            result = run_retrieval(body, self.corpus, self.index, base)
+            result = run_retrieval(body, self.corpus, base)
             headers = {**ctx.headers, **({"x-emulator-warning": result.warning} if result.warning else {})}
             return self._send(Outcome(200, result.body), headers, plan)
         batch_faults = request.headers.get(HEADER)
@@ -238,7 +238,7 @@ class Emulator:
                 raise not_found(f"The emulator's $batch serves only /copilot/retrieval, not {item.url}.")
             if item.method.upper() != "POST":
                 raise ApiError(405, "MethodNotAllowed", f"{item.method} is not supported on {item.url}; use POST.")
-            result = run_retrieval(item.body, self.corpus, self.index, base)
+            result = run_retrieval(item.body, self.corpus, base)
         except ApiError as exc:
             outcome = exc.outcome(ctx)
             outcome.headers = {"Content-Type": "application/json; charset=utf-8", **outcome.headers}
