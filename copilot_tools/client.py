@@ -23,6 +23,7 @@ from copilot_tools._exchange import Flow, Outcome, Send, Sleep
 from copilot_tools._retrieval import BatchFlow, RetrievalHit, RunFlow
 from copilot_tools.settings import Settings
 from copilot_tools.streaming import AnswerComplete, StreamEvent
+from copilot_tools._verify import Verification, plan_verification
 from copilot_tools._wire import Conversation
 
 __all__ = [
@@ -234,6 +235,13 @@ class CopilotClient(_ClientOptions):
         self._core.log_response(send, response, started)
         return self._core.received(response, stream=send.stream)
 
+    # --- verification (copilot_tools._verify, docs/verify.md) ---------------------------------
+
+    def verify(self, answer: Answer) -> Verification:
+        """Check each citation of ``answer`` against the document it cites, in one ``$batch``."""
+        plan = plan_verification(answer, file_hosts=self._core.settings.file_hosts)
+        return plan.judge(self._run(plan.batch(self._core.endpoint, self._core.policy)) if plan.queries else [])
+
 
 class AsyncCopilotClient(_ClientOptions):
     """The async twin of ``CopilotClient``: the same arguments, ``await`` and ``async for``."""
@@ -385,6 +393,13 @@ class AsyncCopilotClient(_ClientOptions):
             return self._core.failed(exc)
         self._core.log_response(send, response, started)
         return self._core.received(response, stream=send.stream)
+
+    # --- verification (copilot_tools._verify, docs/verify.md) ---------------------------------
+
+    async def verify(self, answer: Answer) -> Verification:
+        """Check each citation of ``answer`` against the document it cites, in one ``$batch``."""
+        plan = plan_verification(answer, file_hosts=self._core.settings.file_hosts)
+        return plan.judge(await self._run(plan.batch(self._core.endpoint, self._core.policy)) if plan.queries else [])
 
 
 class CopilotConversation:

@@ -26,7 +26,7 @@ then, in another shell:
 fault language (--fault or the x-emulator-fault request header): NAME[;key=value]... with
 NAME one of throttle, unavailable, gateway-timeout, server-error, ic3-500, forbidden,
 license-403, claims, gone, latency (ms=), cut (after=), malformed (after=), rewrite, rai,
-empty, no-final; every fault takes count=N (first N requests only), key=ANY, and in=batch
+empty, no-final, unsupported-citation; every fault takes count=N (first N requests only), key=ANY, and in=batch
 (aim it at the sub-requests of a $batch).
 """
 

@@ -30,7 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from copilot_tools.emulator.batch import batch_answer, read_batch
-from copilot_tools.emulator.composer import compose, declined
+from copilot_tools.emulator.composer import compose, declined, misattributed
 from copilot_tools.emulator.config import EmulatorConfig, layout_named
 from copilot_tools.emulator.conversations import ConversationStore
 from copilot_tools.emulator.corpus import load_corpus
@@ -205,6 +205,8 @@ class Emulator:
         else:
             reply = compose(question, corpus=self.corpus, index=self.index, now=self.config.now or asked,
                             ids=self.ids, previous=record.last_reply)
+            if plan.has("unsupported-citation"):
+                reply = misattributed(reply, self.corpus)
         turn = self.store.record_turn(route.conversation_id, question.text, reply, asked)
         if turn is None:
             raise not_found(f"The conversation '{route.conversation_id}' was not found or has expired.")

@@ -21,6 +21,7 @@ from copilot_tools.emulator.errors import bad_request, validated
 from copilot_tools.emulator.kql import KqlError, Predicate, parse_filter
 from copilot_tools.emulator.payloads import dump, sensitivity_label
 from copilot_tools.emulator.ranking import Hit, Index, index_for
+from copilot_tools.emulator.text import split_sentences, terms
 from copilot_tools._wire import RetrievalExtract, RetrievalHit, RetrievalRequest, RetrievalResponse
 
 DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem", EMBEDDED)
@@ -144,15 +145,31 @@ def _scope(request: RetrievalRequest, container: str | None) -> tuple[Predicate,
     return allowed, warning
 
 
+def unit_relevance(index: Index, unit: str, query: str) -> float:
+    """``relevanceScore`` of one extract: the share of the query's term weight (IDF) it holds,
+    against the query sentence it matches best, so that a sentence quoted from the document
+    scores 1.0 whatever else the query holds (the service's score is a cosine in 0..1)."""
+    have = set(terms(unit))
+    best = 0.0
+    for sentence in split_sentences(query) or [query]:
+        wanted = set(terms(sentence))
+        total = sum(index.idf(term) for term in wanted)
+        if total:
+            best = max(best, sum(index.idf(term) for term in wanted & have) / total)
+    return round(best, 4)
+
+
 def _hit(document: Document, hits: list[Hit], index: Index, request: RetrievalRequest) -> RetrievalHit:
-    extracts: list[RetrievalExtract] = []
+    # The document's best sentences wherever they are, not the best passage's first three:
+    # a query made of sentences the chat quoted from this file finds each of them.
+    scored: dict[str, float] = {}
     for hit in hits:
-        ranked = index.rank_units(hit.passage.units, request.query_string)
-        best = ranked[0][1] if ranked else 1.0
-        for position, weight in ranked:
-            text = hit.passage.units[position]
-            if len(extracts) < EXTRACTS_PER_HIT and all(e.text != text for e in extracts):
-                extracts.append(RetrievalExtract(text=text, relevance_score=round(hit.coverage * weight / best, 4)))
+        for unit in hit.passage.units:
+            score = unit_relevance(index, unit, request.query_string)
+            if score > 0:
+                scored[unit] = max(scored.get(unit, 0.0), score)
+    top = sorted(scored.items(), key=lambda item: -item[1])[:EXTRACTS_PER_HIT]
+    extracts = [RetrievalExtract(text=text, relevance_score=score) for text, score in top]
     fields = _metadata(document)
     metadata = {name: fields[name.casefold()] for name in request.resource_metadata or () if name.casefold() in fields}
     labelled = {"sensitivity_label": sensitivity_label(document.label)} if document.is_file else {}
