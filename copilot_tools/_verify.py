@@ -12,7 +12,7 @@ no Graph permission beyond the ones retrieval already has.
 The support measure (``docs/verify.md``), deliberately simple and explainable:
 
 - the *key terms* of a text are its words of three letters or more and its numbers,
-  case-folded, without common English stop words and with a plural ``s`` dropped;
+  case-folded, without common English stop words and with a plural ``s``/``ies`` undone;
 - an extract *supports* a sentence when its relevance score is at least
   ``min_relevance`` (or the service gave none) and it contains at least ``min_overlap``
   of the sentence's key terms, and at least two of them (all of them for a sentence
@@ -60,12 +60,9 @@ _LEADING_MARKERS = re.compile(r"^((?:\[\d{1,4}\]\s*)+)")
 _LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\s]*\)")
 _DECORATION = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d{1,3}[.)]\s+|>\s*)+|[*_`]+")
 _TERM = re.compile(r"[^\W_]+")
+_SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
 _STOP_WORDS = frozenset(
-    "the and for are but not you your yours with from this that these those was were has have had its "
-    "our ours their they them can could will would shall should may might must all any each every "
-    "which who whom whose what when where why how than then there here also into onto upon about "
-    "over under after before between only just very more most less least such same other some "
-    "been being does did doing per via out off one".split()
+    ["the", "and", "for", "are", "but", "not", "you", "your", "yours", "with", "from", "this", "that", "these", "those", "was", "were", "has", "have", "had", "its", "our", "ours", "their", "they", "them", "can", "could", "will", "would", "shall", "should", "may", "might", "must", "all", "any", "each", "every", "which", "who", "whom", "whose", "what", "when", "where", "why", "how", "than", "then", "there", "here", "also", "into", "onto", "upon", "about", "over", "under", "after", "before", "between", "only", "just", "very", "more", "most", "less", "least", "such", "same", "other", "some", "been", "being", "does", "did", "doing", "per", "via", "out", "off", "one"]
 )
 
 
@@ -274,7 +271,9 @@ def key_terms(text: str) -> tuple[str, ...]:
         if not any(ch.isdigit() for ch in word):
             if len(word) < 3 or word in _STOP_WORDS:
                 continue
-            if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            if len(word) > 4 and word.endswith("ies"):
+                word = word[:-3] + "y"
+            elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
                 word = word[:-1]
         seen.setdefault(word, None)
     return tuple(seen)
@@ -285,7 +284,7 @@ def plain(sentence: str) -> str:
     text = _MARKER.sub("", sentence)
     text = _LINK.sub(lambda m: m.group(1), text)
     text = _DECORATION.sub("", text)
-    return " ".join(text.split()).strip(" |")
+    return _SPACE_BEFORE_STOP.sub(r"\1", " ".join(text.split())).strip(" |")
 
 
 def _sentences(line: str) -> list[str]:

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from copilot_tools._wire import BatchRequestItem
 from copilot_tools.emulator.batch import batch_answer, read_batch
 from copilot_tools.emulator.composer import compose, declined, misattributed
 from copilot_tools.emulator.config import EmulatorConfig, layout_named
@@ -52,7 +53,6 @@ from copilot_tools.emulator.ranking import index_for
 from copilot_tools.emulator.responses import EventStreamResponse, cut_response, json_response
 from copilot_tools.emulator.retrieval import run_retrieval
 from copilot_tools.emulator.streaming import event_stream
-from copilot_tools._wire import BatchRequestItem
 
 logger = logging.getLogger("copilot_tools.emulator")
 

@@ -11,10 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from copilot_tools.emulator.conversations import ConversationRecord, Turn
-from copilot_tools.emulator.corpus import Label
-from copilot_tools.emulator.draft import Reply
-from copilot_tools.emulator.ids import graph_time, utc_now
 from copilot_tools._wire import (
     RESPONSE_MESSAGE_TYPE,
     Conversation,
@@ -22,6 +18,10 @@ from copilot_tools._wire import (
     SensitivityLabel,
     WireModel,
 )
+from copilot_tools.emulator.conversations import ConversationRecord, Turn
+from copilot_tools.emulator.corpus import Label
+from copilot_tools.emulator.draft import Reply
+from copilot_tools.emulator.ids import graph_time, utc_now
 
 INTERMEDIATE = "Intermediate Conversation Update"
 ADAPTIVE_CARDS = "adaptiveCards"

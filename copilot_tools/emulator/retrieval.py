@@ -16,13 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from copilot_tools._wire import RetrievalExtract, RetrievalHit, RetrievalRequest, RetrievalResponse
 from copilot_tools.emulator.corpus import EMBEDDED, Corpus, Document
 from copilot_tools.emulator.errors import bad_request, validated
 from copilot_tools.emulator.kql import KqlError, Predicate, parse_filter
 from copilot_tools.emulator.payloads import dump, sensitivity_label
 from copilot_tools.emulator.ranking import Hit, Index, index_for
 from copilot_tools.emulator.text import split_sentences, terms
-from copilot_tools._wire import RetrievalExtract, RetrievalHit, RetrievalRequest, RetrievalResponse
 
 DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem", EMBEDDED)
 MAX_QUERY = 1500

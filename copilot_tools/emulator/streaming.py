@@ -30,7 +30,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from copilot_tools.emulator.conversations import Turn
 from copilot_tools.emulator.draft import ENTITY_TAG, MARKER
@@ -121,7 +121,7 @@ def compact(data: object) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def hybrid(data: dict[str, object]) -> str:
+def hybrid(data: dict[str, Any]) -> str:
     """Compact JSON whose adaptive cards are indented over several lines, as in the capture's
     final event (still valid JSON: the line breaks fall between tokens)."""
     cards: dict[str, str] = {}
@@ -137,7 +137,7 @@ def hybrid(data: dict[str, object]) -> str:
             marked.append(key)
         return {**message, ADAPTIVE_CARDS: marked}
 
-    text = compact({**data, "messages": [mark(m) for m in data.get("messages") or []]})  # type: ignore[union-attr]
+    text = compact({**data, "messages": [mark(m) for m in data.get("messages") or []]})
     for key, card in cards.items():
         text = text.replace(key, card, 1)
     return text

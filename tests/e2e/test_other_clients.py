@@ -28,10 +28,10 @@ from kiota_abstractions.authentication import (
     BaseBearerTokenAuthenticationProvider,
 )
 from microsoft_agents_m365copilot_beta import AgentsM365CopilotBetaRequestAdapter, AgentsM365CopilotBetaServiceClient
-from microsoft_agents_m365copilot_beta.generated.copilot.conversations.item.microsoft_graph_copilot_chat.chat_post_request_body import (  # noqa: E501
+from microsoft_agents_m365copilot_beta.generated.copilot.conversations.item.microsoft_graph_copilot_chat.chat_post_request_body import (
     ChatPostRequestBody,
 )
-from microsoft_agents_m365copilot_beta.generated.copilot.conversations.item.microsoft_graph_copilot_chat_over_stream.chat_over_stream_post_request_body import (  # noqa: E501
+from microsoft_agents_m365copilot_beta.generated.copilot.conversations.item.microsoft_graph_copilot_chat_over_stream.chat_over_stream_post_request_body import (
     ChatOverStreamPostRequestBody,
 )
 from microsoft_agents_m365copilot_beta.generated.copilot.retrieval.retrieval_post_request_body import (

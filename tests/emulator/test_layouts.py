@@ -91,9 +91,9 @@ def test_the_default_stream_is_framed_byte_for_byte_like_the_capture(api: Api) -
 def test_every_graph_event_has_odata_context_and_agent_id(api: Api) -> None:
     conversation = api.create()
     events = [e.json() for e in api.stream(MEETING, conversation)]
-    assert {e["@odata.context"] for e in events} == {
-        f"{str(api.client.base_url).rstrip('/')}/beta/copilot/conversations('{conversation}')"
-        "/microsoft.graph.copilot.chatOverStream/$metadata#Edm.Stream/$entity"}
+    expected = (f"{str(api.client.base_url).rstrip('/')}/beta/copilot/conversations('{conversation}')"
+                "/microsoft.graph.copilot.chatOverStream/$metadata#Edm.Stream/$entity")
+    assert {e["@odata.context"] for e in events} == {expected}
     assert all("agentId" in e and e["agentId"] is None for e in events)
 
 
