@@ -357,7 +357,8 @@ def scope_of(url: str, file_hosts: Sequence[str] = DEFAULT_FILE_HOSTS) -> Scope 
     """
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
-    if host.endswith("teams.microsoft.com") or "/meeting" in parts.path.lower():
+    if host == "teams.microsoft.com" or host.endswith((".teams.microsoft.com", "outlook.office.com",
+                                                       "outlook.office365.com")):
         return "a meeting or calendar item: the Retrieval API reaches only SharePoint, OneDrive and connector content"
     if host.endswith("office.com") and parts.path.lower().startswith("/search"):
         return "a person or a search, not a document"

@@ -54,6 +54,8 @@ def test_key_terms_fold_case_drop_stop_words_and_plurals_and_keep_numbers() -> N
      "sharePoint"),
     (NOTES, 'path:"https://contoso-my.sharepoint.com/personal/adele_vance_contoso_com/Documents/notes.docx"',
      "oneDriveBusiness"),
+    ("https://contoso.sharepoint.com/sites/E/Shared%20Documents/Meeting%20Notes/Standup.docx",
+     'path:"https://contoso.sharepoint.com/sites/E/Shared%20Documents/Meeting%20Notes/Standup.docx"', "sharePoint"),
 ])
 def test_a_file_is_named_by_its_path(url: str, kql: str, source: str) -> None:
     scope = scope_of(url)
@@ -68,6 +70,7 @@ def test_a_viewer_link_matches_the_file_it_opens() -> None:
 
 @pytest.mark.parametrize(("url", "why"), [
     (MEETING, "meeting"),
+    ("https://outlook.office.com/calendar/item/AAMk", "meeting"),
     ("https://www.office.com/search?q=John+Doe", "person"),
     ("https://en.wikipedia.org/wiki/Per_diem", "not a SharePoint or OneDrive file"),
     ("https://contoso.atlassian.net/browse/FAL-252", "connector item"),
