@@ -141,6 +141,7 @@ class Verification:
     """Every citation of one answer, checked or not, and the overall figure."""
 
     conversation_id: str
+    turn_count: int
     citations: tuple[CitationCheck, ...]
     min_relevance: float = MIN_RELEVANCE
     min_overlap: float = MIN_OVERLAP
@@ -166,6 +167,7 @@ class Verification:
         """The JSON every front end publishes (``VERIFICATION_SCHEMA`` describes it)."""
         return {
             "conversation_id": self.conversation_id,
+            "turn_count": self.turn_count,
             "support": self.support,
             "claims_checked": self.claims_checked,
             "claims_supported": self.claims_supported,
@@ -218,6 +220,7 @@ VERIFICATION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "conversation_id": {"type": "string"},
+        "turn_count": {"type": "integer", "description": "The turn of the conversation whose answer was checked."},
         "support": {"type": ["number", "null"], "description": "Supported claims / checked claims."},
         "claims_checked": {"type": "integer"},
         "claims_supported": {"type": "integer"},
@@ -256,7 +259,7 @@ VERIFICATION_SCHEMA: dict[str, Any] = {
             },
         },
     },
-    "required": ["conversation_id", "support", "claims_checked", "claims_supported", "citations"],
+    "required": ["conversation_id", "turn_count", "support", "claims_checked", "claims_supported", "citations"],
 }
 
 
@@ -446,7 +449,8 @@ class VerificationPlan:
             scope = target.scope
             found = [h for h in hits if target.query.query in h.queries and scope.matches(h.url)]
             checks.append(self._check(target, [e for h in found for e in h.extracts]))
-        return Verification(self.answer.conversation_id, tuple(checks), self.min_relevance, self.min_overlap)
+        return Verification(self.answer.conversation_id, self.answer.turn_count, tuple(checks), self.min_relevance,
+                            self.min_overlap)
 
     def _check(self, target: _Target, extracts: Sequence[retrieval.Extract]) -> CitationCheck:
         assert target.query is not None and target.scope is not None
