@@ -19,7 +19,7 @@ import pytest
 
 from copilot_tools import AsyncCopilotClient, CopilotClient
 from copilot_tools._verify import VERIFICATION_SCHEMA, Verification, key_terms
-from copilot_tools.answer import Answer
+from copilot_tools.answer import Answer, Citation
 from copilot_tools.emulator.corpus import load_corpus
 
 PER_DIEM = "What is the per diem for New York?"  # cites two files, one of them with three sentences
@@ -139,3 +139,16 @@ def test_a_throttled_batch_item_is_retried_alone(emulator: Any, recorder: Record
         verification = client.verify(answer)
     assert recorder.batches() == [["0", "1"], ["0"]]  # the first item was throttled, then sent alone
     assert [check.status for check in verification.citations] == ["supported", "supported"]
+
+
+def test_a_viewer_link_is_checked_by_site_and_file_name(client: CopilotClient) -> None:
+    viewer = ("https://contoso.sharepoint.com/sites/Engineering/_layouts/15/Doc.aspx?sourcedoc=%7B8148C99B%7D"
+              "&file=Business-Model.docx&action=default&mobileredirect=true")
+    text = ("- Startups use a business model to decide what to build first and which assumptions to test[1].\n"
+            "- Business models are usually patented by the legal team[1].")
+    answer = Answer(text=text, raw_text=text, citations=(Citation(index=1, title="Business Model", url=viewer),),
+                    conversation_id="c", turn_count=1)
+    (check,) = client.verify(answer).citations
+    assert check.filter == 'path:"https://contoso.sharepoint.com/sites/Engineering" AND Filename:"Business-Model.docx"'
+    assert check.status == "partly_supported"
+    assert [claim.supported for claim in check.claims] == [True, False]

@@ -177,3 +177,15 @@ def test_start_option_faults_apply_to_every_request() -> None:
 def test_a_bad_start_option_fails_at_construction() -> None:
     with pytest.raises(ValueError, match="unknown emulator fault"):
         EmulatorConfig(faults=("meltdown",))
+
+
+def test_unsupported_citation_repoints_the_last_citation_and_keeps_the_text(api: Api) -> None:
+    question = "What is the per diem for New York?"
+    honest = reply_of(api.ask(question))
+    planted = reply_of(api.ask(question, headers=fault("unsupported-citation")))
+    assert planted["text"] == honest["text"]
+    before, after = [[a["seeMoreWebUrl"] for a in m["attributions"] if a["attributionType"] == "citation"]
+                     for m in (honest, planted)]
+    assert before[0] == after[0] and before[1] != after[1]
+    streamed = api.stream(question, headers=fault("unsupported-citation"))[-1].json()["messages"][1]
+    assert [a["seeMoreWebUrl"] for a in streamed["attributions"] if a["attributionType"] == "citation"] == after
