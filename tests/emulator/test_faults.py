@@ -10,8 +10,8 @@ import re
 import httpx
 import pytest
 
-from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 from copilot_tools._wire import Conversation
+from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 
 from .conftest import MEETING, Api, client_for, parse_events, reply_of
 
