@@ -6,13 +6,23 @@ import logging
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
+from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, ResourceTemplateReference
+from mcp.types import (
+    INVALID_PARAMS,
+    ElicitCompleteNotification,
+    ElicitResult,
+    ResourceTemplateReference,
+)
 
+from copilot_tools import AsyncCopilotClient, Settings
+from copilot_tools.auth.errors import SignInRequiredError
+from copilot_tools.mcp import build_server
 from copilot_tools.mcp.errors import ERROR_META_KEY
-from tests.mcp.conftest import BUSINESS_MODEL, MEETING, ROOT, ServerFactory, connect
+from tests.mcp.conftest import BUSINESS_MODEL, MEETING, ROOT, TIME_ZONE, ServerFactory, connect
 
 TEMPLATE = "copilot://conversations/{conversation_id}"
 
@@ -150,3 +160,73 @@ def test_the_log_on_stderr_is_one_line_per_record() -> None:
     assert "WARNING copilot_tools.test: first line ⏎ second line" in lines[0]
     assert "it failed ⏎ Traceback" in lines[1] and "ValueError: boom" in lines[1]
     assert "py.warnings" in lines[2] and "an insecure request" in lines[2]
+
+
+# --- sign-in through the host ---------------------------------------------------------------------
+
+
+class SignInLater:
+    """Asks for a device-code sign-in until ``complete()``; then hands out a token."""
+
+    def __init__(self) -> None:
+        self.signed_in = False
+
+    def get_token(self, *, claims: str | None = None, force_refresh: bool = False) -> str:
+        if not self.signed_in:
+            raise SignInRequiredError(verification_uri="https://microsoft.com/devicelogin", user_code="ABCD-1234",
+                                      expires_at=time.time() + 900, flow_id="flow-1")
+        return "test"
+
+
+def signing_in_server(emulator: Any, provider: SignInLater) -> Any:
+    settings = Settings(endpoint=emulator.base_url, time_zone=TIME_ZONE)
+    return build_server(settings, client_factory=lambda s: AsyncCopilotClient(settings=s, token_provider=provider))
+
+
+@pytest.mark.parametrize("action", ["accept", "decline"])
+async def test_sign_in_is_offered_as_a_url_elicitation_where_the_host_supports_it(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch, action: str
+) -> None:
+    monkeypatch.setattr("copilot_tools.mcp.signin.POLL_INTERVAL", 0.05)
+    provider = SignInLater()
+    asked: list[Any] = []
+    completed: list[str] = []
+
+    async def on_elicit(context: Any, params: Any) -> ElicitResult:
+        asked.append(params)
+        provider.signed_in = action == "accept"  # the user signs in on the page the host opened
+        return ElicitResult(action=action)
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ElicitCompleteNotification):
+            completed.append(message.params.elicitation_id)
+
+    server = signing_in_server(emulator, provider)
+    async with Client(server, mode="legacy", elicitation_callback=on_elicit, message_handler=on_message) as client:
+        result = await client.call_tool("ask_copilot", {"question": MEETING})
+    assert len(asked) == 1 and asked[0].mode == "url"
+    assert asked[0].url == "https://microsoft.com/devicelogin" and "ABCD-1234" in asked[0].message
+    assert asked[0].elicitation_id == "flow-1"
+    if action == "accept":
+        assert not result.is_error and result.structured_content["turn_count"] == 1
+        assert completed == ["flow-1"]  # the host learns the sign-in page's job is done
+    else:  # declined: today's answer, the link and the code for the model to show
+        assert result.meta[ERROR_META_KEY]["user_code"] == "ABCD-1234"
+
+
+async def test_without_url_elicitation_the_link_and_code_come_back_at_once(emulator: Any) -> None:
+    async with Client(signing_in_server(emulator, SignInLater()), mode="legacy") as client:
+        result = await client.call_tool("ask_copilot", {"question": MEETING})
+    assert result.is_error and result.meta[ERROR_META_KEY]["verification_uri"] == "https://microsoft.com/devicelogin"
+
+
+async def test_on_the_2026_protocol_without_a_back_channel_the_link_and_code_come_back(emulator: Any) -> None:
+    asked: list[Any] = []
+
+    async def on_elicit(context: Any, params: Any) -> ElicitResult:
+        asked.append(params)
+        return ElicitResult(action="accept")
+
+    async with Client(signing_in_server(emulator, SignInLater()), elicitation_callback=on_elicit) as client:
+        result = await client.call_tool("ask_copilot", {"question": MEETING})
+    assert result.is_error and result.meta[ERROR_META_KEY]["user_code"] == "ABCD-1234"
