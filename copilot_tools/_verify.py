@@ -413,8 +413,11 @@ def _target(citation: Citation, sentences: Sequence[str], file_hosts: Sequence[s
     if not sentences:
         return _Target(citation, (), scope, reason="no sentence of the answer cites it (a source used "
                        "without a marker), so there is no claim to check")
-    query = build_query(_query_text(sentences), data_source=scope.data_source, filter=scope.kql(),
-                        metadata=["title"], max_results=MAX_RESULTS)
+    try:
+        query = build_query(_query_text(sentences), data_source=scope.data_source, filter=scope.kql(),
+                            metadata=["title"], max_results=MAX_RESULTS)
+    except InvalidInputError as exc:  # text or a link the API would refuse: say so, check the rest
+        return _Target(citation, tuple(sentences), reason=f"no valid retrieval query could be built ({exc.message})")
     return _Target(citation, tuple(sentences), scope, query=query)
 
 

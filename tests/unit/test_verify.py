@@ -129,3 +129,13 @@ def test_a_source_used_without_a_marker_has_no_claim_to_check() -> None:
 def test_thresholds_are_checked() -> None:
     with pytest.raises(InvalidInputError):
         plan_verification(_answer("x"), min_overlap=0)
+
+
+def test_a_citation_whose_query_the_api_would_refuse_is_not_checked_and_the_rest_are() -> None:
+    answer = _answer("Revenue grew \x07 40%[1]. Costs fell[2].", Citation(index=1, title="Odd", url=NOTES),
+                     Citation(index=2, title="Spec", url=SPEC))
+    plan = plan_verification(answer)
+    odd_check, spec_check = plan.judge([]).citations
+    assert [q.body.filter_expression for q in plan.queries] == [f'path:"{SPEC}"']
+    assert odd_check.status == "not_checked" and "no valid retrieval query" in (odd_check.reason or "")
+    assert spec_check.status == "unsupported"
