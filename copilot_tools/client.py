@@ -36,6 +36,7 @@ from copilot_tools.answer import Answer
 from copilot_tools.auth.base import AsyncTokenProvider, TokenProvider
 from copilot_tools.settings import Settings
 from copilot_tools.streaming import AnswerComplete, StreamEvent, StreamReader
+from copilot_tools._verify import Verification, plan_verification
 
 __all__ = [
     "AsyncCopilotClient",
@@ -358,6 +359,13 @@ class CopilotClient(_ClientOptions[httpx.Client]):
             response.close()
         return _io.complete(response, b"".join(parts))
 
+    # --- verification (copilot_tools._verify, docs/verify.md) ---------------------------------
+
+    def verify(self, answer: Answer) -> Verification:
+        """Check each citation of ``answer`` against the document it cites, in one ``$batch``."""
+        plan = plan_verification(answer, file_hosts=self._core.settings.file_hosts)
+        return plan.judge(self._run(plan.batch(self._core.endpoint, self._core.policy), self._deadline()) if plan.queries else [])
+
 
 class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
     """The async twin of ``CopilotClient``: the same arguments, ``await`` and ``async for``.
@@ -562,6 +570,14 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
         finally:
             await response.aclose()
         return _io.complete(response, content)
+
+
+    # --- verification (copilot_tools._verify, docs/verify.md) ---------------------------------
+
+    async def verify(self, answer: Answer) -> Verification:
+        """Check each citation of ``answer`` against the document it cites, in one ``$batch``."""
+        plan = plan_verification(answer, file_hosts=self._core.settings.file_hosts)
+        return plan.judge(await self._run(plan.batch(self._core.endpoint, self._core.policy), self._deadline()) if plan.queries else [])
 
 
 def _broken(reader: StreamReader, error: httpx.HTTPError, received: Received, deadline: Deadline) -> Exception:

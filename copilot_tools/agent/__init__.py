@@ -10,7 +10,7 @@ The contract (stable; adapters rely on it)::
     from copilot_tools.agent import ToolContext, all_tools, tool_error
 
     for spec in all_tools():                 # ask_copilot, ask_with_files, continue_conversation,
-        spec.name, spec.title                # retrieve, whoami — a tool added here appears in
+        spec.name, spec.title                # retrieve, verify_answer, whoami — a tool added here appears in
         spec.description                     # every framework
         spec.input_model                     # pydantic model (ToolInput): the arguments' schema
         spec.output_model                    # pydantic model (ToolOutput): the structured result
@@ -76,6 +76,7 @@ from copilot_tools.agent.tools import (
     RETRIEVE,
     WHOAMI,
 )
+from copilot_tools.agent.verify import VERIFY_ANSWER, VerificationOutput, VerifyInput
 
 __all__ = [
     "AnswerOutput",
@@ -98,13 +99,17 @@ __all__ = [
     "ToolSpec",
     "Transcripts",
     "Turn",
+    "VerificationOutput",
+    "VerifyInput",
     "all_tools",
     "get_tool",
     "portable_schema",
     "tool_error",
 ]
 
-_TOOLS: tuple[ToolSpec[Any, Any], ...] = (ASK_COPILOT, ASK_WITH_FILES, CONTINUE_CONVERSATION, RETRIEVE, WHOAMI)
+_TOOLS: tuple[ToolSpec[Any, Any], ...] = (
+    ASK_COPILOT, ASK_WITH_FILES, CONTINUE_CONVERSATION, RETRIEVE, VERIFY_ANSWER, WHOAMI,
+)
 
 
 def all_tools() -> tuple[ToolSpec[Any, Any], ...]:

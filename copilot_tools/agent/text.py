@@ -105,9 +105,19 @@ def follow_up_note(answer: Answer) -> str:
     )
 
 
+def verify_note(answer: Answer) -> str:
+    """How to check the answer's citations (verify_answer), when it cites a SharePoint/OneDrive file."""
+    from copilot_tools._verify import Scope, scope_of
+
+    if not any(c.url and c.source != "external" and isinstance(scope_of(c.url), Scope) for c in answer.citations):
+        return ""
+    return (f" To check its [n] citations against the documents they cite, call verify_answer with "
+            f"conversation_id {answer.conversation_id} and turn {answer.turn_count}.")
+
+
 def answer_text(answer: Answer) -> str:
-    """``answer.render()`` (text, numbered sources, label), wrapped, then how to follow up."""
-    return f"{wrap_untrusted(answer.render())}\n\n{follow_up_note(answer)}"
+    """``answer.render()`` (text, numbered sources, label), wrapped, then how to follow up and verify."""
+    return f"{wrap_untrusted(answer.render())}\n\n{follow_up_note(answer)}{verify_note(answer)}"
 
 
 def hits_text(hits: Sequence[RetrievalHit]) -> str:

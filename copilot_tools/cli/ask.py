@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from copilot_tools.cli.common import add_web_search_option, load_settings, make_client, preference
 
 if TYPE_CHECKING:
+    from copilot_tools._verify import Verification
     from copilot_tools.answer import Answer
+    from copilot_tools.cli.render import Output
     from copilot_tools.client import CopilotClient
     from copilot_tools.settings import Settings
 
@@ -23,6 +25,7 @@ EXAMPLES = """examples:
   copilot-tools ask "Summarise this spec" --file https://contoso.sharepoint.com/sites/Engineering/Shared%20Documents/Specs/Business-Model.docx
   copilot-tools ask "And who organises it?" --conversation 0d110e7e-2b7e-4270-a899-fd2af6fde333
   copilot-tools ask "Which meetings need me?" --json | jq -r .answer
+  copilot-tools ask "What is the per diem for New York?" --verify
   echo "What is our travel policy?" | copilot-tools ask
 
 exit codes: 0 answered, 1 service error, 2 bad input, 3 not signed in, 4 permission or
@@ -70,6 +73,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--stream", action=argparse.BooleanOptionalAction, default=None,
         help="show the answer as it is written (default; --no-stream waits for all of it; "
         "env COPILOT_TOOLS_STREAM)",
+    )
+    parser.add_argument(
+        "--verify", action="store_true",
+        help="check each citation against the document it cites (one Retrieval API $batch, Graph only) "
+        "and print each source with its supporting extract under the answer (in --json: 'verification')",
     )
 
 
@@ -146,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
 
     question = read_question(args)
     settings, turn = prepare_turn(args, question)
+    if args.verify:
+        check_verifiable(settings)
     as_json, _ = preference(args, "json")
     stream, _ = preference(args, "stream")
     out = Output()
@@ -154,16 +164,56 @@ def run(args: argparse.Namespace) -> int:
             with out.spinner():
                 answer = _answer(client, args.conversation, question, turn)
             if as_json:
-                print_json(answer.structured())
+                print_json(_with_verification(client, answer) if args.verify else answer.structured())
                 return 0
             out.show_answer(answer)
         else:
             answer = out.show_stream(client.stream(args.conversation, question, **turn))
             out.show_sources(answer)
+        if args.verify:
+            with out.spinner("Checking the citations against their documents…"):
+                verification = client.verify(answer)
+            show_verification(out, verification)
     if out.rich_stderr:
         out.note("")
     out.note(continue_hint(answer))
     return 0
+
+
+def check_verifiable(settings: Settings) -> None:
+    """``--verify`` needs the Retrieval API, which is on Graph: say so before asking anything."""
+    from copilot_tools import _protocol as protocol
+    from copilot_tools._retrieval import require_graph
+
+    require_graph(protocol.Endpoint.resolve(settings.endpoint,
+                                            workiq_conversations_path=settings.workiq_conversations_path))
+
+
+def _with_verification(client: CopilotClient, answer: Answer) -> dict[str, Any]:
+    """The structured answer plus ``verification``; if checking fails, the answer is printed
+    first (nothing is lost) and the error then ends the command as usual."""
+    from copilot_tools.cli.render import print_json
+    from copilot_tools.errors import CopilotError
+
+    try:
+        verification = client.verify(answer)
+    except CopilotError as exc:
+        print_json({**answer.structured(), "verification": None, "verification_error": exc.message})
+        raise
+    return {**answer.structured(), "verification": verification.structured()}
+
+
+def show_verification(out: Output, verification: Verification) -> None:
+    """Each source, its status and its supporting extract, under the answer (stdout)."""
+    text = verification.render()
+    if out.rich:
+        from rich.text import Text
+
+        out.console.print()
+        out.console.print(Text(text), soft_wrap=True)
+    else:
+        out.stdout.write(f"\n{text}\n")
+        out.stdout.flush()
 
 
 def _answer(client: CopilotClient, conversation: str | None, question: str, turn: dict[str, Any]) -> Answer:

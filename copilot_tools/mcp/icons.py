@@ -21,6 +21,7 @@ _GLYPHS = {
     "ask_with_files": '<path d="M15 10h12l7 7v21H15z M27 10v7h7" ' + _STROKE + '/>',
     "continue_conversation": '<path d="M10 12h20v12H18l-5 4v-4h-3z M34 20h4v12h-3v4l-5-4h-8" ' + _STROKE + '/>',
     "retrieve": '<circle cx="21" cy="21" r="9" ' + _STROKE + '/><path d="M28 28l9 9" ' + _STROKE + '/>',
+    "verify_answer": '<path d="M13 25l7 7 15-16" ' + _STROKE + '/>',
     "whoami": '<circle cx="24" cy="18" r="7" ' + _STROKE + '/><path d="M11 38c2-7 7-10 13-10s11 3 13 10" '
               + _STROKE + '/>',
 }

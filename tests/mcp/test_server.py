@@ -38,7 +38,7 @@ def error_of(result: Any) -> dict[str, Any]:
 async def test_lists_the_tools_with_their_schemas_and_annotations(make_server: ServerFactory) -> None:
     async with connect(make_server()) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-        assert set(tools) == {*CONVERSATION_TOOLS, "retrieve", "whoami"}
+        assert set(tools) == {*CONVERSATION_TOOLS, "retrieve", "verify_answer", "whoami"}
         for name in CONVERSATION_TOOLS:
             tool = tools[name]
             assert tool.output_schema == ANSWER_SCHEMA

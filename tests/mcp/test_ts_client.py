@@ -47,6 +47,7 @@ def report(ts_sdk: Path, emulator: Any, isolated_env: dict[str, str]) -> dict[st
             "ask_with_files": {"question": "Summarize this document for me.", "files": [BUSINESS_MODEL]},
             "continue_conversation": {"conversation_id": "$conversation_id", "message": "Who organises it?"},
             "retrieve": {"query": "travel policy per diem", "max_results": 3},
+            "verify_answer": {"conversation_id": "$conversation_id"},
             "whoami": {},
         },
         "prompts": {"catch_up": {"topic": "Q3 launch"}, "summarise_files": {"files": BUSINESS_MODEL}},

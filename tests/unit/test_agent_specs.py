@@ -68,7 +68,7 @@ def walk(node: Any) -> Iterator[dict[str, Any]]:
 
 def test_every_tool_is_listed_once_with_a_valid_name() -> None:
     names = [spec.name for spec in all_tools()]
-    assert names == ["ask_copilot", "ask_with_files", "continue_conversation", "retrieve", "whoami"]
+    assert names == ["ask_copilot", "ask_with_files", "continue_conversation", "retrieve", "verify_answer", "whoami"]
     assert all(re.fullmatch(r"[A-Za-z0-9._-]{1,128}", name) for name in names)
     assert get_tool("retrieve").name == "retrieve"
     with pytest.raises(KeyError):
