@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from contextlib import aclosing
 
 import anyio
 
@@ -127,10 +126,9 @@ async def _turn(
     progress = StreamProgress(ctx)
     answer: Answer | None = None
     with throttle_budget(ctx):
-        stream = ctx.client.stream(conversation_id, message, files=files, web_search=web_search,
-                                   additional_context=additional_context, time_zone=time_zone)
-        # stream() is an async generator; aclosing ends it (and its HTTP response) on any exit.
-        async with aclosing(stream) as events:  # type: ignore[type-var]
+        # The stream object ends its HTTP response on any exit from the block.
+        async with ctx.client.stream(conversation_id, message, files=files, web_search=web_search,
+                                     additional_context=additional_context, time_zone=time_zone) as events:
             async for event in events:
                 if isinstance(event, AnswerComplete):
                     answer = event.answer

@@ -75,7 +75,7 @@ SECRET = "set (hidden)"
 def _effective_default(name: str, settings: Any) -> tuple[Any, str]:
     """What an unset setting means in practice, and why: the value used, not "(unset)"."""
     if name == "time_zone":
-        from copilot_tools._base import local_time_zone
+        from copilot_tools._io import local_time_zone
 
         return local_time_zone(), "default (this machine's time zone)"
     if name == "tenant_id":
