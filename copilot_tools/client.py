@@ -306,7 +306,9 @@ class CopilotClient(_ClientOptions[httpx.Client]):
         finally:
             response.close()
 
-    def _run(self, flow: Flow | BatchFlow, deadline: Deadline) -> Any:
+    def _run(self, flow: Flow | BatchFlow, deadline: Deadline | None = None) -> Any:
+        """Drive ``flow`` to its result within ``deadline`` (a fresh one for the call if None)."""
+        deadline = deadline or self._deadline()
         action = next(flow)
         while True:
             outcome: Any = None
@@ -503,7 +505,9 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
         finally:
             await response.aclose()
 
-    async def _run(self, flow: Flow | BatchFlow, deadline: Deadline) -> Any:
+    async def _run(self, flow: Flow | BatchFlow, deadline: Deadline | None = None) -> Any:
+        """Drive ``flow`` to its result within ``deadline`` (a fresh one for the call if None)."""
+        deadline = deadline or self._deadline()
         action = next(flow)
         while True:
             outcome: Any = None
