@@ -9,7 +9,11 @@ here; the only code they do not share is how they wait and move bytes.
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 import time
+from types import TracebackType
+from typing import Self
 
 import httpx
 
@@ -110,6 +114,58 @@ def decoding_error(error: httpx.DecodingError, response: httpx.Response) -> Serv
         hint="This is usually a proxy rewriting the answer; try again, or bypass the proxy.",
         request_id=response.headers.get("request-id"),
     )
+
+
+class Watchdog:
+    """Cuts a sync response's connection when the deadline passes.
+
+    A blocked ``recv`` cannot look at a clock, and httpx fixes a response's read timeout when
+    it is sent; so without this a sync body or stream that falls silent near its deadline
+    would overrun it by up to one silence timeout. ``arm()`` (called once the first piece has
+    arrived, so a body that comes in one piece costs no thread) starts a timer that shuts the
+    socket down at the deadline; the blocked read then fails or ends at once. It never fires
+    after ``stop()``: the connection may go back to the pool only once nothing can cut it.
+    """
+
+    def __init__(self, response: httpx.Response, deadline: Deadline) -> None:
+        self._deadline = deadline
+        self._lock = threading.Lock()
+        self._done = False
+        #: Whether the deadline cut the connection (a body that "ended" then is not whole).
+        self.fired = False
+        network = response.extensions.get("network_stream")
+        sock = network.get_extra_info("socket") if network is not None else None
+        self._socket = sock if isinstance(sock, socket.socket) else None
+        self._timer: threading.Timer | None = None
+
+    def arm(self) -> None:
+        if self._timer is None and self._socket is not None and not self._done:
+            self._timer = threading.Timer(self._deadline.remaining(), self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done or self._socket is None:
+                return
+            self.fired = True
+            try:
+                self._socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed: nothing left to cut
+
+    def stop(self) -> None:
+        with self._lock:
+            self._done = True
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
 
 
 def log_response(send: Send, response: httpx.Response, started: float) -> None:

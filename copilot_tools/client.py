@@ -292,23 +292,27 @@ class CopilotClient(_ClientOptions[httpx.Client]):
         response: httpx.Response = received.handle
         try:
             reader = self._core.stream_reader(options, received)
-            chunks = response.iter_bytes()
-            while True:
-                if deadline.expired():
+            with _io.Watchdog(response, deadline) as watchdog:
+                chunks = response.iter_bytes()
+                while not deadline.expired():  # a trickle ends here, a stall by the watchdog
+                    try:
+                        chunk = next(chunks)
+                    except StopIteration:
+                        break
+                    except httpx.HTTPError as exc:
+                        raise _broken(reader, exc, received, deadline) from exc
+                    watchdog.arm()
+                    yield from reader.feed(chunk)
+                if watchdog.fired or deadline.expired():
                     raise deadline.exceeded(partial_text=reader.text_so_far, request_id=received.request_id,
                                             sent=True)
-                try:
-                    chunk = next(chunks)
-                except StopIteration:
-                    break
-                except httpx.HTTPError as exc:
-                    raise _broken(reader, exc, received, deadline) from exc
-                yield from reader.feed(chunk)
             yield from reader.close()
         finally:
             response.close()
 
-    def _run(self, flow: Flow | BatchFlow, deadline: Deadline) -> Any:
+    def _run(self, flow: Flow | BatchFlow, deadline: Deadline | None = None) -> Any:
+        """Drive ``flow`` to its result within ``deadline`` (a fresh one for the call if None)."""
+        deadline = deadline or self._deadline()
         action = next(flow)
         while True:
             outcome: Any = None
@@ -347,10 +351,14 @@ class CopilotClient(_ClientOptions[httpx.Client]):
             return _io.head(response)
         try:
             parts = []
-            for part in response.iter_bytes():  # a trickle is cut at the deadline, between pieces
-                parts.append(part)
-                if deadline.expired():
-                    raise deadline.exceeded(sent=send.operation == "turn")
+            with _io.Watchdog(response, deadline) as watchdog:  # a stall is cut at the deadline
+                for part in response.iter_bytes():  # and a trickle between pieces
+                    parts.append(part)
+                    if deadline.expired():
+                        break
+                    watchdog.arm()
+            if watchdog.fired or deadline.expired():
+                raise deadline.exceeded(sent=send.operation == "turn")
         except httpx.DecodingError as exc:
             raise _io.decoding_error(exc, response) from None
         except httpx.TransportError as exc:
@@ -512,7 +520,9 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
         finally:
             await response.aclose()
 
-    async def _run(self, flow: Flow | BatchFlow, deadline: Deadline) -> Any:
+    async def _run(self, flow: Flow | BatchFlow, deadline: Deadline | None = None) -> Any:
+        """Drive ``flow`` to its result within ``deadline`` (a fresh one for the call if None)."""
+        deadline = deadline or self._deadline()
         action = next(flow)
         while True:
             outcome: Any = None

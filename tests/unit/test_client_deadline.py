@@ -65,6 +65,8 @@ class Misbehaving(BaseHTTPRequestHandler):
             if mode == "gzip-lie":
                 return self._send(200, b"data: " + snapshot("x", final=True) + b"\n\n", "text/event-stream",
                                   headers={"Content-Encoding": "gzip"})
+            if mode == "stall":
+                return self._stalled_stream()
             return self._trickle_stream()
         if mode == "trickle":
             return self._trickle_body(snapshot("The standup is at 9:00.", final=True))
@@ -104,6 +106,15 @@ class Misbehaving(BaseHTTPRequestHandler):
         events = [b"data: " + snapshot("".join(words[: n + 1]), final=False) + b"\n\n" for n in range(len(words))]
         self._drip(events, 0.1)
         self.close_connection = True
+
+    def _stalled_stream(self) -> None:
+        """A few events, then silence with the connection held open."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self._drip([b"data: " + snapshot(f"The standup {n}", final=False) + b"\n\n" for n in range(3)], 0.1)
+        Misbehaving.stop.wait(20)
 
     def _drip(self, pieces: list[bytes], interval: float) -> None:
         for piece in pieces:
@@ -167,6 +178,23 @@ async def test_a_trickling_stream_ends_at_the_deadline_async(server: str) -> Non
                     pass
     assert time.monotonic() - started < HANG
     assert info.value.partial_text.startswith("word0 word1")
+
+
+def test_a_stream_that_falls_silent_ends_at_the_deadline_not_the_silence_timeout(server: str) -> None:
+    started = time.monotonic()
+    with client(server, "stall", deadline=1.5, timeout=8.0) as c, pytest.raises(DeadlineExceededError) as info:
+        list(c.stream(CID, "hi"))
+    assert time.monotonic() - started < 8.0  # the silence timeout would have ended it only after 8 s
+    assert info.value.partial_text.startswith("The standup")
+
+
+async def test_a_stream_that_falls_silent_ends_at_the_deadline_async(server: str) -> None:
+    started = time.monotonic()
+    async with aclient(server, "stall", deadline=1.5, timeout=8.0) as c:
+        with pytest.raises(DeadlineExceededError):
+            async for _ in c.stream(CID, "hi"):
+                pass
+    assert time.monotonic() - started < 8.0
 
 
 def test_a_trickling_reply_to_chat_ends_at_the_deadline(server: str) -> None:
