@@ -172,15 +172,20 @@ def _coerce(name: str, raw: Any, default: Any, source: str) -> Any:
 
 def _cli_table(path: Path) -> dict[str, Any]:
     """The ``[cli]`` table of the config file (top level, or under ``[copilot-tools]``)."""
+    return front_end_table(path, "cli")
+
+
+def front_end_table(path: Path, name: str) -> dict[str, Any]:
+    """A front end's table of the config file (``[cli]``, ``[mcp]``; top level, or under ``[copilot-tools]``)."""
     if not path.is_file():
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
         return {}  # Settings.load reports a broken file, with its name, where it matters
-    table = data.get("cli")
+    table = data.get(name)
     if table is None and isinstance(data.get("copilot-tools"), dict):
-        table = data["copilot-tools"].get("cli")
+        table = data["copilot-tools"].get(name)
     return {key.replace("-", "_"): value for key, value in table.items()} if isinstance(table, dict) else {}
 
 
