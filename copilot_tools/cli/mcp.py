@@ -344,6 +344,9 @@ def run(args: argparse.Namespace) -> int:
         log_level="INFO" if verbose else "WARNING",
         auth=auth,
     )
+    from copilot_tools._redact import redact_handlers
+
+    redact_handlers()  # the SDK's stderr handler (set up with the server) logs tool tracebacks
     if args.transport == "stdio":
         server.run()
     else:

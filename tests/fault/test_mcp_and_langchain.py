@@ -182,3 +182,19 @@ def test_langchain_tool_errors_carry_no_token(faulty: FaultServer, fault: str) -
     text = str(message.content)
     assert getattr(message, "status", "error") == "error"
     assert not any(secret in text for secret in (*TOKENS, *FRAGMENTS)), text
+
+
+@pytest.mark.parametrize("verbose", ["0", "2"])
+async def test_the_stdio_servers_log_never_shows_a_malformed_token(faulty: FaultServer, tmp_path: Path,
+                                                                   verbose: str) -> None:
+    """A token pasted with a trailing CR is refused by the HTTP library, whose exception quotes it."""
+    from tests.fault.test_clients_and_cli import OPAQUE
+
+    env = {**stdio_env(faulty, tmp_path), "COPILOT_TOOLS_ACCESS_TOKEN": OPAQUE + "\r",
+           "COPILOT_TOOLS_VERBOSE": verbose}
+    async with stdio_server(env, tmp_path) as (client, garbage):
+        result = await call(client, "When is the standup?")
+    assert result.is_error and OPAQUE not in everything_the_model_sees(result)
+    log = (tmp_path / "server-stderr.log").read_text(encoding="utf-8", errors="replace")
+    assert OPAQUE not in log and "Secret-Token" not in log, log[-3000:]
+    assert garbage == []

@@ -190,3 +190,31 @@ def test_sign_in_authorities_must_be_plain_https(authority: str) -> None:
     with pytest.raises(errors.InvalidInputError) as info:
         validate_authority_host(authority)
     assert info.value.argument == "authority"
+
+
+def test_handlers_of_libraries_get_redaction_too() -> None:
+    import io
+    import logging
+
+    from copilot_tools._redact import redact_handlers
+
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    stream = io.StringIO()
+    logger = logging.getLogger("tests.redaction")
+    # The MCP SDK's own stderr handler renders tracebacks itself.
+    handler = RichHandler(console=Console(file=stream, width=400), rich_tracebacks=True)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        redact_handlers(logger)
+        redact_handlers(logger)  # once is enough
+        try:
+            raise ValueError(f"Illegal header value b'Bearer {TOKEN}\\r'")
+        except ValueError:
+            logger.exception("Error executing tool ask_copilot")
+    finally:
+        logger.removeHandler(handler)
+    assert "Traceback" in stream.getvalue() and TOKEN not in stream.getvalue()
+    assert len(handler.filters) == 1
