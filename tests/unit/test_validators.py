@@ -196,10 +196,10 @@ def test_handlers_of_libraries_get_redaction_too() -> None:
     import io
     import logging
 
-    from copilot_tools._redact import redact_handlers
-
     from rich.console import Console
     from rich.logging import RichHandler
+
+    from copilot_tools._redact import redact_handlers
 
     stream = io.StringIO()
     logger = logging.getLogger("tests.redaction")
