@@ -218,3 +218,19 @@ def test_handlers_of_libraries_get_redaction_too() -> None:
         logger.removeHandler(handler)
     assert "Traceback" in stream.getvalue() and TOKEN not in stream.getvalue()
     assert len(handler.filters) == 1
+
+
+def test_allowed_hosts_and_origins_follow_the_bind_address() -> None:
+    from copilot_tools.mcp.http_security import derive
+
+    loopback = derive("127.0.0.2", 8765)
+    assert loopback.host_allowed("127.0.0.2:8765") and loopback.host_allowed("localhost:8765")
+    assert not loopback.host_allowed("127.0.0.2:9999") and not loopback.host_allowed("evil.example:8765")
+    assert loopback.origin_allowed(None) and loopback.origin_allowed("http://localhost:6274")
+    assert not loopback.origin_allowed("https://evil.example") and not loopback.origin_allowed("http://localhost:x")
+
+    public = derive("0.0.0.0", 8765, resource_url="https://mcp.contoso.com/mcp", allowed_origins=["https://app.x.com"])
+    assert public.host_allowed("mcp.contoso.com") and public.host_allowed("mcp.contoso.com:443")
+    assert not public.host_allowed("0.0.0.0:8765") and not public.host_allowed("10.0.0.5:8765")
+    assert public.origin_allowed("https://mcp.contoso.com") and public.origin_allowed("https://app.x.com")
+    assert not public.origin_allowed("http://localhost:3000") and not public.origin_allowed("https://mcp.contoso.com.evil")
