@@ -78,6 +78,9 @@ class RedactingFilter(logging.Filter):
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
+            # Handlers that render the exception themselves (rich's) would show it unredacted;
+            # every formatter still appends the redacted ``exc_text``.
+            record.exc_info = None
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
@@ -85,3 +88,11 @@ class RedactingFilter(logging.Filter):
 
 def install_redaction(handler: logging.Handler) -> None:
     handler.addFilter(RedactingFilter())
+
+
+def redact_handlers(logger: logging.Logger | None = None) -> None:
+    """Install redaction on every handler of ``logger`` (default: the root logger, where the MCP
+    SDK and uvicorn put theirs), so a traceback a library logs is redacted too. Idempotent."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(existing, RedactingFilter) for existing in handler.filters):
+            install_redaction(handler)

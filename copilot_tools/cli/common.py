@@ -191,26 +191,30 @@ def _coerce(name: str, raw: Any, default: Any, source: str) -> Any:
 
 
 def _cli_table(path: Path) -> dict[str, Any]:
-    """The ``[cli]`` table of the config file (top level, or under ``[copilot-tools]``)."""
+    """The ``[cli]`` table of the config file (top level, or under ``[copilot-tools]``); an unknown
+    key is an error, spelled as ``Settings.load`` spells an unknown key of ``[copilot-tools]``."""
+    values = front_end_table(path, "cli")
+    unknown = set(values) - set(PREFERENCES)
+    if unknown:
+        from copilot_tools.errors import InvalidInputError
+
+        raise InvalidInputError("config file", f"{path} has unknown keys {sorted(unknown)} in [cli]",
+                                hint=f"Known keys: {', '.join(PREFERENCES)}.")
+    return values
+
+
+def front_end_table(path: Path, name: str) -> dict[str, Any]:
+    """A front end's table of the config file (``[cli]``, ``[mcp]``; top level, or under ``[copilot-tools]``)."""
     if not path.is_file():
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
         return {}  # Settings.load reports a broken file, with its name, where it matters
-    table = data.get("cli")
+    table = data.get(name)
     if table is None and isinstance(data.get("copilot-tools"), dict):
-        table = data["copilot-tools"].get("cli")
-    if not isinstance(table, dict):
-        return {}
-    values = {key.replace("-", "_"): value for key, value in table.items()}
-    unknown = set(values) - set(PREFERENCES)
-    if unknown:  # spelled as Settings.load spells an unknown key of [copilot-tools]
-        from copilot_tools.errors import InvalidInputError
-
-        raise InvalidInputError("config file", f"{path} has unknown keys {sorted(unknown)} in [cli]",
-                                hint=f"Known keys: {', '.join(PREFERENCES)}.")
-    return values
+        table = data["copilot-tools"].get(name)
+    return {key.replace("-", "_"): value for key, value in table.items()} if isinstance(table, dict) else {}
 
 
 def extra_headers(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -186,11 +186,11 @@ def transport_security(args: argparse.Namespace, auth: EntraAuth | None,
     """The Host/Origin check for this server: derived from ``--host``/``--port`` and the resource
     URL, plus what the options, the environment and the ``[mcp]`` table of the config file allow.
     A malformed value is an ``InvalidInputError`` naming the setting."""
-    from copilot_tools.cli.common import config_path
+    from copilot_tools.cli.common import config_path, front_end_table
     from copilot_tools.mcp.http_security import derive, parse_allowed
 
     env = os.environ if environ is None else environ
-    table = _mcp_table(config_path(args, env))
+    table = front_end_table(config_path(args, env), "mcp")
     extra: dict[str, tuple[str, ...]] = {}
     for attr, variable in _SECURITY_OPTIONS.items():
         values: list[str] = list(getattr(args, attr, None) or [])
@@ -208,20 +208,6 @@ def transport_security(args: argparse.Namespace, auth: EntraAuth | None,
         extra[attr] = parse_allowed(attr, values)
     return derive(args.host, args.port, resource_url=auth.config.resource_url if auth is not None else None,
                   allowed_hosts=extra["allowed_hosts"], allowed_origins=extra["allowed_origins"])
-
-
-def _mcp_table(path: Path) -> dict[str, Any]:
-    """The ``[mcp]`` table of the config file (top level or under ``[copilot-tools]``)."""
-    import tomllib
-
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
-        return {}  # Settings.load has already reported a broken file, with its name
-    table = data.get("mcp")
-    if table is None and isinstance(data.get("copilot-tools"), dict):
-        table = data["copilot-tools"].get("mcp")
-    return {key.replace("-", "_"): value for key, value in table.items()} if isinstance(table, dict) else {}
 
 
 def _auth_values(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, str]:
@@ -358,6 +344,9 @@ def run(args: argparse.Namespace) -> int:
         log_level="INFO" if verbose else "WARNING",
         auth=auth,
     )
+    from copilot_tools._redact import redact_handlers
+
+    redact_handlers()  # the SDK's stderr handler (set up with the server) logs tool tracebacks
     if args.transport == "stdio":
         server.run()
     else:

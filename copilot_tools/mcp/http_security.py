@@ -123,6 +123,8 @@ def derive(
         if parts.hostname:
             netloc = parts.netloc.rsplit("@", 1)[-1].lower()
             hosts.append(netloc)
+            if parts.port is None:  # some clients spell out the default port
+                hosts.append(f"{netloc}:{443 if parts.scheme.lower() == 'https' else 80}")
             origins.append(f"{parts.scheme.lower()}://{netloc}")
     hosts.extend(h.lower() for h in allowed_hosts)
     origins.extend(o.lower() for o in allowed_origins)

@@ -76,7 +76,7 @@ def check_result(fault: str, result: Any) -> list[str]:
             problems.append(f"{fault}: an error instead of the answer: {seen[:300]}")
     else:
         kind = (result.meta or {}).get(ERROR_META_KEY, {}).get("kind")
-        if not result.is_error or kind != expected:
+        if not result.is_error or kind not in expected.split("|"):
             problems.append(f"{fault}: expected a {expected} tool error, got {kind!r}: {seen[:300]}")
     return problems
 
@@ -110,7 +110,7 @@ async def test_the_stdio_server_survives_every_misbehaviour_and_answers_the_next
     log = (tmp_path / "server-stderr.log").read_text(encoding="utf-8", errors="replace")
     assert not any(secret in log for secret in (*TOKENS, *FRAGMENTS)), "a token reached the server's log"
     # What the other slices still owe (the lead removes this once they are merged):
-    owed = {"deep-json", "deep-card", "bad-gzip", "html-200"}
+    owed = {"deep-json", "deep-card", "html-200"}
     unexpected = [p for p in problems if p.split(":")[0] not in owed]
     assert unexpected == [], unexpected
     if problems:
@@ -150,7 +150,7 @@ async def http_client(url: str) -> AsyncIterator[Client]:
 
 def http_cases() -> list[Any]:
     marks = {"hostile-text": NEEDS_PARSERS, "deep-json": NEEDS_PARSERS, "deep-card": NEEDS_PARSERS,
-             "bad-gzip": NEEDS_CLIENT, "html-200": NEEDS_CLIENT}
+             "html-200": NEEDS_CLIENT}
     return [pytest.param(name, marks=marks[name]) if name in marks else name for name in ("hostile-text", *SESSION)]
 
 
@@ -182,3 +182,19 @@ def test_langchain_tool_errors_carry_no_token(faulty: FaultServer, fault: str) -
     text = str(message.content)
     assert getattr(message, "status", "error") == "error"
     assert not any(secret in text for secret in (*TOKENS, *FRAGMENTS)), text
+
+
+@pytest.mark.parametrize("verbose", ["0", "2"])
+async def test_the_stdio_servers_log_never_shows_a_malformed_token(faulty: FaultServer, tmp_path: Path,
+                                                                   verbose: str) -> None:
+    """A token pasted with a trailing CR is refused by the HTTP library, whose exception quotes it."""
+    from tests.fault.test_clients_and_cli import OPAQUE
+
+    env = {**stdio_env(faulty, tmp_path), "COPILOT_TOOLS_ACCESS_TOKEN": OPAQUE + "\r",
+           "COPILOT_TOOLS_VERBOSE": verbose}
+    async with stdio_server(env, tmp_path) as (client, garbage):
+        result = await call(client, "When is the standup?")
+    assert result.is_error and OPAQUE not in everything_the_model_sees(result)
+    log = (tmp_path / "server-stderr.log").read_text(encoding="utf-8", errors="replace")
+    assert OPAQUE not in log and "Secret-Token" not in log, log[-3000:]
+    assert garbage == []

@@ -190,3 +190,47 @@ def test_sign_in_authorities_must_be_plain_https(authority: str) -> None:
     with pytest.raises(errors.InvalidInputError) as info:
         validate_authority_host(authority)
     assert info.value.argument == "authority"
+
+
+def test_handlers_of_libraries_get_redaction_too() -> None:
+    import io
+    import logging
+
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    from copilot_tools._redact import redact_handlers
+
+    stream = io.StringIO()
+    logger = logging.getLogger("tests.redaction")
+    # The MCP SDK's own stderr handler renders tracebacks itself.
+    handler = RichHandler(console=Console(file=stream, width=400), rich_tracebacks=True)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        redact_handlers(logger)
+        redact_handlers(logger)  # once is enough
+        try:
+            raise ValueError(f"Illegal header value b'Bearer {TOKEN}\\r'")
+        except ValueError:
+            logger.exception("Error executing tool ask_copilot")
+    finally:
+        logger.removeHandler(handler)
+    assert "Traceback" in stream.getvalue() and TOKEN not in stream.getvalue()
+    assert len(handler.filters) == 1
+
+
+def test_allowed_hosts_and_origins_follow_the_bind_address() -> None:
+    from copilot_tools.mcp.http_security import derive
+
+    loopback = derive("127.0.0.2", 8765)
+    assert loopback.host_allowed("127.0.0.2:8765") and loopback.host_allowed("localhost:8765")
+    assert not loopback.host_allowed("127.0.0.2:9999") and not loopback.host_allowed("evil.example:8765")
+    assert loopback.origin_allowed(None) and loopback.origin_allowed("http://localhost:6274")
+    assert not loopback.origin_allowed("https://evil.example") and not loopback.origin_allowed("http://localhost:x")
+
+    public = derive("0.0.0.0", 8765, resource_url="https://mcp.contoso.com/mcp", allowed_origins=["https://app.x.com"])
+    assert public.host_allowed("mcp.contoso.com") and public.host_allowed("mcp.contoso.com:443")
+    assert not public.host_allowed("0.0.0.0:8765") and not public.host_allowed("10.0.0.5:8765")
+    assert public.origin_allowed("https://mcp.contoso.com") and public.origin_allowed("https://app.x.com")
+    assert not public.origin_allowed("http://localhost:3000") and not public.origin_allowed("https://mcp.contoso.com.evil")
