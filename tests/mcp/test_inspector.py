@@ -9,39 +9,21 @@ say so.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.mcp.conftest import MEETING, ROOT
-
-INSPECTOR = "@modelcontextprotocol/inspector@1.0.3"
+from tests.npm import npm_tool
 
 
 @pytest.fixture(scope="session")
-def inspector() -> Iterator[Path]:
+def inspector() -> Path:
     """The ``mcp-inspector`` executable, installed with npm on first use."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed to run the MCP Inspector; they are not on PATH")
-    cache = Path(os.environ.get("COPILOT_TOOLS_TEST_CACHE") or Path(tempfile.gettempdir()) / "copilot-tools-test-cache")
-    prefix = cache / "inspector-1.0.3"
-    executable = prefix / "node_modules" / ".bin" / "mcp-inspector"
-    if not executable.exists():
-        prefix.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(prefix), INSPECTOR],
-            capture_output=True, text=True, timeout=300,
-        )
-        if result.returncode != 0 or not executable.exists():
-            pytest.fail(f"npm could not install {INSPECTOR}:\n{result.stderr[-2000:]}")
-    yield executable
+    return npm_tool("@modelcontextprotocol/inspector", "1.0.3", "mcp-inspector", purpose="the MCP Inspector")
 
 
 def run_inspector(inspector: Path, env: dict[str, str], *method: str) -> Any:
