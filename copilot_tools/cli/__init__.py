@@ -106,10 +106,13 @@ def _first_positional(args: Sequence[str]) -> str | None:
 def _unknown_command(name: str) -> int:
     """``error: unknown command 'askk'`` with the closest command, if one is close."""
     import difflib
+    import shlex
 
     prog = program_name()
     close = difflib.get_close_matches(name.lower(), COMMANDS, n=1, cutoff=0.6)
     hint = f"Did you mean `{prog} {close[0]}`?" if close else None
+    if hint is None and (" " in name.strip() or name.rstrip().endswith("?")):  # a question without its command
+        hint = f"To ask it: `{prog} ask {shlex.quote(name)}`."
     listing = f"`{prog} --help` lists the commands: {', '.join(COMMANDS)}."
     error(f"unknown command {name!r}", f"{hint} {listing}" if hint else listing)
     return EXIT_USAGE

@@ -10,11 +10,14 @@ only shown as set or unset.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from copilot_tools.cli.common import PREFERENCES, config_path, load_settings, preference
+
+if TYPE_CHECKING:
+    from copilot_tools.settings import Settings
 
 EXAMPLES = """examples:
   copilot-tools config
@@ -58,6 +61,10 @@ def rows(args: argparse.Namespace) -> list[Row]:
             value = list(value)
         if value is None and source == "default":
             value, source = _effective_default(name, settings)
+        elif name == "broker" and value:
+            from copilot_tools.auth.public import broker_installed
+
+            source += " (msal[broker] is installed)" if broker_installed() else " (no effect: msal[broker] is not installed)"
         table.append((name, value, source))
     shown = {name for name, _, _ in table}
     for name in PREFERENCES:
@@ -72,7 +79,7 @@ def rows(args: argparse.Namespace) -> list[Row]:
 SECRET = "set (hidden)"
 
 
-def _effective_default(name: str, settings: Any) -> tuple[Any, str]:
+def _effective_default(name: str, settings: Settings) -> tuple[Any, str]:
     """What an unset setting means in practice, and why: the value used, not "(unset)"."""
     if name == "time_zone":
         from copilot_tools._io import local_time_zone

@@ -1,7 +1,7 @@
 """``./dev`` on a clone: it sets up its environment visibly, then runs any command as printed.
 
-Each test gives ``./dev`` a fresh, empty virtual environment (``COPILOT_TOOLS_DEV_VENV``)
-that sees the test run's own packages through a ``.pth`` line, and keeps pip offline
+The tests give ``./dev`` one fresh, empty virtual environment (``COPILOT_TOOLS_DEV_VENV``)
+that sees the test run's own packages through a ``.pth`` line, and keep pip offline
 (``PIP_NO_INDEX``, no build isolation): the first command really installs this tree into
 it, with its progress on stderr, without reaching the network.
 """
@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,16 @@ from copilot_tools.emulator import EmulatorServer
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def dev_env(tmp_path: Path) -> dict[str, str]:
+@dataclass(frozen=True)
+class DevClone:
+    env: dict[str, str]
+    first: subprocess.CompletedProcess[str]  # the command that set the environment up
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory, emulator: EmulatorServer) -> DevClone:
+    """A fresh environment for ``./dev``, set up by its first command: an ``ask``."""
+    tmp_path = tmp_path_factory.mktemp("dev")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     site = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -40,7 +49,8 @@ def dev_env(tmp_path: Path) -> dict[str, str]:
         "PIP_NO_BUILD_ISOLATION": "0",  # pip's spelling of --no-build-isolation
         "NO_COLOR": "1",
     })
-    return env
+    first = dev({**env, "COPILOT_TOOLS_ENDPOINT": emulator.base_url}, "ask", "What meeting do I have at 9 AM tomorrow?")
+    return DevClone(env, first)
 
 
 def dev(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -48,42 +58,41 @@ def dev(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
                           stdin=subprocess.DEVNULL, timeout=300, check=False)
 
 
-def test_the_first_run_shows_progress_then_runs_the_command(dev_env: dict[str, str], emulator: EmulatorServer) -> None:
-    dev_env["COPILOT_TOOLS_ENDPOINT"] = emulator.base_url
-    first = dev(dev_env, "ask", "What meeting do I have at 9 AM tomorrow?")
+def test_the_first_run_shows_progress_then_runs_the_command(clone: DevClone, emulator: EmulatorServer) -> None:
+    first = clone.first
     assert first.returncode == 0, first.stderr
-    venv = dev_env["COPILOT_TOOLS_DEV_VENV"]
+    venv = clone.env["COPILOT_TOOLS_DEV_VENV"]
     assert f"dev: installing copilot-tools into {venv} (the first time takes about a minute)…" in first.stderr
     assert "packages…" in first.stderr  # pip's progress, condensed
     assert f"To type copilot-tools yourself: source {venv}/bin/activate" in first.stderr
     assert "Sources:" in first.stdout
-    again = dev(dev_env, "copilot-tools", "retrieve", "travel policy per diem", "--max", "2")
+    again = dev({**clone.env, "COPILOT_TOOLS_ENDPOINT": emulator.base_url},
+                "copilot-tools", "retrieve", "travel policy per diem", "--max", "2")
     assert again.returncode == 0, again.stderr
     assert "dev: installing" not in again.stderr  # installed once
     assert "[1] " in again.stdout
 
 
-def test_after_the_demo_its_next_steps_run_as_printed(dev_env: dict[str, str]) -> None:
-    demo = dev(dev_env, "demo")
+def test_after_the_demo_its_next_steps_run_as_printed(clone: DevClone) -> None:
+    demo = dev(clone.env, "demo")
     assert demo.returncode == 0, demo.stderr
     steps = [line.split("   #", 1)[0].strip() for line in demo.stderr.split("Next:", 1)[1].splitlines() if "#" in line]
     assert steps[0] == './dev demo "What is our travel policy per diem?"'
     assert "./dev emulator --port 8000" in steps and "./dev login" in steps
     first = steps[0].split(" ", 2)
-    again = dev(dev_env, first[1], first[2].strip('"'))
+    again = dev(clone.env, first[1], first[2].strip('"'))
     assert again.returncode == 0, again.stderr
     assert "per diem" in again.stdout.lower()
 
 
-def test_a_mistyped_command_through_dev_gets_did_you_mean(dev_env: dict[str, str]) -> None:
-    result = dev(dev_env, "retreive", "budget")
+def test_a_mistyped_command_through_dev_gets_did_you_mean(clone: DevClone) -> None:
+    result = dev(clone.env, "retreive", "budget")
     assert result.returncode == 2
     assert "Did you mean `./dev retrieve`?" in result.stderr
 
 
-def test_help_lists_dev_and_copilot_tools_commands(dev_env: dict[str, str]) -> None:
-    dev(dev_env, "config")  # installs
-    result = dev(dev_env, "--help")
+def test_help_lists_dev_and_copilot_tools_commands(clone: DevClone) -> None:
+    result = dev(clone.env, "--help")
     assert result.returncode == 0
     for line in ("demo ", "test ", "lint ", "docs ", "COMMAND "):
         assert f"  {line}" in result.stderr

@@ -35,6 +35,12 @@ def test_an_unknown_command_with_nothing_close_lists_the_commands(run: Run) -> N
     assert "lists the commands: ask, chat, retrieve" in result.stderr
 
 
+def test_a_question_without_its_command_is_shown_how_to_ask_it(run: Run) -> None:
+    result = run("What meeting do I have at 9 AM tomorrow?")
+    assert result.returncode == 2
+    assert "hint: To ask it: `copilot-tools ask 'What meeting do I have at 9 AM tomorrow?'`." in result.stderr
+
+
 def test_from_a_clone_the_hints_spell_the_dev_script(run: Run) -> None:
     result = run("askk", env={"COPILOT_TOOLS_PROG": "./dev"})
     assert "Did you mean `./dev ask`?" in result.stderr
@@ -99,6 +105,7 @@ def test_config_json_keeps_types_and_shows_what_stands_in_for_unset(run: Run, cl
     assert settings["workiq_conversations_path"] == {"value": "conversations", "source": "default"}
     zone = settings["time_zone"]
     assert zone["source"] == "default (this machine's time zone)" and zone["value"]
+    assert settings["broker"] == {"value": True, "source": "default (msal[broker] is installed)"}  # the dev extra has it
 
 
 def test_config_table_spells_booleans_as_the_config_file_does(run: Run) -> None:

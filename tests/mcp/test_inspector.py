@@ -1,7 +1,7 @@
 """A real MCP host drives the server: the MCP Inspector's CLI mode over stdio.
 
 The Inspector (npm ``@modelcontextprotocol/inspector``, v1: it runs on Node 20) is
-installed once into the test cache (``tests.mcp.npm``).
+installed once into the test cache (``tests.npm``).
 """
 
 from __future__ import annotations
@@ -16,16 +16,13 @@ import pytest
 
 from copilot_tools.agent import all_tools
 from tests.mcp.conftest import MEETING, ROOT
-from tests.mcp.npm import npm_install, require_node
-
-INSPECTOR = "@modelcontextprotocol/inspector@1.0.3"
+from tests.npm import npm_tool
 
 
 @pytest.fixture(scope="session")
 def inspector() -> Path:
     """The ``mcp-inspector`` executable, installed with npm on first use."""
-    require_node("run the MCP Inspector")
-    return npm_install("inspector-1.0.3", [INSPECTOR], "node_modules/.bin/mcp-inspector") / "node_modules/.bin/mcp-inspector"
+    return npm_tool("@modelcontextprotocol/inspector", "1.0.3", "mcp-inspector", purpose="the MCP Inspector")
 
 
 def run_inspector(inspector: Path, env: dict[str, str], *method: str) -> Any:

@@ -5,7 +5,7 @@ The SDK's ``callTool`` validates every result's ``structuredContent`` against th
 check; each published schema is also compiled by Ajv in strict mode, which refuses the
 constructs some hosts' validators trip on (``type: [X, "null"]`` among them). The
 script is ``tests/mcp/node/ts_client.mjs``; the SDK is installed once into the test
-cache (``tests.mcp.npm``).
+cache (``tests.npm``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pytest
 
 from copilot_tools.agent import all_tools
 from tests.mcp.conftest import BUSINESS_MODEL, MEETING, ROOT
-from tests.mcp.npm import npm_install, require_node
+from tests.npm import npm_install, require_node
 
 SDK = "@modelcontextprotocol/sdk@1.32.2"
 SCRIPT = Path(__file__).parent / "node" / "ts_client.mjs"

@@ -11,16 +11,15 @@ running its ``.pth`` files, so this tree's editable install stays out and
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.npm import npm_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,20 +81,6 @@ def installed(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Install
 
 
 @pytest.fixture(scope="session")
-def mcpb() -> Iterator[Path]:
-    """The official ``mcpb`` CLI (npm ``@anthropic-ai/mcpb``), installed once into a cache."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed to run the official mcpb CLI; they are not on PATH")
-    package = "@anthropic-ai/mcpb@2.1.2"
-    cache = Path(os.environ.get("COPILOT_TOOLS_TEST_CACHE") or Path(tempfile.gettempdir()) / "copilot-tools-test-cache")
-    prefix = cache / "mcpb-2.1.2"
-    executable = prefix / "node_modules" / ".bin" / "mcpb"
-    if not executable.exists():
-        prefix.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(prefix), package],
-            capture_output=True, text=True, timeout=300, check=False,
-        )
-        if result.returncode != 0 or not executable.exists():
-            pytest.fail(f"npm could not install {package}:\n{result.stderr[-2000:]}")
-    yield executable
+def mcpb() -> Path:
+    """The official ``mcpb`` CLI (npm ``@anthropic-ai/mcpb``), installed once into the test cache."""
+    return npm_tool("@anthropic-ai/mcpb", "2.1.2", "mcpb", purpose="the official mcpb CLI")

@@ -35,7 +35,7 @@ def test_the_wheel_ships_types_the_sample_tenant_and_the_command(dists: Dists) -
         assert f"Provides-Extra: {extra}" in metadata
 
 
-def test_the_sdist_builds_and_tests_from_itself(dists: Dists) -> None:
+def test_the_sdist_holds_sources_tests_docs_and_bundles(dists: Dists) -> None:
     with tarfile.open(dists.sdist) as sdist:
         names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
     for needed in ("pyproject.toml", "README.md", "LICENSE", "dev", "mkdocs.yml", "copilot_tools/py.typed",

@@ -1,9 +1,10 @@
-"""npm packages the MCP tests run: installed once into a cache outside the repository, then reused.
+"""npm packages the tests drive (the MCP Inspector, the TypeScript SDK, the conformance suite, the
+mcpb CLI): installed once into a cache outside the repository, then reused.
 
 ``COPILOT_TOOLS_TEST_CACHE`` moves the cache (default: ``<tmp>/copilot-tools-test-cache``).
-Where node or npm are absent the caller's test is skipped and says so; where npm is
-present but the install fails, the test fails with npm's own words: a broken install
-must not pass for a missing tool.
+Where node or npm are absent the caller's test is skipped and says so; where npm is present but
+the install fails, the test fails with npm's own words: a broken install must not pass for a
+missing tool.
 """
 
 from __future__ import annotations
@@ -39,3 +40,10 @@ def npm_install(name: str, packages: list[str], marker: str) -> Path:
     if result.returncode != 0 or not (prefix / marker).exists():
         pytest.fail(f"npm could not install {' '.join(packages)} into {prefix}:\n{result.stderr[-2000:]}")
     return prefix
+
+
+def npm_tool(package: str, version: str, executable: str, *, purpose: str) -> Path:
+    """The path of ``executable`` from ``package@version``, installing it on first use."""
+    require_node(f"run {purpose}")
+    marker = f"node_modules/.bin/{executable}"
+    return npm_install(f"{package.rsplit('/', 1)[-1]}-{version}", [f"{package}@{version}"], marker) / marker
