@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.runnables.config import run_in_executor
 from langchain_core.tools import BaseTool, ToolException
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 from copilot_tools.agent_text import (
     ASK_ARGUMENTS,
@@ -41,9 +41,8 @@ from copilot_tools.agent_text import (
 from copilot_tools.answer import Answer
 from copilot_tools.client import AsyncCopilotClient, CopilotClient
 from copilot_tools.errors import CopilotError
-from copilot_tools.langchain._clients import ClientSource
+from copilot_tools.langchain._clients import CopilotConnection
 from copilot_tools._retrieval import MAX_RESULTS, RetrievalHit, hits_structured
-from copilot_tools.settings import Settings
 
 # --- argument schemas -------------------------------------------------------------------------
 
@@ -168,29 +167,15 @@ def answer_content(answer: Answer) -> tuple[str, dict[str, Any]]:
     return answer_text(answer), answer.structured()
 
 
-class _CopilotTool(BaseTool):
-    """Shared plumbing: clients, content and artifact, errors."""
+class _CopilotTool(CopilotConnection, BaseTool):
+    """Shared plumbing: clients (``CopilotConnection``'s arguments), content and artifact, errors."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", arbitrary_types_allowed=True)
 
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: bool | str | Callable[[ToolException], str] | None = True
-    client: CopilotClient | None = Field(default=None, exclude=True)
-    """A client to use (shared, not closed here); otherwise one is built from settings."""
-    async_client: AsyncCopilotClient | None = Field(default=None, exclude=True)
-    settings: Settings | None = Field(default=None, exclude=True)
 
-    _source: ClientSource = PrivateAttr()
     _arguments: ClassVar[Mapping[str, str]] = {}
-
-    def model_post_init(self, context: Any, /) -> None:
-        super().model_post_init(context)
-        self._source = ClientSource(client=self.client, async_client=self.async_client,
-                                    settings=self.settings, owner=type(self).__name__)
-
-    def close(self) -> None:
-        """Close the sync client this tool built (clients passed in stay open)."""
-        self._source.close()
 
     def _sync(self, call: Callable[[CopilotClient], Any], conversation_id: str | None = None) -> Any:
         client = self._source.sync_client()  # a configuration error here is raised as is
