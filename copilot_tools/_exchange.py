@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from copilot_tools.errors import AuthenticationError, TransportError
+from copilot_tools.errors import AuthenticationError, CopilotError, TransportError
 from copilot_tools._protocol import HttpRequest, error_from_response
 from copilot_tools._retry import Operation, RetryPolicy
 
@@ -34,6 +34,8 @@ class Send:
 @dataclass(frozen=True, slots=True)
 class Sleep:
     seconds: float
+    #: The error this wait retries (None after a network failure): raised if the wait is refused.
+    cause: CopilotError | None = None
 
 
 @dataclass(slots=True)
@@ -81,6 +83,7 @@ def exchange(
     claims: str | None = None
     force_refresh = False
     while True:
+        cause: CopilotError | None = None
         outcome = yield Send(request, attempt, stream, claims, force_refresh)
         if isinstance(outcome, Failed):
             delay = policy.delay_for_transport_error(operation, attempt, request_sent=outcome.request_sent)
@@ -103,8 +106,9 @@ def exchange(
             delay = policy.delay_for_status(operation, outcome.status, attempt, retry_after)
             if delay is None:
                 raise error
+            cause = error
         attempt += 1
-        yield Sleep(delay)
+        yield Sleep(delay, cause)
 
 
 def _transport_error(outcome: Failed, operation: Operation) -> TransportError:

@@ -194,6 +194,7 @@ def batch_flow(endpoint: Endpoint, queries: Sequence[RetrievalQuery], policy: Re
     while pending:
         retry: list[int] = []
         waits: list[float] = []
+        cause: CopilotError | None = None
         for start in range(0, len(pending), MAX_BATCH):
             group = pending[start : start + MAX_BATCH]
             received = yield RunFlow(exchange(
@@ -215,13 +216,14 @@ def batch_flow(endpoint: Endpoint, queries: Sequence[RetrievalQuery], policy: Re
                     raise _named(error, queries[index])
                 retry.append(index)
                 waits.append(delay)
+                cause = error
         missing = [i for i in pending if i not in results and i not in retry]
         if missing:
             raise ServiceError(f"The batch answer left out {len(missing)} of its requests.")
         pending = retry
         if pending:
             attempt += 1
-            yield Sleep(max(waits))
+            yield Sleep(max(waits), cause)
     return merge_hits(hit for index in range(len(queries)) for hit in results[index])
 
 

@@ -16,6 +16,7 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
+from copilot_tools._backoff import pause
 from copilot_tools._base import ClientCore, ContextItem, TurnOptions, http_timeout
 from copilot_tools.answer import Answer
 from copilot_tools.auth.base import AsyncTokenProvider, TokenProvider
@@ -354,7 +355,7 @@ class AsyncCopilotClient(_ClientOptions):
         while True:
             outcome: Any = None
             if isinstance(action, Sleep):
-                await anyio.sleep(action.seconds)
+                await pause(action.seconds, action.cause)
             elif isinstance(action, RunFlow):
                 outcome = await self._run(action.flow)
             else:

@@ -60,6 +60,9 @@ class Settings(BaseModel):
     file_hosts: tuple[str, ...] = DEFAULT_FILE_HOSTS
     timeout: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
+    #: Longest a tool call (MCP, LangChain) waits out throttling before it returns the
+    #: throttled error with ``retry_after``; well under a host's 60 s request timeout.
+    throttle_budget: float = Field(default=20.0, ge=0, le=600)
     workiq_conversations_path: str | None = None
 
     #: Where each field's value came from: "argument", "environment", "config file", "default".

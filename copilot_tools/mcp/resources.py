@@ -15,20 +15,15 @@ own bound, so one busy user cannot push everyone else's transcripts out.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Sequence
 
+from copilot_tools.agent.spec import Turn
+from copilot_tools.agent.text import wrap_untrusted
 from copilot_tools.answer import Answer
-from copilot_tools.mcp.content import wrap_untrusted
 
 TRANSCRIPT_TEMPLATE = "copilot://conversations/{conversation_id}"
 MAX_CONVERSATIONS = 200
 MAX_TURNS = 100
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    question: str
-    answer: Answer
 
 
 LOCAL_OWNER = ""
@@ -64,6 +59,10 @@ class ConversationStore:
         conversations = self._owners.get(owner)
         return conversations.get(conversation_id) if conversations is not None else None
 
+    def conversation_ids(self, *, owner: str = LOCAL_OWNER) -> list[str]:
+        """``owner``'s conversations, the most recently used first."""
+        return list(reversed(self._owners.get(owner) or {}))
+
     def transcript(self, conversation_id: str, *, owner: str = LOCAL_OWNER) -> str | None:
         """Markdown: every turn's question and rendered answer (with its sources), or None."""
         turns = self.turns(conversation_id, owner=owner)
@@ -71,17 +70,25 @@ class ConversationStore:
 
 
 class OwnerConversations:
-    """One user's view of the store: what the tools and the resource template use."""
+    """One user's view of the store: the tools' ``Transcripts`` (``copilot_tools.agent``) and
+    what the resources read."""
 
     def __init__(self, store: ConversationStore, owner: str) -> None:
         self._store = store
         self.owner = owner
 
-    def record(self, question: str, answer: Answer) -> None:
+    async def record(self, question: str, answer: Answer) -> None:
         self._store.record(question, answer, owner=self.owner)
 
-    def turns(self, conversation_id: str) -> list[Turn] | None:
+    async def turns(self, conversation_id: str) -> Sequence[Turn] | None:
         return self._store.turns(conversation_id, owner=self.owner)
+
+    def conversation_ids(self) -> list[str]:
+        return self._store.conversation_ids(owner=self.owner)
+
+    def latest(self, conversation_id: str) -> Turn | None:
+        turns = self._store.turns(conversation_id, owner=self.owner)
+        return turns[-1] if turns else None
 
     def transcript(self, conversation_id: str) -> str | None:
         return self._store.transcript(conversation_id, owner=self.owner)

@@ -13,6 +13,7 @@ import anyio
 import pytest
 from mcp import Client
 
+from copilot_tools.agent import all_tools
 from copilot_tools.cli import main
 from tests.mcp.conftest import MEETING, ROOT, server_command
 
@@ -77,7 +78,7 @@ async def test_http_transport_serves_tools_on_loopback(emulator: Any, isolated_e
                 except OSError:
                     await anyio.sleep(0.05)
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
-            assert len((await client.list_tools()).tools) == 4
+            assert {t.name for t in (await client.list_tools()).tools} == {t.name for t in all_tools()}
             result = await client.call_tool("ask_copilot", {"question": MEETING})
         assert not result.is_error and result.structured_content["citations"]
     finally:

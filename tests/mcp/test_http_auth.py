@@ -40,6 +40,7 @@ from mcp.shared.exceptions import MCPError
 from pydantic import SecretStr
 
 from copilot_tools import Settings
+from copilot_tools.agent import all_tools
 from copilot_tools.cli import main
 from copilot_tools.emulator import EmulatorConfig
 from copilot_tools.emulator.app import create_app
@@ -319,7 +320,7 @@ async def test_a_user_gets_answers_and_graph_only_ever_sees_their_exchanged_toke
     exchanges = len(obo_requests(idp))
     graph.tokens.clear()
     async with connect(mcp_url, incoming) as client:
-        assert len((await client.list_tools()).tools) == 4
+        assert len((await client.list_tools()).tools) == len(all_tools())
         first = await client.call_tool("ask_copilot", {"question": MEETING})
         assert not first.is_error, first.content
         assert "Contoso Engineering Standup" in first.structured_content["answer"]

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from copilot_tools.agent import all_tools
 from tests.mcp.conftest import MEETING, ROOT
 
 INSPECTOR = "@modelcontextprotocol/inspector@1.0.3"
@@ -59,9 +60,9 @@ def test_inspector_lists_the_tools(inspector: Path, emulator: Any, isolated_env:
     env = {**isolated_env, "COPILOT_TOOLS_ENDPOINT": emulator.base_url}
     listed = run_inspector(inspector, env, "--method", "tools/list")
     tools = {tool["name"]: tool for tool in listed["tools"]}
-    assert set(tools) == {"ask_copilot", "ask_with_files", "continue_conversation", "retrieve"}
-    assert tools["ask_copilot"]["annotations"]["readOnlyHint"] is True
-    assert tools["ask_copilot"]["outputSchema"]["required"][0] == "answer"
+    assert set(tools) == {spec.name for spec in all_tools()}
+    assert tools["ask_copilot"]["annotations"]["readOnlyHint"] is False  # it adds to the user's history
+    assert tools["ask_copilot"]["outputSchema"]["required"][:2] == ["notice", "answer"]
 
 
 def test_inspector_calls_ask_copilot(inspector: Path, emulator: Any, isolated_env: dict[str, str]) -> None:
