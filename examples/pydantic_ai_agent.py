@@ -1,9 +1,14 @@
 """A Pydantic AI agent that uses Microsoft 365 Copilot through this package's MCP server.
 
 Pydantic AI connects to MCP servers with ``MCPToolset`` (FastMCP underneath, which works
-with ``mcp>=2``): here the server runs in-process, or over stdio with ``--stdio``. For a
-tool with structured output Pydantic AI hands the model, and keeps in the run's messages,
-the structured content itself, so every citation is in ``result.all_messages()``.
+with ``mcp>=2``): here the server runs in-process, or over stdio with ``--stdio``. The
+server's tool results are the text for the model (the answer with its numbered sources),
+one ``resource_link`` per source, and the structured result (``structuredContent``:
+numbered citations, conversation id, sensitivity label). A plain ``MCPToolset`` keeps only
+the text and the links' URLs; ``CopilotToolset`` below hands the model the same text and
+keeps the structured result as the ``ToolReturnPart``'s ``metadata`` (Pydantic AI's
+``ToolReturn``: what the model reads, and what only the application sees), so every
+citation is in ``result.all_messages()``.
 
 Install: ``pip install "copilot-tools[orchestrators]"`` (``pydantic-ai-slim[mcp]`` and the
 OpenAI Agents SDK).
@@ -28,7 +33,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic_ai import Agent
+from pydantic_ai import Agent, ModelRetry
 from pydantic_ai.mcp import MCPToolset
 from pydantic_ai.messages import (
     ModelMessage,
@@ -36,6 +41,7 @@ from pydantic_ai.messages import (
     ModelResponse,
     TextPart,
     ToolCallPart,
+    ToolReturn,
     ToolReturnPart,
     UserPromptPart,
 )
@@ -56,12 +62,32 @@ def scripted(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         prompts = [p for m in messages if isinstance(m, ModelRequest) for p in m.parts if isinstance(p, UserPromptPart)]
         question = str(prompts[-1].content)
         return ModelResponse(parts=[ToolCallPart("ask_copilot", {"question": question})])
-    answer = returns[-1].content
-    text = answer["answer"] if isinstance(answer, dict) else str(answer)
-    return ModelResponse(parts=[TextPart(f"Copilot says: {text.splitlines()[0]}")])
+    text = str(returns[-1].content)
+    # The first line of the answer itself: the one after the opening spotlighting marker.
+    lines = text.splitlines()
+    opening = next((i for i, line in enumerate(lines) if line.startswith("<<untrusted-")), None)
+    first = lines[opening + 1] if opening is not None and opening + 1 < len(lines) else text
+    return ModelResponse(parts=[TextPart(f"Copilot says: {first}")])
 
 
-def copilot_toolset(endpoint: str | None, *, stdio: bool, token: str | None = None) -> MCPToolset[Any]:
+class CopilotToolset(MCPToolset[Any]):
+    """An ``MCPToolset`` that keeps each result's structured content for the application.
+
+    The model gets the tool's text (answer, numbered sources, how to follow up); the
+    structured result goes into the run's messages as the tool return's ``metadata``.
+    A tool error goes back to the model as a retry, as ``MCPToolset`` does by default.
+    """
+
+    async def direct_call_tool(self, name: str, args: dict[str, Any], *, metadata: dict[str, Any] | None = None,
+                               use_task: bool = False) -> Any:
+        result = await self.client.call_tool(name, args, raise_on_error=False, meta=metadata)
+        text = "\n".join(block.text for block in result.content if getattr(block, "type", None) == "text")
+        if result.is_error:
+            raise ModelRetry(text or f"The tool {name} failed.")
+        return ToolReturn(return_value=text, metadata=result.structured_content)
+
+
+def copilot_toolset(endpoint: str | None, *, stdio: bool, token: str | None = None) -> CopilotToolset:
     """The Copilot MCP server as a Pydantic AI toolset (``endpoint``/``token``: None = the configuration)."""
     if stdio:
         from fastmcp.client.transports import StdioTransport
@@ -69,21 +95,21 @@ def copilot_toolset(endpoint: str | None, *, stdio: bool, token: str | None = No
         env = dict(os.environ)
         env.update({k: v for k, v in {"COPILOT_TOOLS_ENDPOINT": endpoint,
                                       "COPILOT_TOOLS_ACCESS_TOKEN": token}.items() if v})
-        return MCPToolset(StdioTransport(command=sys.executable, args=["-m", "copilot_tools", "mcp"], env=env))
+        return CopilotToolset(StdioTransport(command=sys.executable, args=["-m", "copilot_tools", "mcp"], env=env))
     from copilot_tools.mcp.server import build_server
     from copilot_tools.settings import Settings
 
-    return MCPToolset(build_server(Settings.load({"endpoint": endpoint, "access_token": token})))
+    return CopilotToolset(build_server(Settings.load({"endpoint": endpoint, "access_token": token})))
 
 
 def copilot_citations(messages: Sequence[ModelMessage]) -> list[dict[str, Any]]:
-    """Every citation of every Copilot answer in the run's messages."""
+    """Every citation of every Copilot answer, from the structured results kept in the run's messages."""
     citations: list[dict[str, Any]] = []
     for message in messages:
         if isinstance(message, ModelRequest):
             for part in message.parts:
-                if isinstance(part, ToolReturnPart) and part.tool_name in COPILOT_TOOLS and isinstance(part.content, dict):
-                    citations.extend(part.content.get("citations", []))
+                if isinstance(part, ToolReturnPart) and part.tool_name in COPILOT_TOOLS and isinstance(part.metadata, dict):
+                    citations.extend(part.metadata.get("citations", []))
     return citations
 
 

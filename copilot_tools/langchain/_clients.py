@@ -23,14 +23,18 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
+
+import anyio
 
 from langchain_core.utils import secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
+from copilot_tools.answer import Answer
 from copilot_tools.client import AsyncCopilotClient, CopilotClient
 from copilot_tools.settings import Settings
+from copilot_tools.streaming import StreamEvent
 
 #: The environment variable ``api_key`` defaults to (the same one the core reads).
 ACCESS_TOKEN_ENV = "COPILOT_TOOLS_ACCESS_TOKEN"
@@ -182,3 +186,48 @@ class CopilotConnection(BaseModel):
     async def aclose(self) -> None:
         """Close the clients built here for the running event loop (clients passed in stay open)."""
         await self._source.aclose()
+
+
+class SyncClientInThreads:
+    """A sync ``CopilotClient`` with the async interface the tool specs call, each call in a worker thread.
+
+    For a tool given only a sync ``client``: its token provider and headers cannot be
+    copied into an async client, so the specs (written against ``AsyncCopilotClient``)
+    drive it from threads. Only what the specs use is here.
+    """
+
+    def __init__(self, client: CopilotClient) -> None:
+        self._client = client
+        self._core = client._core  # the status tool reads the endpoint and the token provider here
+
+    @property
+    def settings(self) -> Settings:
+        return self._client.settings
+
+    @property
+    def endpoint(self) -> str:
+        return self._client.endpoint
+
+    @property
+    def default_time_zone(self) -> str:
+        return self._client.default_time_zone
+
+    async def ask(self, message: str, **options: Any) -> Answer:
+        return await anyio.to_thread.run_sync(lambda: self._client.ask(message, **options))
+
+    async def chat(self, conversation_id: str, message: str, **options: Any) -> Answer:
+        return await anyio.to_thread.run_sync(lambda: self._client.chat(conversation_id, message, **options))
+
+    async def retrieve_many(self, queries: str | Sequence[str], **options: Any) -> Any:
+        return await anyio.to_thread.run_sync(lambda: self._client.retrieve_many(queries, **options))
+
+    async def stream(self, conversation_id: str | None, message: str, **options: Any) -> AsyncIterator[StreamEvent]:
+        events: Iterator[StreamEvent] = iter(self._client.stream(conversation_id, message, **options))
+        done = object()
+        try:
+            while (event := await anyio.to_thread.run_sync(next, events, done)) is not done:
+                yield event  # type: ignore[misc]
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                await anyio.to_thread.run_sync(close)

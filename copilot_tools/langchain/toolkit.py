@@ -1,23 +1,20 @@
-"""``CopilotToolkit``: every Copilot tool for an agent, sharing one set of clients."""
+"""``CopilotToolkit``: every Copilot tool for an agent (the spec registry), sharing one set of clients."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict
 
+from copilot_tools.agent import all_tools
 from copilot_tools.langchain._clients import CopilotConnection
-from copilot_tools.langchain.tools import (
-    CopilotAskTool,
-    CopilotAskWithFilesTool,
-    CopilotContinueConversationTool,
-    CopilotRetrieveTool,
-)
+from copilot_tools.langchain.tools import NAMED_TOOLS, CopilotTool
 
 
 class CopilotToolkit(CopilotConnection, BaseToolkit):
-    """ask_copilot, ask_with_files, continue_conversation and retrieve, ready for an agent.
+    """Every Copilot tool (``copilot_tools.agent.all_tools()``, the MCP server's tools), ready for an agent.
+
+    Today: ask_copilot, ask_with_files, continue_conversation, retrieve and whoami; a
+    tool added to the registry appears here too.
 
     >>> from langchain.agents import create_agent
     >>> toolkit = CopilotToolkit(api_key=token)           # or base_url=..., client=..., settings=...
@@ -35,13 +32,12 @@ class CopilotToolkit(CopilotConnection, BaseToolkit):
     include_retrieval: bool = True
 
     def get_tools(self) -> list[BaseTool]:
-        """The tools, in the order an agent usually needs them."""
-        classes: list[type[Any]] = [CopilotAskTool, CopilotAskWithFilesTool, CopilotContinueConversationTool]
-        if self.include_retrieval:
-            classes.append(CopilotRetrieveTool)
-        tools = []
-        for cls in classes:
-            tool = cls(**self.connection_arguments())
+        """The tools, in the registry's order (the MCP server lists them the same way)."""
+        tools: list[BaseTool] = []
+        for spec in all_tools():
+            if spec.name == "retrieve" and not self.include_retrieval:
+                continue
+            tool = NAMED_TOOLS.get(spec.name, CopilotTool)(spec=spec, **self.connection_arguments())
             tool._source = self._source  # one client pool for the whole toolkit
             tools.append(tool)
         return tools

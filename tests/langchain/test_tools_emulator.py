@@ -8,6 +8,7 @@ import pytest
 from langchain_core.messages import ToolMessage
 
 from copilot_tools import InvalidInputError
+from copilot_tools.agent import all_tools
 from copilot_tools.langchain import CopilotRetrieveTool, CopilotToolkit
 from copilot_tools.settings import Settings
 from tests.langchain.test_standard_unit import BUSINESS_MODEL, MEETING
@@ -29,9 +30,10 @@ def tools(copilot_client, async_copilot_client) -> dict:
 
 def test_the_toolkit_has_the_mcp_servers_tools() -> None:
     tools = CopilotToolkit().get_tools()
-    assert [t.name for t in tools] == ["ask_copilot", "ask_with_files", "continue_conversation", "retrieve"]
+    assert [t.name for t in tools] == [spec.name for spec in all_tools()]
+    assert [t.name for t in tools][:5] == ["ask_copilot", "ask_with_files", "continue_conversation", "retrieve", "whoami"]
     assert all(t.response_format == "content_and_artifact" for t in tools)
-    assert [t.name for t in CopilotToolkit(include_retrieval=False).get_tools()][-1] == "continue_conversation"
+    assert "retrieve" not in [t.name for t in CopilotToolkit(include_retrieval=False).get_tools()]
 
 
 async def test_an_answer_reaches_the_model_with_sources_and_the_program_as_artifact(tools, copilot_client) -> None:
@@ -78,7 +80,7 @@ async def test_retrieve_returns_numbered_extracts_and_every_hit(tools) -> None:
     ],
 )
 def test_a_failure_the_agent_can_act_on_is_a_tool_error_it_reads(faulty_client, spec, words) -> None:
-    [ask, _, follow_up, _] = CopilotToolkit(client=faulty_client(spec, max_retries=0)).get_tools()
+    [ask, _, follow_up, *_] = CopilotToolkit(client=faulty_client(spec, max_retries=0)).get_tools()
     message = call(follow_up, conversation_id="0d110e7e-2b7e-4270-a899-fd2af6fde333", message="And then?") \
         if spec == "gone" else call(ask, question=MEETING)
     assert message.status == "error" and message.artifact is None
