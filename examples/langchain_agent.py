@@ -40,6 +40,7 @@ from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import SecretStr
 
 from copilot_tools.langchain import CopilotToolkit
 
@@ -107,7 +108,7 @@ def emulated_copilot() -> Iterator[CopilotToolkit]:
     from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 
     with EmulatorServer(EmulatorConfig(event_delay=0.0)) as emulator:
-        toolkit = CopilotToolkit(base_url=emulator.base_url, api_key="emulator")
+        toolkit = CopilotToolkit(base_url=emulator.base_url, api_key=SecretStr("emulator"))
         try:
             yield toolkit
         finally:

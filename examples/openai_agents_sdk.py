@@ -75,7 +75,8 @@ def function_tool(spec: ToolSpec) -> FunctionTool:  # type: ignore[type-arg]
                 raise  # the application's set-up is wrong: not the model's to fix
             return report.text  # the model reads what happened and what to do
         ctx.context.results.append({"tool": spec.name, **output.structured()})
-        return output.text()
+        text: str = output.text()
+        return text
 
     return FunctionTool(name=spec.name, description=spec.description,
                         params_json_schema=portable_schema(spec.input_model), on_invoke_tool=invoke,

@@ -33,6 +33,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from mcp.types import TextContent
 from pydantic_ai import Agent, ModelRetry
 from pydantic_ai.mcp import MCPToolset
 from pydantic_ai.messages import (
@@ -81,7 +82,7 @@ class CopilotToolset(MCPToolset[Any]):
     async def direct_call_tool(self, name: str, args: dict[str, Any], *, metadata: dict[str, Any] | None = None,
                                use_task: bool = False) -> Any:
         result = await self.client.call_tool(name, args, raise_on_error=False, meta=metadata)
-        text = "\n".join(block.text for block in result.content if getattr(block, "type", None) == "text")
+        text = "\n".join(block.text for block in result.content if isinstance(block, TextContent))
         if result.is_error:
             raise ModelRetry(text or f"The tool {name} failed.")
         return ToolReturn(return_value=text, metadata=result.structured_content)
