@@ -42,6 +42,8 @@ looks up an answer recorded in ``ctx.transcripts``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from copilot_tools.agent.errors import ToolErrorReport, tool_error
 from copilot_tools.agent.models import (
     AnswerOutput,
@@ -102,15 +104,15 @@ __all__ = [
     "tool_error",
 ]
 
-_TOOLS: tuple[ToolSpec, ...] = (ASK_COPILOT, ASK_WITH_FILES, CONTINUE_CONVERSATION, RETRIEVE, WHOAMI)  # type: ignore[type-arg]
+_TOOLS: tuple[ToolSpec[Any, Any], ...] = (ASK_COPILOT, ASK_WITH_FILES, CONTINUE_CONVERSATION, RETRIEVE, WHOAMI)
 
 
-def all_tools() -> tuple[ToolSpec, ...]:  # type: ignore[type-arg]
+def all_tools() -> tuple[ToolSpec[Any, Any], ...]:
     """Every tool, in the order hosts list them."""
     return _TOOLS
 
 
-def get_tool(name: str) -> ToolSpec:  # type: ignore[type-arg]
+def get_tool(name: str) -> ToolSpec[Any, Any]:
     """The spec named ``name`` (``KeyError`` when there is none)."""
     for spec in _TOOLS:
         if spec.name == name:

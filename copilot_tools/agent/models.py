@@ -167,11 +167,6 @@ class AnswerOutput(ToolOutput):
         output._answer = answer
         return output
 
-    @property
-    def full_answer(self) -> Answer | None:
-        """The ``Answer`` this result was made from (None when it was read back from JSON)."""
-        return self._answer
-
     def text(self) -> str:
         if self._answer is None:
             return super().text()

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -217,7 +217,7 @@ def _json_text_decoded(model: type[BaseModel], arguments: Mapping[str, Any]) -> 
     decoded = dict(arguments)
     for name, info in model.model_fields.items():
         value = decoded.get(name)
-        if isinstance(value, str) and info.annotation is not str and value.lstrip()[:1] in ("[", "{"):
+        if isinstance(value, str) and _takes_container(info.annotation) and value.lstrip()[:1] in ("[", "{"):
             try:
                 parsed = json.loads(value)
             except (ValueError, RecursionError):
@@ -225,6 +225,14 @@ def _json_text_decoded(model: type[BaseModel], arguments: Mapping[str, Any]) -> 
             if isinstance(parsed, (list, dict)):
                 decoded[name] = parsed
     return decoded
+
+
+def _takes_container(annotation: Any) -> bool:
+    """Whether a field accepts a list or an object (so JSON text in a string may spell one)."""
+    origin = get_origin(annotation)
+    if origin in (list, dict, tuple):
+        return True
+    return any(_takes_container(arg) for arg in get_args(annotation)) if origin is not None else False
 
 
 _PHRASES = {

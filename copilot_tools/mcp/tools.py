@@ -6,7 +6,8 @@ spec parses the arguments itself, so an argument off the schema (missing, wrong 
 to do; never a validator's text. The output model is the ``outputSchema``; the SDK
 validates each ``structuredContent`` against it before sending. The content is the
 spec's text for the model, then one ``resource_link`` per cited source. Every
-``CopilotError`` becomes a tool error (``errors.error_result``), never a crash.
+``CopilotError`` becomes a tool error (``errors.error_result``), never a crash; a
+sign-in the user must do is first offered through the host (``signin``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetad
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import ConfigDict
 
-from copilot_tools.agent import ToolContext, ToolSpec, all_tools, portable_schema
+from copilot_tools.agent import ToolContext, ToolOutput, ToolSpec, all_tools, portable_schema
+from copilot_tools.auth.errors import SignInRequiredError
 from copilot_tools.errors import CopilotError
 from copilot_tools.mcp.content import output_result
 from copilot_tools.mcp.errors import error_result
 from copilot_tools.mcp.icons import tool_icons
+from copilot_tools.mcp.signin import sign_in_then
 
 if TYPE_CHECKING:
     from copilot_tools.mcp.server import Runtime
@@ -42,13 +45,13 @@ class _SpecMetadata(FuncMetadata):
         return {"arguments": dict(arguments_to_validate)}
 
 
-def annotations_of(spec: ToolSpec) -> ToolAnnotations:  # type: ignore[type-arg]
+def annotations_of(spec: ToolSpec[Any, Any]) -> ToolAnnotations:
     hints = spec.hints
     return ToolAnnotations(read_only_hint=hints.read_only, destructive_hint=hints.destructive,
                            idempotent_hint=hints.idempotent, open_world_hint=hints.open_world)
 
 
-def spec_tool(spec: ToolSpec, runtime: Runtime) -> Tool:  # type: ignore[type-arg]
+def spec_tool(spec: ToolSpec[Any, Any], runtime: Runtime) -> Tool:
     """``spec`` as an MCP tool bound to ``runtime`` (its clients, settings and transcripts)."""
 
     async def call(arguments: dict[str, Any], ctx: Context) -> CallToolResult:
@@ -59,13 +62,23 @@ def spec_tool(spec: ToolSpec, runtime: Runtime) -> Tool:  # type: ignore[type-ar
             reports += 1
             await ctx.report_progress(reports, message=message)
 
-        try:
+        async def attempt() -> ToolOutput:
             tool_ctx = ToolContext(
                 client=runtime.client(), progress=progress, transcripts=runtime.conversations,
                 identity=runtime.identity, progress_interval=runtime.progress_interval,
                 throttle_budget=runtime.settings.throttle_budget,
             )
-            output = await spec(tool_ctx, arguments)
+            output: ToolOutput = await spec(tool_ctx, arguments)
+            return output
+
+        try:
+            try:
+                output = await attempt()
+            except SignInRequiredError as exc:
+                signed_in = await sign_in_then(ctx, exc, attempt, progress)
+                if signed_in is None:
+                    raise
+                output = signed_in
         except CopilotError as exc:
             return error_result(spec, exc, arguments)
         return output_result(output)

@@ -37,7 +37,7 @@ async def stdio_server(env: dict[str, str], tmp_path: Path) -> AsyncIterator[tup
         if isinstance(message, Exception):
             garbage.append(message)
 
-    with open(tmp_path / "server-stderr.log", "w", encoding="utf-8") as errlog:
+    with open(tmp_path / "server-stderr.log", "w", encoding="utf-8") as errlog:  # noqa: ASYNC230 - opened once
         async with Client(stdio_client(params, errlog=errlog), message_handler=on_message) as client:
             yield client, garbage
 

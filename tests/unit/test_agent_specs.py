@@ -150,6 +150,8 @@ def test_arguments_off_the_schema_are_input_errors_in_words(
 def test_a_list_sent_as_json_text_is_read_as_the_list() -> None:
     args = get_tool("ask_with_files").parse({"question": "q", "files": json.dumps([BUSINESS_MODEL])})
     assert args.files == [BUSINESS_MODEL]  # type: ignore[attr-defined]
+    text = get_tool("retrieve").parse({"query": "q", "filter": '["not a list"]'})
+    assert text.filter == '["not a list"]'  # type: ignore[attr-defined]  # a text argument stays text
 
 
 # --- running ------------------------------------------------------------------------------------
