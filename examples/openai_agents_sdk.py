@@ -60,7 +60,7 @@ class CopilotState:
         return [citation for result in self.results for citation in result.get("citations", [])]
 
 
-def function_tool(spec: ToolSpec) -> FunctionTool:  # type: ignore[type-arg]
+def function_tool(spec: ToolSpec[Any, Any]) -> FunctionTool:
     """One Copilot tool spec as an Agents SDK function tool."""
 
     async def invoke(ctx: AgentsToolContext[CopilotState], arguments: str) -> str:

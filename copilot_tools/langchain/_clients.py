@@ -223,10 +223,13 @@ class SyncClientInThreads:
 
     async def stream(self, conversation_id: str | None, message: str, **options: Any) -> AsyncIterator[StreamEvent]:
         events: Iterator[StreamEvent] = iter(self._client.stream(conversation_id, message, **options))
-        done = object()
+
+        def step() -> StreamEvent | None:
+            return next(events, None)
+
         try:
-            while (event := await anyio.to_thread.run_sync(next, events, done)) is not done:
-                yield event  # type: ignore[misc]
+            while (event := await anyio.to_thread.run_sync(step)) is not None:
+                yield event
         finally:
             close = getattr(events, "close", None)
             if close is not None:

@@ -62,7 +62,7 @@ CONTINUE_DESCRIPTION = get_tool("continue_conversation").description
 RETRIEVE_DESCRIPTION = get_tool("retrieve").description
 
 
-def spec_metadata(spec: ToolSpec) -> dict[str, Any]:  # type: ignore[type-arg]
+def spec_metadata(spec: ToolSpec[Any, Any]) -> dict[str, Any]:
     """What LangChain keeps beside the tool: the title, the hints (MCP's annotations) and the output schema."""
     from copilot_tools.agent import portable_schema
 
@@ -93,7 +93,7 @@ class CopilotTool(CopilotConnection, BaseTool):
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid", arbitrary_types_allowed=True)
 
-    spec: ToolSpec = Field(exclude=True)  # type: ignore[type-arg]
+    spec: ToolSpec[Any, Any] = Field(exclude=True)
     """The tool written once in ``copilot_tools.agent``."""
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: bool | str | Callable[[ToolException], str] | None = True
@@ -139,7 +139,7 @@ class CopilotTool(CopilotConnection, BaseTool):
         return output.text(), output.structured()
 
 
-def _validation_error_text(spec: ToolSpec) -> Callable[[ValidationError], str]:  # type: ignore[type-arg]
+def _validation_error_text(spec: ToolSpec[Any, Any]) -> Callable[[ValidationError], str]:
     """Arguments LangChain's own validation refused get the spec's error text, as on MCP."""
 
     def text(error: ValidationError) -> str:
@@ -170,31 +170,31 @@ def _run_coroutine(make: Callable[[], Awaitable[T]]) -> T:
 class CopilotAskTool(CopilotTool):
     """``ask_copilot``: a question to Microsoft 365 Copilot in a new conversation."""
 
-    spec: ToolSpec = Field(default=get_tool("ask_copilot"), exclude=True)  # type: ignore[type-arg]
+    spec: ToolSpec[Any, Any] = Field(default=get_tool("ask_copilot"), exclude=True)
 
 
 class CopilotAskWithFilesTool(CopilotTool):
     """``ask_with_files``: a question grounded in OneDrive or SharePoint files."""
 
-    spec: ToolSpec = Field(default=get_tool("ask_with_files"), exclude=True)  # type: ignore[type-arg]
+    spec: ToolSpec[Any, Any] = Field(default=get_tool("ask_with_files"), exclude=True)
 
 
 class CopilotContinueConversationTool(CopilotTool):
     """``continue_conversation``: the next turn of a Copilot conversation."""
 
-    spec: ToolSpec = Field(default=get_tool("continue_conversation"), exclude=True)  # type: ignore[type-arg]
+    spec: ToolSpec[Any, Any] = Field(default=get_tool("continue_conversation"), exclude=True)
 
 
 class CopilotRetrieveTool(CopilotTool):
     """``retrieve``: the extracts Copilot would ground on, for the agent's own model."""
 
-    spec: ToolSpec = Field(default=get_tool("retrieve"), exclude=True)  # type: ignore[type-arg]
+    spec: ToolSpec[Any, Any] = Field(default=get_tool("retrieve"), exclude=True)
 
 
 class CopilotStatusTool(CopilotTool):
     """``whoami``: who the tools act as (account, tenant, endpoint) and whether a sign-in is needed."""
 
-    spec: ToolSpec = Field(default=get_tool("whoami"), exclude=True)  # type: ignore[type-arg]
+    spec: ToolSpec[Any, Any] = Field(default=get_tool("whoami"), exclude=True)
 
 
 #: The class for each spec name (the toolkit uses the named class where there is one).
