@@ -8,6 +8,10 @@ how to follow up, spotlighted between nonce markers because it is data other peo
 wrote), the artifact is the spec's structured result, exactly the MCP tool's
 ``structuredContent``.
 
+While a call runs, the spec's progress reports (how much of a streamed answer has
+arrived, throttling waits) go to the callbacks as the custom event ``PROGRESS_EVENT``,
+as the MCP server sends them as progress notifications.
+
 A Copilot failure the agent can act on (throttled, not signed in, conversation gone,
 bad argument, no answer) becomes a ``ToolException`` with the spec's error text (what
 happened and what to do); with ``handle_tool_error=True`` (the default here) the
@@ -54,6 +58,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: The custom callback event each progress report of a tool call is (``astream_events``: ``on_custom_event``),
+#: with data ``{"tool": name, "message": "Copilot is answering: …"}``, as the MCP server's progress notifications.
+PROGRESS_EVENT = "copilot_tools.progress"
 
 # Old names of what the specs now hold (code written against the first version imports them).
 ASK_DESCRIPTION = get_tool("ask_copilot").description
@@ -119,14 +127,31 @@ class CopilotTool(CopilotConnection, BaseTool):
     def _run(self, *, run_manager: CallbackManagerForToolRun | None = None,
              **arguments: Any) -> tuple[str, dict[str, Any]]:
         client = SyncClientInThreads(self._source.sync_client())  # a configuration error here is raised as is
-        return _run_coroutine(lambda: self._call(ToolContext(client=client), arguments))  # type: ignore[arg-type]
+
+        async def progress(message: str) -> None:
+            if run_manager is not None:
+                run_manager.get_child().on_custom_event(PROGRESS_EVENT, self._progress(message),
+                                                        run_id=run_manager.run_id)
+
+        context = ToolContext(client=client, progress=progress)  # type: ignore[arg-type]
+        return _run_coroutine(lambda: self._call(context, arguments))
 
     async def _arun(self, *, run_manager: AsyncCallbackManagerForToolRun | None = None,
                     **arguments: Any) -> tuple[str, dict[str, Any]]:
         client = self._source.async_client()
+
+        async def progress(message: str) -> None:
+            if run_manager is not None:
+                await run_manager.get_child().on_custom_event(PROGRESS_EVENT, self._progress(message),
+                                                              run_id=run_manager.run_id)
+
         context = ToolContext(client=client if client is not None
-                              else SyncClientInThreads(self._source.sync_client()))  # type: ignore[arg-type]
+                              else SyncClientInThreads(self._source.sync_client()),  # type: ignore[arg-type]
+                              progress=progress)
         return await self._call(context, arguments)
+
+    def _progress(self, message: str) -> dict[str, str]:
+        return {"tool": self.name, "message": message}
 
     async def _call(self, context: ToolContext, arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from langchain_core.messages import ToolMessage
@@ -124,3 +125,23 @@ def test_not_signed_in_tells_the_model_how_the_user_signs_in(emulator) -> None:
     assert message.status == "error" and message.content.startswith("not_signed_in:")
     assert "Show the user the link https://microsoft.com/devicelogin and the code ABCD-1234" in message.content
     assert "call this tool again" in message.content
+
+
+async def test_progress_reaches_the_callbacks_as_custom_events(tools) -> None:
+    from copilot_tools.langchain.tools import PROGRESS_EVENT
+
+    events = [event async for event in tools["ask_copilot"].astream_events({"question": MEETING}, version="v2")
+              if event["event"] == "on_custom_event"]
+    assert events and all(e["name"] == PROGRESS_EVENT and e["data"]["tool"] == "ask_copilot" for e in events)
+    assert events[-1]["data"]["message"].startswith("Answer complete")
+
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    seen: list[str] = []
+
+    class Recorder(BaseCallbackHandler):
+        def on_custom_event(self, name: str, data: Any, **kwargs: Any) -> None:
+            seen.append(data["message"])
+
+    tools["ask_copilot"].invoke({"question": MEETING}, config={"callbacks": [Recorder()]})
+    assert seen and seen[-1].startswith("Answer complete")
