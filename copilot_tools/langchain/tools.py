@@ -34,7 +34,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackMan
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from copilot_tools.agent import ToolContext, ToolSpec, get_tool, tool_error
+from copilot_tools.agent import ToolContext, ToolSpec, get_tool, portable_schema, tool_error
 from copilot_tools.agent.models import AskInput, AskWithFilesInput, ContinueInput, RetrieveInput
 from copilot_tools.agent.spec import arguments_error
 from copilot_tools.errors import CopilotError
@@ -72,8 +72,6 @@ RETRIEVE_DESCRIPTION = get_tool("retrieve").description
 
 def spec_metadata(spec: ToolSpec[Any, Any]) -> dict[str, Any]:
     """What LangChain keeps beside the tool: the title, the hints (MCP's annotations) and the output schema."""
-    from copilot_tools.agent import portable_schema
-
     hints = spec.hints
     return {
         "title": spec.title,
