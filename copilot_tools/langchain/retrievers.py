@@ -7,7 +7,7 @@ the sources and sensitivity labels that decide what may be shown to whom.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForRetrieverRun,
@@ -18,10 +18,9 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict, Field
 
-from copilot_tools.langchain._clients import CopilotConnection
 from copilot_tools._retrieval import MAX_RESULTS, RetrievalHit
-
-DataSource = Literal["sharePoint", "oneDriveBusiness", "externalItem"]
+from copilot_tools.agent.models import DataSource
+from copilot_tools.langchain._clients import CopilotConnection
 
 
 class CopilotRetriever(CopilotConnection, BaseRetriever):
