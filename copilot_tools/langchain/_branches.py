@@ -57,9 +57,12 @@ def extend(digest: str, piece: str) -> str:
     return hashlib.sha256(f"{digest}\n{piece}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def history_digest(messages: Sequence[BaseMessage]) -> str:
-    """A digest of the whole history: equal digests mean the same messages in the same order."""
-    digest = _EMPTY
+def history_digest(messages: Sequence[BaseMessage], start: str = _EMPTY) -> str:
+    """A digest of the whole history: equal digests mean the same messages in the same order.
+
+    ``start`` is the digest of messages before these, so a history is digested once however it is split.
+    """
+    digest = start
     for message in messages:
         digest = extend(digest, message_fingerprint(message))
     return digest

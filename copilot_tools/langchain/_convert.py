@@ -72,14 +72,15 @@ def plan_turn(messages: Sequence[BaseMessage], ledger: ConversationLedger) -> Tu
     """The Copilot turn for a LangChain history (see the module docstring)."""
     if not messages:
         raise InvalidInputError("messages", "no messages were given", hint="Pass at least one human message.")
-    history = history_digest(messages)
     last_ai = next((i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], AIMessage)), None)
+    answered = history_digest(messages[: last_ai + 1]) if last_ai is not None else history_digest(())
+    history = history_digest(messages[last_ai + 1 :] if last_ai is not None else messages, answered)
     if last_ai is not None:
         conversation_id = own_conversation_id(messages[last_ai])
         new_input = messages[last_ai + 1 :]
         if conversation_id and new_input and all(_is_human(m) for m in new_input):
             prompt = "\n\n".join(text for m in new_input if (text := _human_text(m)))
-            if ledger.claim(conversation_id, history_digest(messages[: last_ai + 1])):
+            if ledger.claim(conversation_id, answered):
                 return Turn(prompt, conversation_id, history=history)
     if not _is_human(messages[-1]):
         raise InvalidInputError(
