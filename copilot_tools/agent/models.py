@@ -183,6 +183,7 @@ class HitOutput(_Result):
     url: str
     title: str | None
     extracts: list[Extract]
+    score: float | None = Field(description="The best extract's relevance score (None when the service gave none).")
     resource_type: str | None
     data_source: DataSource
     metadata: dict[str, Any]
