@@ -21,6 +21,7 @@ import jsonschema
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from copilot_tools.agent import all_tools
 from copilot_tools.settings import ENV_PREFIX, Settings
 from tests.packaging.conftest import ROOT
 
@@ -52,7 +53,7 @@ def test_the_official_cli_validates_and_packs_the_bundle(mcpb: Path, tmp_path: P
         bundle.extractall(tmp_path / "unpacked")
     served = serve_bundle(tmp_path / "unpacked", tmp_path)
     listed = {tool["name"] for tool in load(BUNDLE / "manifest.json")["tools"]}
-    assert served == listed == {"ask_copilot", "ask_with_files", "continue_conversation", "retrieve"}
+    assert served == listed == {spec.name for spec in all_tools()}
 
 
 def serve_bundle(unpacked: Path, tmp_path: Path) -> set[str]:
