@@ -3,9 +3,6 @@
 For each misbehaviour the outcome a user sees: an answer whose text encodes, or a
 ``CopilotError`` of the documented kind (the CLI: its documented exit code and one line on
 stderr); never another exception, never the token in any output.
-
-Cases marked ``xfail(strict=False, reason="needs <slice>")`` wait for another engineer's fix
-(issue 11's parsers or client slice); the lead removes the marks after merging.
 """
 
 from __future__ import annotations
@@ -32,28 +29,24 @@ OPAQUE = "opaque-Secret-Token-4b1d9c7e2f"
 TOKENS = (JWT, OPAQUE)
 FRAGMENTS = ("c2VjcmV0LXNpZ25hdHVyZS", "Secret-Token-4b1d9c7e2f")
 
-NEEDS_PARSERS = pytest.mark.xfail(strict=False, reason="needs parsers")
-NEEDS_CLIENT = pytest.mark.xfail(strict=False, reason="needs client")
-
 #: fault -> what the user gets: "answer", or the error kind(s) ("a|b"), and the CLI's exit code.
 #: A body that breaks while being decoded after a 200 is a service error, or, on a stream, the
-#: stream breaking off.
+#: stream breaking off. JSON nested too deep for the parser (in an adaptive card) is pruned, so the
+#: reply's text still comes through: one odd field never discards an answer.
 OUTCOMES: dict[str, tuple[str, int]] = {
     "hostile-text": ("answer", 0),
     "echo-authorization": ("service_error", 1),
     "echo-authorization-html": ("bad_request", 2),
     "bad-gzip": ("service_error|stream_interrupted", 1),
     "html-200": ("service_error", 1),
-    "deep-json": ("service_error", 1),
+    "deep-json": ("answer", 0),
     "deep-card": ("answer", 0),
     "bracket-run": ("answer", 0),
 }
-MARKS = {"hostile-text": NEEDS_PARSERS, "bad-gzip": NEEDS_CLIENT, "html-200": NEEDS_CLIENT,
-         "deep-json": NEEDS_PARSERS, "deep-card": NEEDS_PARSERS}
 
 
-def cases() -> list[Any]:
-    return [pytest.param(name, marks=MARKS[name]) if name in MARKS else name for name in OUTCOMES]
+def cases() -> list[str]:
+    return list(OUTCOMES)
 
 
 @pytest.fixture(scope="module")
@@ -133,15 +126,11 @@ def test_an_echoed_authorization_header_never_reaches_the_error(faulty: FaultSer
         assert token not in str(error) and token not in repr(error.args)
 
 
-@NEEDS_CLIENT
 def test_a_trickling_upstream_ends_at_the_deadline_with_the_partial_answer(faulty: FaultServer) -> None:
     """``timeout`` bounds silence; only a total deadline ends a reply that never stops trickling."""
     faulty.trickle_seconds = 8.0
     values = {**settings(faulty).model_dump(exclude={"sources"}), "access_token": JWT}
-    try:
-        chosen = Settings(**values, deadline=2.0)  # type: ignore[call-arg]
-    except Exception as exc:  # noqa: BLE001 - no deadline setting yet
-        pytest.fail(f"no deadline setting: {exc}")
+    chosen = Settings(**{**values, "deadline": 2.0})
     started = time.monotonic()
     with CopilotClient(settings=chosen) as client, pytest.raises(CopilotError) as info:
         list(client.stream(None, "fault:trickle When is the standup?"))
