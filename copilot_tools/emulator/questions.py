@@ -2,24 +2,25 @@
 
 A body the service would refuse gets the 400 it would get (missing ``message.text``,
 missing or unknown ``locationHint.timeZone``, a file it cannot open), so that a client's
-own validation can be tested against the real failure, not only against itself. What
-makes a time zone valid is the client's rule (``copilot_tools._protocol``), applied here
-too, so the two can never disagree. Control characters in the question (other than tab
-and line breaks) are refused: they have no business in a prompt.
+own validation can be tested against the real failure, not only against itself. The time
+zone rule is the emulator's own (a name of the IANA database, as the service takes it; not
+the machine's ``localtime`` or tzdata's ``Factory`` placeholder), deliberately not the
+client's validator: were they the same code, a bug in the client's rule could never show
+up here. Control characters in the question (other than tab and line breaks) are refused:
+they have no business in a prompt.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
-from copilot_tools._protocol import validate_time_zone
 from copilot_tools._wire import ChatRequest
 from copilot_tools.emulator.corpus import Corpus, Document
 from copilot_tools.emulator.errors import ApiError, bad_request, validated
 from copilot_tools.emulator.text import CONTROL
-from copilot_tools.errors import InvalidInputError
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +34,20 @@ class Question:
     context: tuple[str, ...] = ()
 
 
+@cache
+def _iana_zones() -> frozenset[str]:
+    """The IANA database's zone names (from tzdata), less what is not a place: the machine's own
+    ``localtime`` and tzdata's ``Factory`` placeholder."""
+    return frozenset(available_timezones() - {"localtime", "Factory"})
+
+
 def _zone(name: Any) -> ZoneInfo:
     if name is None or (isinstance(name, str) and not name.strip()):
         raise bad_request("locationHint.timeZone is required: the user's IANA time zone, e.g. 'America/New_York'.")
-    try:
-        return ZoneInfo(validate_time_zone(name))
-    except InvalidInputError:
+    if not isinstance(name, str) or name not in _iana_zones():
         shown = CONTROL.sub("?", str(name))[:100]
-        raise bad_request(f"locationHint.timeZone '{shown}' is not a valid IANA time zone.") from None
+        raise bad_request(f"locationHint.timeZone '{shown}' is not a valid IANA time zone.")
+    return ZoneInfo(name)
 
 
 def _text(message: dict[str, Any]) -> str:

@@ -1,8 +1,9 @@
 """``locationHint.timeZone``: the emulator refuses exactly the zones the client refuses.
 
-One rule (``copilot_tools._protocol.validate_time_zone``) decides, so a client that
-validates first never sends a zone the emulator would refuse, and the emulator never
-accepts one the client would not send.
+Two independent rules (the client's ``copilot_tools._protocol.validate_time_zone`` and the
+emulator's own, in ``emulator/questions.py``) must agree on every zone here: a client that
+validates first never sends a zone the emulator would refuse, the emulator never accepts one
+the client would not send, and a bug in either rule shows up as a disagreement.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ ZONES: list[Any] = [
     "America/New_York", "Europe/Paris", "Asia/Tokyo", "UTC", "Etc/GMT+5",
     "Mars/Olympus_Mons", "europe/nowhere", "/etc/localtime", "../../etc/passwd", "./UTC",
     "Europe/../UTC", "Europe/Paris ", "Europe/Paris\x00", "\t", 5, ["UTC"],
+    "localtime", "posixrules", "Factory", "posix/UTC", "right/UTC", "EST5EDT", "x" * 5000,
 ]
 
 
