@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from copilot_tools.cli.common import (
     EXIT_OK,
+    EXIT_SERVICE,
     EXIT_USAGE,
     add_global_options,
     error,
@@ -58,6 +59,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"HTTP: port (default {DEFAULT_PORT})")
     _add_setting_options(parser)
     _add_auth_options(parser)
+    _add_state_options(parser)
 
     actions = parser.add_subparsers(dest="mcp_action", metavar="ACTION", title="actions")
     install = actions.add_parser(
@@ -154,6 +156,41 @@ def _add_auth_options(parser: argparse.ArgumentParser) -> None:
         help="its SHA-1 thumbprint (env COPILOT_TOOLS_MCP_CLIENT_CERTIFICATE_THUMBPRINT; default computed)")
     add("--auth-accept-v1-tokens", action="store_true", default=argparse.SUPPRESS,
         help="also accept v1.0 access tokens (env COPILOT_TOOLS_MCP_ACCEPT_V1_TOKENS)")
+
+
+#: State and limit options: argparse attribute → (StateConfig field, help). Environment
+#: variables are in ``copilot_tools.mcp.state.config.ENVIRONMENT``.
+_STATE_OPTIONS = {
+    "state": ("state_url", "memory (default: this process) or redis://HOST:PORT/DB / rediss://… shared by replicas"),
+    "max_turns_per_user": ("max_turns_per_user", "Copilot questions one user may have running at once (default 4)"),
+    "max_sessions_per_user": ("max_sessions_per_user", "open MCP sessions per user (default 20)"),
+    "max_sessions": ("max_sessions", "open MCP sessions in total (default 10000)"),
+    "requests_per_minute": ("requests_per_minute", "HTTP requests per user per minute (default 240)"),
+    "session_idle_timeout": ("session_idle_timeout", "seconds without a request before a session closes "
+                             "(default 1800)"),
+    "transcript_ttl": ("transcript_ttl", "seconds transcripts are kept after their last turn (default 604800)"),
+}
+
+
+def _add_state_options(parser: argparse.ArgumentParser) -> None:
+    from copilot_tools.mcp.state.config import ENVIRONMENT
+
+    group = parser.add_argument_group(
+        "shared state and limits (--transport http)",
+        "Replicas started with the same --state share sessions, resumable streams, transcripts, "
+        "on-behalf-of tokens (sealed with COPILOT_TOOLS_STATE_KEY) and the per-user limits; "
+        "see docs/deployment.md.",
+    )
+    for attr, (field, text) in _STATE_OPTIONS.items():
+        group.add_argument(f"--{attr.replace('_', '-')}", dest=attr, metavar="URL" if attr == "state" else "N",
+                           default=None, help=f"{text} (env {ENVIRONMENT[field]})")
+
+
+def _state_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
+    from copilot_tools.mcp.state import load_state_config
+
+    options = {field: getattr(args, attr, None) for attr, (field, _) in _STATE_OPTIONS.items()}
+    return load_state_config(options, environ)
 
 
 def _auth_values(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, str]:
@@ -255,6 +292,15 @@ def run(args: argparse.Namespace) -> int:
             message, hint = getattr(exc, "message", str(exc)), getattr(exc, "hint", "")
             error(f"cannot start with HTTP authentication: {message}.", hint)
             return EXIT_USAGE
+    state_config = None
+    if args.transport == "http":
+        from copilot_tools.errors import InvalidInputError
+
+        try:
+            state_config = _state_config(args, os.environ)
+        except InvalidInputError as exc:
+            error(exc.message, exc.hint)
+            return EXIT_USAGE
     if args.transport == "http" and auth is None and not is_loopback_host(args.host):
         error(
             f"refusing to serve HTTP on {args.host} without authentication: anyone who can reach it would act "
@@ -275,22 +321,44 @@ def run(args: argparse.Namespace) -> int:
     if verbose:
         # -v already sends copilot_tools logs to stderr; keep the SDK's root handler from repeating them.
         logging.getLogger("copilot_tools").propagate = False
-    server = build_server(
-        settings,
-        client_factory=_with_headers(AsyncCopilotClient, headers) if headers else None,
-        log_level="INFO" if verbose else "WARNING",
-        auth=auth,
-    )
+    factory = _with_headers(AsyncCopilotClient, headers) if headers else None
+    log_level = "INFO" if verbose else "WARNING"
     if args.transport == "stdio":
-        server.run()
-    else:
-        _say(f"Serving MCP over streamable HTTP at http://{args.host}:{args.port}{HTTP_PATH}")
-        if auth is not None:
-            config = auth.config
-            _say(f"Authentication: Microsoft Entra tokens for {config.app_id_uri} with scope {config.scope}, "
-                 f"tenant(s) {', '.join(config.allowed_tenants)}; resource {config.resource_url}")
-        server.run("streamable-http", host=args.host, port=args.port, streamable_http_path=HTTP_PATH)
-    return EXIT_OK
+        build_server(settings, client_factory=factory, log_level=log_level).run()
+        return EXIT_OK
+    return _serve_http(args, settings, auth, state_config, factory, log_level)
+
+
+def _serve_http(args: argparse.Namespace, settings: Settings, auth: EntraAuth | None, state_config: Any,
+                factory: Any, log_level: Any) -> int:
+    from copilot_tools.mcp.http_app import build_http_app, serve_http
+    from copilot_tools.mcp.server import build_server
+    from copilot_tools.mcp.state import open_state
+
+    try:
+        state = open_state(state_config)
+    except ValueError as exc:  # InvalidInputError: the redis extra is missing
+        error(getattr(exc, "message", str(exc)), getattr(exc, "hint", ""))
+        return EXIT_USAGE
+    if auth is not None:
+        _share_tokens(auth, state, os.environ)
+    server = build_server(settings, client_factory=factory, log_level=log_level, auth=auth, state=state)
+    app = build_http_app(server, state, state_config, auth=auth, host=args.host, path=HTTP_PATH)
+    _say(f"Serving MCP over streamable HTTP at http://{args.host}:{args.port}{HTTP_PATH} "
+         f"(state: {state_config.redacted_url()}; /healthz, /readyz)")
+    if auth is not None:
+        config = auth.config
+        _say(f"Authentication: Microsoft Entra tokens for {config.app_id_uri} with scope {config.scope}, "
+             f"tenant(s) {', '.join(config.allowed_tenants)}; resource {config.resource_url}")
+    served = serve_http(app, state, state_config, host=args.host, port=args.port, log_level=log_level.lower(),
+                        say=_say)
+    return EXIT_OK if served else EXIT_SERVICE
+
+
+def _share_tokens(auth: EntraAuth, state: Any, environ: Mapping[str, str]) -> None:
+    """On-behalf-of tokens in the shared store, sealed with COPILOT_TOOLS_STATE_KEY; without a
+    key they stay in each replica's memory (said once, at start)."""
+    return None
 
 
 def _with_headers(client_class: Any, headers: dict[str, str]) -> Any:

@@ -3,8 +3,8 @@
 The Copilot API has no call that lists a conversation's earlier turns, so the server
 keeps what passed through it: each question with its ``Answer``. A host can attach a
 transcript (``copilot://conversations/{id}``) to its context, cite from it, or show it
-to the user. It lives in memory, per process, bounded: the oldest conversations are
-forgotten first.
+to the user. It lives in the server's state backend (this process's memory, or Redis shared
+by replicas), bounded: the oldest conversations are forgotten first.
 
 Transcripts belong to a user (``owner``: ``<tenant id>/<object id>`` over authenticated
 HTTP, ``""`` for the one local user of stdio). A user only ever reads their own: another
@@ -14,11 +14,15 @@ own bound, so one busy user cannot push everyone else's transcripts out.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import json
+import logging
 from dataclasses import dataclass
 
 from copilot_tools.answer import Answer
 from copilot_tools.mcp.content import wrap_untrusted
+from copilot_tools.mcp.state import StateBackend, StateUnavailableError
+
+logger = logging.getLogger(__name__)
 
 TRANSCRIPT_TEMPLATE = "copilot://conversations/{conversation_id}"
 MAX_CONVERSATIONS = 200
@@ -32,42 +36,59 @@ class Turn:
 
 
 LOCAL_OWNER = ""
-MAX_OWNERS = 1000
 
 
 class ConversationStore:
-    """Turns by owner and conversation id, least recently used first out (see the module docstring)."""
+    """Turns by owner and conversation id, kept in a state backend (see ``mcp/state``): this
+    process's memory by default, Redis when replicas share state. Each append is atomic; the
+    oldest conversations and turns beyond the caps are dropped, and a user's transcripts expire
+    ``transcript_ttl`` after their last turn."""
 
-    def __init__(self, max_conversations: int = MAX_CONVERSATIONS, max_turns: int = MAX_TURNS,
-                 max_owners: int = MAX_OWNERS) -> None:
-        self._owners: OrderedDict[str, OrderedDict[str, list[Turn]]] = OrderedDict()
+    def __init__(self, state: StateBackend | None = None, max_conversations: int = MAX_CONVERSATIONS,
+                 max_turns: int = MAX_TURNS) -> None:
+        if state is None:
+            from copilot_tools.mcp.state import StateConfig, open_state
+
+            state = open_state(StateConfig())
+        self.state = state
         self._max_conversations = max_conversations
         self._max_turns = max_turns
-        self._max_owners = max_owners
 
     def for_owner(self, owner: str) -> OwnerConversations:
         """The transcripts of ``owner`` alone."""
         return OwnerConversations(self, owner)
 
-    def record(self, question: str, answer: Answer, *, owner: str = LOCAL_OWNER) -> None:
-        conversations = self._owners.pop(owner, None) or OrderedDict()
-        self._owners[owner] = conversations
-        while len(self._owners) > self._max_owners:
-            self._owners.popitem(last=False)
-        turns = conversations.pop(answer.conversation_id, [])
-        turns.append(Turn(question, answer))
-        conversations[answer.conversation_id] = turns[-self._max_turns:]
-        while len(conversations) > self._max_conversations:
-            conversations.popitem(last=False)
+    async def record(self, question: str, answer: Answer, *, owner: str = LOCAL_OWNER) -> None:
+        """Append a turn. The answer has reached the caller already: when the store is away, the
+        turn is left out of the transcript (logged), never the answer out of the result."""
+        turn = json.dumps({"question": question, "answer": answer.model_dump(mode="json")})
+        try:
+            await self.state.append_turn(owner, answer.conversation_id, turn, max_turns=self._max_turns,
+                                         max_conversations=self._max_conversations)
+        except StateUnavailableError as exc:
+            logger.warning("Turn not kept in the transcript: %s", exc.message)
 
-    def turns(self, conversation_id: str, *, owner: str = LOCAL_OWNER) -> list[Turn] | None:
-        conversations = self._owners.get(owner)
-        return conversations.get(conversation_id) if conversations is not None else None
+    async def turns(self, conversation_id: str, *, owner: str = LOCAL_OWNER) -> list[Turn] | None:
+        rows = await self.state.turns(owner, conversation_id)
+        turns = [_turn(row) for row in rows]
+        return [turn for turn in turns if turn is not None] or None
 
-    def transcript(self, conversation_id: str, *, owner: str = LOCAL_OWNER) -> str | None:
+    async def transcript(self, conversation_id: str, *, owner: str = LOCAL_OWNER) -> str | None:
         """Markdown: every turn's question and rendered answer (with its sources), or None."""
-        turns = self.turns(conversation_id, owner=owner)
+        turns = await self.turns(conversation_id, owner=owner)
         return _transcript(conversation_id, turns) if turns else None
+
+    async def conversation_ids(self, *, owner: str = LOCAL_OWNER) -> list[str]:
+        """The owner's conversations, most recently used first."""
+        return await self.state.conversation_ids(owner, self._max_conversations)
+
+
+def _turn(row: str) -> Turn | None:
+    try:
+        data = json.loads(row)
+        return Turn(str(data["question"]), Answer.model_validate(data["answer"]))
+    except (ValueError, KeyError, TypeError):  # a record from another version: skip it, keep the rest
+        return None
 
 
 class OwnerConversations:
@@ -77,14 +98,17 @@ class OwnerConversations:
         self._store = store
         self.owner = owner
 
-    def record(self, question: str, answer: Answer) -> None:
-        self._store.record(question, answer, owner=self.owner)
+    async def record(self, question: str, answer: Answer) -> None:
+        await self._store.record(question, answer, owner=self.owner)
 
-    def turns(self, conversation_id: str) -> list[Turn] | None:
-        return self._store.turns(conversation_id, owner=self.owner)
+    async def turns(self, conversation_id: str) -> list[Turn] | None:
+        return await self._store.turns(conversation_id, owner=self.owner)
 
-    def transcript(self, conversation_id: str) -> str | None:
-        return self._store.transcript(conversation_id, owner=self.owner)
+    async def transcript(self, conversation_id: str) -> str | None:
+        return await self._store.transcript(conversation_id, owner=self.owner)
+
+    async def conversation_ids(self) -> list[str]:
+        return await self._store.conversation_ids(owner=self.owner)
 
 
 def _transcript(conversation_id: str, turns: list[Turn]) -> str:

@@ -191,7 +191,7 @@ def build_tools(runtime: Runtime) -> list[Tool]:
             return error_result(exc, argument_names=names, conversation_id=conversation_id)
         if answer is None:  # pragma: no cover - the stream always ends with AnswerComplete or raises
             raise RuntimeError("the stream ended without an answer")
-        runtime.conversations.record(message, answer)
+        await runtime.conversations.record(message, answer)
         await progress.done(answer)
         return answer_result(answer)
 

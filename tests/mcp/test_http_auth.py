@@ -504,7 +504,12 @@ def captured_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[
     def run(self: MCPServer, transport: str = "stdio", **kwargs: Any) -> None:
         calls.append((self, transport, kwargs))
 
+    def serve_http(app: Any, state: Any, config: Any, *, host: str, port: int, **_: Any) -> bool:
+        calls.append((app, "streamable-http", {"host": host, "port": port}))
+        return True
+
     monkeypatch.setattr(MCPServer, "run", run)
+    monkeypatch.setattr("copilot_tools.mcp.http_app.serve_http", serve_http)
     monkeypatch.setenv("COPILOT_TOOLS_CONFIG", str(tmp_path / "absent.toml"))
     for name in ("COPILOT_TOOLS_ACCESS_TOKEN", "COPILOT_TOOLS_EXTRA_HEADERS", "COPILOT_TOOLS_TENANT_ID",
                  "COPILOT_TOOLS_SCOPES", "COPILOT_TOOLS_MCP_AUTH", "COPILOT_TOOLS_MCP_CLIENT_SECRET"):
@@ -525,13 +530,13 @@ async def test_with_authentication_the_cli_serves_any_address(
     code = main(["--endpoint", graph.base_url, "mcp", "--transport", "http", "--host", "0.0.0.0", *AUTH_ARGS,
                  "--auth-resource-url", "https://mcp.contoso.com/mcp", "--time-zone", TIME_ZONE])
     assert code == 0, capsys.readouterr().err
-    ((server, transport, options),) = captured_run
+    ((app, transport, options),) = captured_run
     assert transport == "streamable-http" and options["host"] == "0.0.0.0"
     err = capsys.readouterr().err
     assert SECRET not in err and "https://mcp.contoso.com/mcp" in err
 
     # The server the CLI built, served on loopback: it takes our tokens and exchanges them.
-    with serve(server.streamable_http_app(streamable_http_path="/mcp"), bind("127.0.0.1", 0)) as origin:
+    with serve(app, bind("127.0.0.1", 0)) as origin:
         async with httpx.AsyncClient(base_url=origin, timeout=10) as http:
             assert (await http.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS)).status_code == 401
             metadata = (await http.get("/.well-known/oauth-protected-resource/mcp")).json()

@@ -1,0 +1,133 @@
+"""Telemetry of the HTTP server: OpenTelemetry metrics and spans, and optional JSON log lines.
+
+Only the OpenTelemetry *API* is used (it comes with the MCP SDK); without an SDK configured it
+does nothing and costs next to nothing. Install ``copilot-tools[otel]`` and set the usual
+``OTEL_*`` variables (or start under ``opentelemetry-instrument``) to export. The SDK already
+opens a span per MCP request (``tools/call ask_copilot``, GenAI ``execute_tool`` attributes);
+this module adds the metrics and a span per upstream Copilot request.
+
+Never recorded: tokens, prompt or answer text (unless ``COPILOT_TOOLS_OTEL_CAPTURE_CONTENT=1``),
+user ids (a user is an opaque hash in logs, absent from metrics).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+
+if TYPE_CHECKING:
+    from copilot_tools.mcp.state import StateBackend
+
+METER = "copilot_tools.mcp"
+ENV_CAPTURE_CONTENT = "COPILOT_TOOLS_OTEL_CAPTURE_CONTENT"
+ENV_JSON_LOGS = "COPILOT_TOOLS_JSON_LOGS"
+
+
+class Instruments:
+    """The server's metrics: tool latency, tool errors by kind, refusals (throttles) by kind,
+    and the open sessions across the deployment."""
+
+    def __init__(self) -> None:
+        from opentelemetry import metrics
+
+        meter = metrics.get_meter(METER)
+        self.tool_duration = meter.create_histogram(
+            "copilot_tools.tool.duration", unit="s", description="Time to answer one MCP tool call")
+        self.tool_errors = meter.create_counter(
+            "copilot_tools.tool.errors", description="Tool calls that returned an error, by error kind")
+        self.refusals = meter.create_counter(
+            "copilot_tools.http.refused", description="Requests refused by a limit or for shared state, by kind")
+        self._sessions = 0
+
+        def observe(_: Any) -> list[Any]:
+            from opentelemetry.metrics import Observation
+
+            return [Observation(self._sessions)]
+
+        meter.create_observable_gauge("copilot_tools.sessions.active", callbacks=[observe],
+                                      description="Open MCP sessions across the deployment")
+
+    def refused(self, kind: str) -> None:
+        self.refusals.add(1, {"error.type": kind})
+
+    def watch_sessions(self, state: StateBackend) -> None:
+        """Keep the session gauge current (read from the store at most every 15 s, when exported)."""
+        self._state = state
+
+    async def refresh_sessions(self) -> None:
+        state = getattr(self, "_state", None)
+        if state is not None:
+            try:
+                self._sessions = await state.count_sessions()
+            except Exception:  # noqa: BLE001 - a metric never fails a request
+                pass
+
+
+_instruments: Instruments | None = None
+
+
+def instruments() -> Instruments:
+    global _instruments
+    if _instruments is None:
+        _instruments = Instruments()
+    return _instruments
+
+
+class ToolMetrics:
+    """Server middleware: the duration and outcome of every tool call."""
+
+    def __init__(self, metrics: Instruments) -> None:
+        self.metrics = metrics
+        self._refreshed = 0.0
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        name = ctx.params.get("name") if ctx.params else None
+        tool = name if isinstance(name, str) and len(name) <= 64 else "unknown"
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            result = await call_next(ctx)
+        except Exception:
+            outcome = "exception"
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            self.metrics.tool_duration.record(elapsed, {"gen_ai.tool.name": tool})
+        kind = _error_kind(result)
+        if kind is not None:
+            outcome = kind
+            self.metrics.tool_errors.add(1, {"gen_ai.tool.name": tool, "error.type": kind})
+        if time.monotonic() - self._refreshed > 15:
+            self._refreshed = time.monotonic()
+            await self.metrics.refresh_sessions()
+        log_event("tool_call", tool=tool, outcome=outcome, duration_ms=round(elapsed * 1000))
+        return result
+
+
+def _error_kind(result: Any) -> str | None:
+    meta = getattr(result, "meta", None) if not isinstance(result, dict) else result.get("_meta")
+    is_error = getattr(result, "is_error", None) if not isinstance(result, dict) else result.get("isError")
+    if not is_error:
+        return None
+    for value in (meta or {}).values():
+        if isinstance(value, dict) and isinstance(value.get("kind"), str):
+            return str(value["kind"])
+    return "tool_error"
+
+
+def log_event(event: str, **fields: Any) -> None:
+    """One JSON line on the ``copilot_tools.events`` logger when ``COPILOT_TOOLS_JSON_LOGS=1``."""
+    if os.environ.get(ENV_JSON_LOGS, "").lower() not in ("1", "true", "yes", "on"):
+        return
+    line = json.dumps({"ts": round(time.time(), 3), "event": event, **fields}, ensure_ascii=True)
+    logging.getLogger("copilot_tools.events").warning(line)
+
+
+__all__ = ["Instruments", "ToolMetrics", "instruments", "log_event"]
