@@ -341,7 +341,11 @@ def _serve_http(args: argparse.Namespace, settings: Settings, auth: EntraAuth | 
         error(getattr(exc, "message", str(exc)), getattr(exc, "hint", ""))
         return EXIT_USAGE
     if auth is not None:
-        _share_tokens(auth, state, os.environ)
+        try:
+            _share_tokens(auth, state_config, os.environ)
+        except ValueError as exc:  # InvalidInputError: a malformed key
+            error(getattr(exc, "message", str(exc)), getattr(exc, "hint", ""))
+            return EXIT_USAGE
     server = build_server(settings, client_factory=factory, log_level=log_level, auth=auth, state=state)
     app = build_http_app(server, state, state_config, auth=auth, host=args.host, path=HTTP_PATH)
     _say(f"Serving MCP over streamable HTTP at http://{args.host}:{args.port}{HTTP_PATH} "
@@ -355,10 +359,19 @@ def _serve_http(args: argparse.Namespace, settings: Settings, auth: EntraAuth | 
     return EXIT_OK if served else EXIT_SERVICE
 
 
-def _share_tokens(auth: EntraAuth, state: Any, environ: Mapping[str, str]) -> None:
+def _share_tokens(auth: EntraAuth, state_config: Any, environ: Mapping[str, str]) -> None:
     """On-behalf-of tokens in the shared store, sealed with COPILOT_TOOLS_STATE_KEY; without a
     key they stay in each replica's memory (said once, at start)."""
-    return None
+    if not state_config.shared:
+        return
+    from copilot_tools.mcp.state.tokens import SealedTokenStore, sealing_key
+
+    fernet = sealing_key(environ)
+    if fernet is None:
+        _say("Note: COPILOT_TOOLS_STATE_KEY is not set, so on-behalf-of tokens are not shared: each replica "
+             "exchanges its users' tokens itself.")
+        return
+    auth.token_store = SealedTokenStore(state_config, fernet)
 
 
 def _with_headers(client_class: Any, headers: dict[str, str]) -> Any:

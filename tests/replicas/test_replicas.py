@@ -19,7 +19,7 @@ from mcp.shared.exceptions import MCPError
 from copilot_tools.mcp.resources import ConversationStore
 from copilot_tools.mcp.state import StateConfig, open_state
 from tests.mcp.conftest import MEETING
-from tests.mcp.test_http_auth import EntraStandIn
+from tests.mcp.test_http_auth import EntraStandIn, obo_requests
 from tests.replicas.conftest import (
     ADELE,
     JOHN,
@@ -124,6 +124,25 @@ async def test_a_stream_cut_mid_answer_resumes_on_the_other_replica_without_aski
     assert any(message and message.startswith("Answer complete") for message in progress)
     resumed = [index for _, index, was_resumed in lb.log if was_resumed]
     assert lb.cut_on is not None and resumed == [1 - lb.cut_on], lb.log  # resumed on the other replica
+
+
+async def test_replicas_share_a_users_on_behalf_of_token_sealed_in_redis(
+    replicas: list[Replica], idp: EntraStandIn, redis_server: RedisProcess,
+) -> None:
+    user = "alex.wilber@contoso.com"
+    token = idp.api_token(user)
+    async with connect(balancer(replicas), token) as client:
+        for _ in range(2):
+            assert not (await client.call_tool("retrieve", {"query": "launch plan"})).is_error
+    exchanges = [r for r in obo_requests(idp) if r.form.get("assertion") == token]
+    assert len(exchanges) == 1  # one exchange with Entra, whichever replica served each call
+
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    sealed = [client.get(key) for key in client.scan_iter("copilot-tools:o:*")]
+    client.close()
+    assert sealed and not any(idp.graph_token(user).encode() in value for value in sealed if value)
 
 
 async def test_transcripts_survive_a_restart_of_both_replicas(replicas: list[Replica], idp: EntraStandIn) -> None:

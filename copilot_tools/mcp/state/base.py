@@ -33,7 +33,7 @@ class SessionRecord:
 
 
 class StateBackend(ABC):
-    """Sessions, response streams, transcripts, per-user limits and sealed tokens."""
+    """Sessions, response streams, transcripts and per-user limits."""
 
     def __init__(self, config: StateConfig) -> None:
         self.config = config
@@ -111,20 +111,6 @@ class StateBackend(ABC):
     @abstractmethod
     async def conversation_ids(self, owner: str, limit: int) -> list[str]:
         """The owner's conversations, most recently used first."""
-
-    # --- sealed secrets (on-behalf-of tokens) ------------------------------------------------------
-
-    @abstractmethod
-    async def get_secret(self, key: str) -> bytes | None:
-        """A value stored with ``put_secret`` (already sealed by the caller), or None."""
-
-    @abstractmethod
-    async def put_secret(self, key: str, value: bytes, ttl: float) -> None:
-        """Keep ``value`` for ``ttl`` seconds."""
-
-    @abstractmethod
-    async def delete_secret(self, key: str) -> None:
-        """Forget it."""
 
 
 def is_response(data: str | None, stream_id: str) -> bool:

@@ -1,7 +1,7 @@
 """State in this process only: one replica, today's behaviour, and the same limits.
 
 Everything is bounded: sessions by the caps, streams by ``MAX_EVENTS`` and their age,
-transcripts by the per-owner caps and ``MAX_OWNERS``, secrets by ``MAX_SECRETS``.
+transcripts by the per-owner caps and ``MAX_OWNERS``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from copilot_tools.mcp.state.errors import LimitExceededError
 MAX_EVENTS = 10_000
 MAX_STREAMS = 10_000
 MAX_OWNERS = 10_000
-MAX_SECRETS = 100_000
 
 
 @dataclass
@@ -40,7 +39,6 @@ class MemoryState(StateBackend):
         self._turns: dict[str, dict[str, float]] = {}
         self._rates: dict[str, tuple[int, int]] = {}
         self._transcripts: OrderedDict[str, OrderedDict[str, tuple[list[str], float]]] = OrderedDict()
-        self._secrets: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
 
     async def ping(self) -> None:
         return None
@@ -201,24 +199,6 @@ class MemoryState(StateBackend):
 
     async def conversation_ids(self, owner: str, limit: int) -> list[str]:
         return list(reversed(self._live(owner)))[:limit]
-
-    # --- secrets -----------------------------------------------------------------------------
-
-    async def get_secret(self, key: str) -> bytes | None:
-        entry = self._secrets.get(key)
-        if entry is None or entry[1] <= time.time():
-            self._secrets.pop(key, None)
-            return None
-        return entry[0]
-
-    async def put_secret(self, key: str, value: bytes, ttl: float) -> None:
-        self._secrets.pop(key, None)
-        self._secrets[key] = (value, time.time() + ttl)
-        while len(self._secrets) > MAX_SECRETS:
-            self._secrets.popitem(last=False)
-
-    async def delete_secret(self, key: str) -> None:
-        self._secrets.pop(key, None)
 
 
 __all__ = ["MemoryState"]

@@ -10,7 +10,7 @@ What Redis holds (all keys under ``copilot-tools:``, each with an expiry):
 - ``t:{owner}:{conversation}`` (a list of turns) and ``c:{owner}`` (conversations by last use):
   ``transcript_ttl`` after the last turn;
 - ``turns:{owner}`` (leases of running turns), ``r:{owner}:{minute}`` (request counts, 2 min);
-- ``o:…`` on-behalf-of tokens, sealed (Fernet) before they get here, until they expire.
+- ``o:{digest}`` on-behalf-of tokens, sealed (Fernet) by ``state.tokens``, until they expire.
 
 Admission, eviction, touches and turn leases are Lua scripts, so two replicas never both admit
 the last session slot; transcript appends are MULTI/EXEC transactions. Any Redis failure becomes
@@ -270,21 +270,6 @@ class RedisState(StateBackend):
         async with self._guard():
             rows = await self.redis.zrevrangebyscore(f"{PREFIX}c:{owner}", "+inf", horizon, start=0, num=limit)
         return [row.decode() for row in rows]
-
-    # --- secrets -----------------------------------------------------------------------------
-
-    async def get_secret(self, key: str) -> bytes | None:
-        async with self._guard():
-            value = await self.redis.get(f"{PREFIX}o:{key}")
-        return bytes(value) if value is not None else None
-
-    async def put_secret(self, key: str, value: bytes, ttl: float) -> None:
-        async with self._guard():
-            await self.redis.set(f"{PREFIX}o:{key}", value, px=max(1, int(ttl * 1000)))
-
-    async def delete_secret(self, key: str) -> None:
-        async with self._guard():
-            await self.redis.delete(f"{PREFIX}o:{key}")
 
 
 __all__ = ["PREFIX", "RedisState"]
