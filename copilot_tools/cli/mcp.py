@@ -346,7 +346,10 @@ def _serve_http(args: argparse.Namespace, settings: Settings, auth: EntraAuth | 
         except ValueError as exc:  # InvalidInputError: a malformed key
             error(getattr(exc, "message", str(exc)), getattr(exc, "hint", ""))
             return EXIT_USAGE
-    server = build_server(settings, client_factory=factory, log_level=log_level, auth=auth, state=state)
+    from copilot_tools.mcp.telemetry import TracedTransport, traced_factory
+
+    server = build_server(settings, client_factory=traced_factory(factory), log_level=log_level, auth=auth,
+                          state=state, http_transport=TracedTransport())
     app = build_http_app(server, state, state_config, auth=auth, host=args.host, path=HTTP_PATH)
     _say(f"Serving MCP over streamable HTTP at http://{args.host}:{args.port}{HTTP_PATH} "
          f"(state: {state_config.redacted_url()}; /healthz, /readyz)")

@@ -67,8 +67,9 @@ class Runtime:
 
     def __init__(self, settings: Settings, client_factory: ClientFactory | None = None,
                  *, progress_interval: float = 0.2, auth: EntraAuth | None = None,
-                 state: StateBackend | None = None) -> None:
+                 state: StateBackend | None = None, http_transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
+        self.http_transport = http_transport
         self.store = ConversationStore(state)
         self.progress_interval = progress_interval
         self.auth = auth
@@ -99,6 +100,7 @@ class Runtime:
     def _shared_pool(self) -> httpx.AsyncClient:
         if self._pool is None:
             self._pool = httpx.AsyncClient(
+                transport=self.http_transport,
                 timeout=http_timeout(self.settings),
                 follow_redirects=False,
                 # A cookie set in one user's response must never ride on another's request.
@@ -132,6 +134,7 @@ def build_server(
     progress_interval: float = 0.2,
     auth: EntraAuth | None = None,
     state: StateBackend | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
 ) -> MCPServer[Runtime]:
     """The Copilot MCP server, ready for ``run()`` or ``Client(server)``.
 
@@ -142,10 +145,11 @@ def build_server(
     reports of one streamed answer. ``auth`` makes it a multi-user server over
     streamable HTTP: the SDK refuses requests without a valid token for this server's
     API, and each user acts as themselves (see ``http_auth``); stdio ignores it. ``state`` is
-    where transcripts live (default: this process's memory; see ``mcp/state``).
+    where transcripts live (default: this process's memory; see ``mcp/state``);
+    ``http_transport`` carries the users' requests over the shared pool (telemetry wraps it).
     """
     runtime = Runtime(settings or Settings.load(), client_factory, progress_interval=progress_interval,
-                      auth=auth, state=state)
+                      auth=auth, state=state, http_transport=http_transport)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
