@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from copilot_tools._net import is_loopback_host
 from copilot_tools.cli.common import (
     EXIT_OK,
     EXIT_SERVICE,
@@ -29,10 +30,10 @@ from copilot_tools.cli.common import (
     load_settings,
     preference,
 )
-from copilot_tools._net import is_loopback_host
 
 if TYPE_CHECKING:
     from copilot_tools.mcp.http_auth import EntraAuth
+    from copilot_tools.mcp.server import LogLevel
     from copilot_tools.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -166,8 +167,8 @@ _STATE_OPTIONS = {
     "max_sessions_per_user": ("max_sessions_per_user", "open MCP sessions per user (default 20)"),
     "max_sessions": ("max_sessions", "open MCP sessions in total (default 10000)"),
     "requests_per_minute": ("requests_per_minute", "HTTP requests per user per minute (default 240)"),
-    "session_idle_timeout": ("session_idle_timeout", "seconds without a request before a session closes "
-                             "(default 1800)"),
+    "session_idle_timeout": ("session_idle_timeout",
+                             "seconds without a request before a session closes (default 1800)"),
     "transcript_ttl": ("transcript_ttl", "seconds transcripts are kept after their last turn (default 604800)"),
 }
 
@@ -322,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
         # -v already sends copilot_tools logs to stderr; keep the SDK's root handler from repeating them.
         logging.getLogger("copilot_tools").propagate = False
     factory = _with_headers(AsyncCopilotClient, headers) if headers else None
-    log_level = "INFO" if verbose else "WARNING"
+    log_level: LogLevel = "INFO" if verbose else "WARNING"
     if args.transport == "stdio":
         build_server(settings, client_factory=factory, log_level=log_level).run()
         return EXIT_OK
@@ -330,7 +331,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve_http(args: argparse.Namespace, settings: Settings, auth: EntraAuth | None, state_config: Any,
-                factory: Any, log_level: Any) -> int:
+                factory: Any, log_level: LogLevel) -> int:
     from copilot_tools.mcp.http_app import build_http_app, serve_http
     from copilot_tools.mcp.server import build_server
     from copilot_tools.mcp.state import open_state

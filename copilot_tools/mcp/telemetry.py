@@ -71,8 +71,8 @@ class Instruments:
         if state is not None:
             try:
                 self._sessions = await state.count_sessions()
-            except Exception:  # noqa: BLE001 - a metric never fails a request
-                pass
+            except Exception as exc:  # noqa: BLE001 - a metric never fails a request
+                logging.getLogger(__name__).debug("session count unavailable: %s", type(exc).__name__)
 
 
 _instruments: Instruments | None = None
@@ -184,7 +184,7 @@ class TracedTransport(httpx.AsyncBaseTransport):
                 "gen_ai.operation.name": operation, "http.response.status_code": response.status_code})
             span.end()
 
-        response.stream = _Finishing(response.stream, finish)  # type: ignore[arg-type]
+        response.stream = _Finishing(response.stream, finish)
         return response
 
     async def aclose(self) -> None:

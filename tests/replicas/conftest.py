@@ -166,7 +166,7 @@ class Replica:
             self.process = None
 
 
-def replica_env(tmp_path: Path, idp: EntraStandIn, ca_file: str, graph: CountingGraph,
+def replica_env(tmp_path: Path, provider: EntraStandIn, ca_file: str, graph: CountingGraph,
                 **limits: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("COPILOT_TOOLS_")}
     home = tmp_path / "home"
@@ -175,7 +175,7 @@ def replica_env(tmp_path: Path, idp: EntraStandIn, ca_file: str, graph: Counting
         "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
         "PYTHONPATH": str(ROOT), "NO_PROXY": "*", "COPILOT_TOOLS_TIME_ZONE": TIME_ZONE,
         "COPILOT_TOOLS_CONFIG": str(tmp_path / "absent.toml"), "COPILOT_TOOLS_ENDPOINT": graph.base_url,
-        "COPILOT_TOOLS_AUTHORITY": idp.base_url, "COPILOT_TOOLS_CA_BUNDLE": ca_file,
+        "COPILOT_TOOLS_AUTHORITY": provider.base_url, "COPILOT_TOOLS_CA_BUNDLE": ca_file,
         "COPILOT_TOOLS_MCP_CLIENT_SECRET": SECRET, "COPILOT_TOOLS_STREAM_RETRY_MS": "100",
         # A fixed key, as an operator would set for every replica.
         "COPILOT_TOOLS_STATE_KEY": "x0n3bQb5i3xA7k0r3pWc8nD2mQ1s9tV4yZ6uE8hJ0lU=",

@@ -39,7 +39,7 @@ def test_compose_runs_two_replicas_on_redis_behind_a_proxy_with_the_emulator_as_
 
 def test_the_image_runs_as_a_non_root_user_with_a_health_check() -> None:
     dockerfile = (SERVERS / "docker" / "Dockerfile").read_text()
-    assert re.search(r"^USER (?!root)\w+", dockerfile, re.M)
+    assert re.search(r"^USER (?!root)\w+", dockerfile, re.MULTILINE)
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile and ".[redis,otel]" in dockerfile
 
 

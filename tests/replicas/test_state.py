@@ -22,6 +22,7 @@ from copilot_tools.mcp.state import (
 )
 from tests.replicas.conftest import RedisProcess
 
+
 @pytest.fixture(params=["memory", "redis"])
 async def backend_of(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     opened: list[StateBackend] = []

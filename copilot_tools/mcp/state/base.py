@@ -44,7 +44,7 @@ class StateBackend(ABC):
     async def ping(self) -> None:
         """Return when the store answers; raise ``StateUnavailableError`` otherwise."""
 
-    async def aclose(self) -> None:  # noqa: B027 - optional
+    async def aclose(self) -> None:
         """Release connections."""
 
     # --- sessions ----------------------------------------------------------------------------

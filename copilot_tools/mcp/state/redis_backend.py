@@ -181,12 +181,11 @@ class RedisState(StateBackend):
     async def append_event(self, session_id: str, stream_id: str, data: str | None) -> str:
         encoded = _b64(stream_id)
         key = f"{PREFIX}e:{session_id}:{encoded}"
-        async with self._guard():
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.xadd(key, {"d": data if data is not None else "", "p": "1" if data is None else "0"},
-                          maxlen=MAX_STREAM_EVENTS, approximate=True)
-                pipe.expire(key, math.ceil(self.config.stream_ttl))
-                entry, _ = await pipe.execute()
+        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(key, {"d": data if data is not None else "", "p": "1" if data is None else "0"},
+                      maxlen=MAX_STREAM_EVENTS, approximate=True)
+            pipe.expire(key, math.ceil(self.config.stream_ttl))
+            entry, _ = await pipe.execute()
         return f"{entry.decode()}_{encoded}"
 
     async def events_after(self, session_id: str, event_id: str, *, wait: float) -> tuple[str, list[StoredEvent]] | None:
@@ -235,11 +234,10 @@ class RedisState(StateBackend):
         now = time.time()
         window = int(now // 60)
         key = f"{PREFIX}r:{owner}:{window}"
-        async with self._guard():
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, 120)
-                count, _ = await pipe.execute()
+        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 120)
+            count, _ = await pipe.execute()
         if int(count) > self.config.requests_per_minute:
             raise LimitExceededError("requests per minute", self.config.requests_per_minute,
                                      "COPILOT_TOOLS_REQUESTS_PER_MINUTE", (window + 1) * 60 - now)
@@ -250,15 +248,14 @@ class RedisState(StateBackend):
                           max_conversations: int) -> None:
         ttl = math.ceil(self.config.transcript_ttl)
         turns_key, list_key = f"{PREFIX}t:{owner}:{conversation_id}", f"{PREFIX}c:{owner}"
-        async with self._guard():
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.rpush(turns_key, turn)
-                pipe.ltrim(turns_key, -max_turns, -1)
-                pipe.expire(turns_key, ttl)
-                pipe.zadd(list_key, {conversation_id: time.time()})
-                pipe.zremrangebyrank(list_key, 0, -(max_conversations + 1))
-                pipe.expire(list_key, ttl)
-                await pipe.execute()
+        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(turns_key, turn)
+            pipe.ltrim(turns_key, -max_turns, -1)
+            pipe.expire(turns_key, ttl)
+            pipe.zadd(list_key, {conversation_id: time.time()})
+            pipe.zremrangebyrank(list_key, 0, -(max_conversations + 1))
+            pipe.expire(list_key, ttl)
+            await pipe.execute()
 
     async def turns(self, owner: str, conversation_id: str) -> list[str]:
         async with self._guard():
