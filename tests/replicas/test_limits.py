@@ -30,9 +30,7 @@ from tests.replicas.conftest import (
     RedisProcess,
     Replica,
     connect,
-    free_port,
-    replica_args,
-    replica_env,
+    replica_pair,
 )
 from tests.replicas.test_replicas import INITIALIZE, MCP_HEADERS
 
@@ -50,20 +48,11 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisProcess, idp: EntraStandIn,
           ca_file: str, graph: CountingGraph) -> Iterator[list[Replica]]:
-    tmp = tmp_path_factory.mktemp("tight")
-    ports = [free_port(), free_port()]
-    env = replica_env(tmp, idp, ca_file, graph, COPILOT_TOOLS_MAX_TURNS_PER_USER="1",
-                      COPILOT_TOOLS_MAX_SESSIONS_PER_USER=str(SESSIONS_PER_USER),
-                      COPILOT_TOOLS_SESSION_EVICT_AFTER="600", COPILOT_TOOLS_REQUESTS_PER_MINUTE="5000")
-    args = replica_args(redis_server.url.replace("/0", "/1"), f"http://127.0.0.1:{ports[0]}/mcp")
-    servers = [Replica(port, env, args, tmp / f"replica-{port}.log") for port in ports]
-    for server in servers:
-        server.start()
-    try:
+    limits = {"COPILOT_TOOLS_MAX_TURNS_PER_USER": "1", "COPILOT_TOOLS_MAX_SESSIONS_PER_USER": str(SESSIONS_PER_USER),
+              "COPILOT_TOOLS_SESSION_EVICT_AFTER": "600", "COPILOT_TOOLS_REQUESTS_PER_MINUTE": "5000"}
+    with replica_pair(tmp_path_factory.mktemp("tight"), idp, ca_file, graph, redis_server.url.replace("/0", "/1"),
+                      **limits) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 async def test_thousands_of_abandoned_sessions_by_one_user_do_not_lock_out_another(

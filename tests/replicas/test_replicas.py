@@ -32,6 +32,7 @@ from tests.replicas.conftest import (
     free_port,
     replica_args,
     replica_env,
+    replica_pair,
 )
 
 pytestmark = pytest.mark.anyio
@@ -45,18 +46,8 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisProcess, idp: EntraStandIn,
              ca_file: str, graph: CountingGraph) -> Iterator[list[Replica]]:
-    tmp = tmp_path_factory.mktemp("replicas")
-    ports = [free_port(), free_port()]
-    env = replica_env(tmp, idp, ca_file, graph)
-    args = replica_args(redis_server.url, f"http://127.0.0.1:{ports[0]}/mcp")
-    servers = [Replica(port, env, args, tmp / f"replica-{port}.log") for port in ports]
-    for server in servers:
-        server.start()
-    try:
+    with replica_pair(tmp_path_factory.mktemp("replicas"), idp, ca_file, graph, redis_server.url) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 def balancer(replicas: list[Replica], **options: Any) -> Balancer:
