@@ -106,7 +106,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def direct(endpoint: str, users: int) -> list[float]:
-    async with AsyncCopilotClient(settings=Settings(endpoint=endpoint, access_token=TOKEN)) as client:
+    import httpx
+
+    pool = httpx.AsyncClient(timeout=300, limits=httpx.Limits(max_connections=2000))
+    async with pool, AsyncCopilotClient(settings=Settings(endpoint=endpoint, access_token=TOKEN),
+                                        http_client=pool) as client:
 
         async def one() -> float:  # what the ask_copilot tool does: create, then stream the turn
             started = time.perf_counter()

@@ -5,8 +5,8 @@ What Redis holds (all keys under ``copilot-tools:``, each with an expiry):
 - ``s:{session}`` (hash: owner, protocol version, client parameters) and the sorted sets
   ``su:{owner}`` / ``sa`` (sessions by last use): a session lives ``session_idle_timeout``
   after its last request;
-- ``e:{session}:{stream}`` (a Redis stream): the events of one response stream, for
-  ``Last-Event-ID``, kept ``stream_ttl``;
+- ``e:{session}:{stream}`` (a list): the events of one response stream, for
+  ``Last-Event-ID``, kept ``stream_ttl`` while it runs and two minutes once answered;
 - ``t:{owner}:{conversation}`` (a list of turns) and ``c:{owner}`` (conversations by last use):
   ``transcript_ttl`` after the last turn;
 - ``turns:{owner}`` (leases of running turns), ``r:{owner}:{minute}`` (request counts, 2 min);
@@ -26,14 +26,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from copilot_tools.mcp.state.base import SessionRecord, StateBackend, StoredEvent
+import anyio
+
+from copilot_tools.mcp.state.base import SessionRecord, StateBackend, StoredEvent, is_response
 from copilot_tools.mcp.state.config import StateConfig
 from copilot_tools.mcp.state.errors import LimitExceededError, StateUnavailableError
 
 PREFIX = "copilot-tools:"
 MAX_STREAM_EVENTS = 10_000
-#: One blocking read waits at most this long (below the socket timeout), callers loop.
+#: One wait for new events lasts at most this long, polling at POLL_SECONDS; callers loop.
 BLOCK_SECONDS = 1.0
+POLL_SECONDS = 0.05
+#: How long an answered stream is kept for a client that reconnects after a drop.
+COMPLETED_STREAM_TTL = 120
 
 _DROP = """
 local function drop(sid)
@@ -181,37 +186,36 @@ class RedisState(StateBackend):
     async def append_event(self, session_id: str, stream_id: str, data: str | None) -> str:
         encoded = _b64(stream_id)
         key = f"{PREFIX}e:{session_id}:{encoded}"
-        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, {"d": data if data is not None else "", "p": "1" if data is None else "0"},
-                      maxlen=MAX_STREAM_EVENTS, approximate=True)
-            pipe.expire(key, math.ceil(self.config.stream_ttl))
-            entry, _ = await pipe.execute()
-        return f"{entry.decode()}_{encoded}"
+        # Once answered, a stream is only kept for a client that reconnects right after a drop.
+        ttl = COMPLETED_STREAM_TTL if is_response(data, stream_id) else math.ceil(self.config.stream_ttl)
+        async with self._guard():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(key, "p" if data is None else "m" + data)
+                pipe.ltrim(key, -MAX_STREAM_EVENTS, -1)
+                pipe.expire(key, ttl)
+                length, _, _ = await pipe.execute()
+        return f"{int(length)}_{encoded}"
 
     async def events_after(self, session_id: str, event_id: str, *, wait: float) -> tuple[str, list[StoredEvent]] | None:
-        entry, _, encoded = event_id.partition("_")
+        position, _, encoded = event_id.partition("_")
         stream_id = _unb64(encoded)
-        if stream_id is None or not entry:
+        if stream_id is None or not position.isdigit() or len(position) > 9:
             return None
-        key = f"{PREFIX}e:{session_id}:{encoded}"
+        key, start = f"{PREFIX}e:{session_id}:{encoded}", int(position)
+        deadline = time.monotonic() + min(wait, BLOCK_SECONDS)
         async with self._guard():
-            if not await self.redis.exists(key):
-                return None
-            try:
-                rows = await self.redis.xrange(key, min=f"({entry}", count=1000)
-                if not rows and wait > 0:
-                    found = await self.redis.xread({key: entry}, count=1000,
-                                                   block=max(1, int(min(wait, BLOCK_SECONDS) * 1000)))
-                    rows = found[0][1] if found else []
-            except Exception as exc:  # a malformed id from the client: nothing to replay
-                from redis.exceptions import ResponseError
-
-                if isinstance(exc, ResponseError):
+            while True:
+                rows = await self.redis.lrange(key, start, -1)
+                if rows or time.monotonic() >= deadline:
+                    break
+                if not await self.redis.exists(key):
                     return None
-                raise
+                await anyio.sleep(POLL_SECONDS)
+            if not rows and not await self.redis.exists(key):
+                return None
         events = [
-            StoredEvent(f"{rid.decode()}_{encoded}", None if row.get(b"p") == b"1" else row[b"d"].decode())
-            for rid, row in rows
+            StoredEvent(f"{start + n + 1}_{encoded}", None if row == b"p" else row[1:].decode())
+            for n, row in enumerate(rows)
         ]
         return stream_id, events
 
