@@ -188,12 +188,11 @@ class RedisState(StateBackend):
         key = f"{PREFIX}e:{session_id}:{encoded}"
         # Once answered, a stream is only kept for a client that reconnects right after a drop.
         ttl = COMPLETED_STREAM_TTL if is_response(data, stream_id) else math.ceil(self.config.stream_ttl)
-        async with self._guard():
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.rpush(key, "p" if data is None else "m" + data)
-                pipe.ltrim(key, -MAX_STREAM_EVENTS, -1)
-                pipe.expire(key, ttl)
-                length, _, _ = await pipe.execute()
+        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, "p" if data is None else "m" + data)
+            pipe.ltrim(key, -MAX_STREAM_EVENTS, -1)
+            pipe.expire(key, ttl)
+            length, _, _ = await pipe.execute()
         return f"{int(length)}_{encoded}"
 
     async def events_after(self, session_id: str, event_id: str, *, wait: float) -> tuple[str, list[StoredEvent]] | None:
