@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 METER = "copilot_tools.mcp"
 ENV_CAPTURE_CONTENT = "COPILOT_TOOLS_OTEL_CAPTURE_CONTENT"
 ENV_JSON_LOGS = "COPILOT_TOOLS_JSON_LOGS"
+UPSTREAM_CONNECTIONS = 1000
 
 
 class Instruments:
@@ -149,7 +150,9 @@ class TracedTransport(httpx.AsyncBaseTransport):
     its body, so a stream counts whole) and throttles."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport | None = None, metrics: Instruments | None = None) -> None:
-        self.inner = inner or httpx.AsyncHTTPTransport()
+        # A pool for a server's worth of concurrent turns (httpx's default of 100 connections
+        # makes the 101st concurrent answer wait, then fail with PoolTimeout).
+        self.inner = inner or httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=UPSTREAM_CONNECTIONS))
         self.metrics = metrics or instruments()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
