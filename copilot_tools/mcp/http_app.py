@@ -56,6 +56,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from copilot_tools.errors import CopilotError
+from copilot_tools.mcp.errors import error_result
 from copilot_tools.mcp.state import (
     LimitExceededError,
     SessionRecord,
@@ -141,7 +142,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         """Admit a new session under the caps, record its handshake, then let the SDK serve it."""
         owner = owner_of(scope)
         body = await Request(scope, receive).body()
-        receive = _replay(body)
+        receive = _replay(body, receive)
         session_id = uuid.uuid4().hex
         await self.state.admit_session(session_id, owner)
         established = False
@@ -231,8 +232,9 @@ def _client_params(raw: str | None) -> InitializeRequestParams | None:
         return None
 
 
-def _replay(body: bytes) -> Receive:
-    """A ``receive`` that hands the already-read body over again."""
+def _replay(body: bytes, then: Receive) -> Receive:
+    """A ``receive`` that hands the already-read body over again, then the connection's own
+    messages (a disconnect)."""
     sent = False
 
     async def receive() -> Message:
@@ -240,8 +242,7 @@ def _replay(body: bytes) -> Receive:
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        await anyio.sleep_forever()
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await then()
 
     return receive
 
@@ -306,10 +307,8 @@ class TurnLimit:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         name = ctx.params.get("name") if ctx.method == "tools/call" and ctx.params else None
-        if name not in TURN_TOOLS:
+        if not isinstance(name, str) or name not in TURN_TOOLS:  # (a hostile name may be unhashable)
             return await call_next(ctx)
-        from copilot_tools.mcp.errors import error_result
-
         owner, token = owner_of_token(get_access_token()), uuid.uuid4().hex
         try:
             await self.state.acquire_turn(owner, token)

@@ -82,3 +82,20 @@ async def test_health_and_readiness(origin: str) -> None:
     async with httpx.AsyncClient() as http:
         assert (await http.get(f"{origin}/healthz")).json() == {"status": "ok"}
         assert (await http.get(f"{origin}/readyz")).json() == {"status": "ready"}
+
+
+async def test_a_tool_call_with_a_hostile_name_is_refused_and_the_server_keeps_serving(origin: str) -> None:
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    async with httpx.AsyncClient(timeout=10) as http:
+        opened = await http.post(f"{origin}/mcp", json=initialize, headers=headers)
+        session = {**headers, "mcp-session-id": opened.headers["mcp-session-id"],
+                   "mcp-protocol-version": "2025-11-25"}
+        await http.post(f"{origin}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+                        headers=session)
+        hostile = await http.post(f"{origin}/mcp", headers=session, json={
+            "jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": ["ask_copilot"], "arguments": {}}})
+        assert hostile.status_code == 200 and '"error"' in hostile.text
+    async with Client(f"{origin}/mcp") as client:
+        assert len((await client.list_tools()).tools) >= 4
