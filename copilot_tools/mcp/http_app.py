@@ -78,6 +78,8 @@ LOCAL_OWNER = ""
 #: The tools that run a Copilot turn (and so count against the concurrent-turn limit).
 TURN_TOOLS = frozenset({"ask_copilot", "ask_with_files", "continue_conversation"})
 MAX_SESSION_ID = 128
+#: How often a replica lets go of sessions whose record is gone.
+SWEEP_SECONDS = 60.0
 
 
 def owner_of_token(access: AccessToken | None) -> str:
@@ -105,6 +107,31 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         super().__init__(app, security_settings=security_settings, retry_interval=config.stream_retry_ms,
                          session_idle_timeout=config.session_idle_timeout, max_sessions=None)
         self.state = state
+
+    @asynccontextmanager
+    async def run(self) -> AsyncIterator[None]:
+        async with super().run(), anyio.create_task_group() as group:
+            group.start_soon(self._sweep)
+            try:
+                yield
+            finally:
+                group.cancel_scope.cancel()
+
+    async def _sweep(self) -> None:
+        """Let go of sessions this replica holds whose record is gone (evicted to admit another,
+        closed on another replica, expired), so their memory does not wait for the local idle timeout."""
+        interval = min(SWEEP_SECONDS, self.session_idle_timeout or SWEEP_SECONDS)
+        while True:
+            await anyio.sleep(interval)
+            held = list(self._server_instances)
+            try:
+                live = await self.state.live_sessions(held) if held else set()
+            except StateUnavailableError:
+                continue
+            for session_id in held:
+                transport = self._server_instances.get(session_id)
+                if session_id not in live and transport is not None:
+                    await self._discard_session(session_id, transport)
 
     def _transport(self, session_id: str) -> StreamableHTTPServerTransport:
         return StreamableHTTPServerTransport(

@@ -69,6 +69,10 @@ class StateBackend(ABC):
         """Forget the session (the client ended it, or it never opened)."""
 
     @abstractmethod
+    async def live_sessions(self, session_ids: list[str]) -> set[str]:
+        """Which of ``session_ids`` are still open (not closed, expired or evicted), without touching them."""
+
+    @abstractmethod
     async def count_sessions(self) -> int:
         """Open sessions across the deployment (for metrics)."""
 

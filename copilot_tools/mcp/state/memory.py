@@ -91,6 +91,10 @@ class MemoryState(StateBackend):
     async def close_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
 
+    async def live_sessions(self, session_ids: list[str]) -> set[str]:
+        self._expire_sessions(time.time())
+        return {session for session in session_ids if session in self._sessions}
+
     async def count_sessions(self) -> int:
         self._expire_sessions(time.time())
         return len(self._sessions)

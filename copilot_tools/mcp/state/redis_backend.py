@@ -176,6 +176,13 @@ class RedisState(StateBackend):
         async with self._guard():
             await self._close(args=[PREFIX, session_id])
 
+    async def live_sessions(self, session_ids: list[str]) -> set[str]:
+        async with self._guard(), self.redis.pipeline(transaction=False) as pipe:
+            for session in session_ids:
+                pipe.exists(f"{PREFIX}s:{session}")
+            found = await pipe.execute()
+        return {session for session, exists in zip(session_ids, found, strict=True) if exists}
+
     async def count_sessions(self) -> int:
         async with self._guard():
             await self.redis.zremrangebyscore(f"{PREFIX}sa", "-inf", time.time() - self.config.session_idle_timeout)
