@@ -34,6 +34,7 @@ from copilot_tools.mcp.state.errors import LimitExceededError, StateUnavailableE
 
 PREFIX = "copilot-tools:"
 MAX_STREAM_EVENTS = 10_000
+MAX_CONNECTIONS = 64
 #: One wait for new events lasts at most this long, polling at POLL_SECONDS; callers loop.
 BLOCK_SECONDS = 1.0
 POLL_SECONDS = 0.05
@@ -117,10 +118,13 @@ class RedisState(StateBackend):
             from redis.asyncio.retry import Retry
             from redis.backoff import ExponentialBackoff
 
-            client = aioredis.Redis.from_url(
-                config.state_url, socket_timeout=5, socket_connect_timeout=3, health_check_interval=15,
-                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2), client_name="copilot-tools",
+            # A bounded pool: a burst of requests waits briefly for a connection rather than opening
+            # hundreds (each costs Redis ~20 KB of buffers).
+            pool = aioredis.BlockingConnectionPool.from_url(
+                config.state_url, max_connections=MAX_CONNECTIONS, timeout=5, socket_timeout=5,
+                socket_connect_timeout=3, health_check_interval=15, client_name="copilot-tools",
             )
+            client = aioredis.Redis(connection_pool=pool, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2))
         self.redis = client
         self._admit = client.register_script(_ADMIT)
         self._touch = client.register_script(_TOUCH)
