@@ -6,7 +6,8 @@ replica: after the stored events, it keeps reading the stream from the backend u
 request's response has been sent (or ``max_wait`` passes). The request may still be running
 on another replica, whose events reach the client only through the store; the transport that
 replays never sees them otherwise. The response ends the replayed stream, so the client gets
-exactly one answer and the turn is never sent to Copilot again.
+exactly one answer and the turn is never sent to Copilot again. A stream that stalls for
+``STALL`` seconds (the replica answering it died) is ended, so the client stops waiting.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from copilot_tools.mcp.state.base import StateBackend, is_response
 
 #: The longest a resumed stream waits for the rest of an answer (an answer's deadline is 600 s).
 MAX_WAIT = 660.0
+#: A stream with no new event for this long is given up (the replica answering may have died).
+STALL = 120.0
 POLL = 1.0
 
 
@@ -46,8 +49,10 @@ class SessionEventStore(EventStore):
             return None
         stream_id, events = found
         deadline = time.monotonic() + self.max_wait
-        cursor = last_event_id
+        cursor, last_seen = last_event_id, time.monotonic()
         while True:
+            if events:
+                last_seen = time.monotonic()
             for event in events:
                 cursor = event.event_id
                 if event.data is None:  # a priming event: nothing to deliver
@@ -56,8 +61,11 @@ class SessionEventStore(EventStore):
                 await send_callback(EventMessage(message, event.event_id))
                 if is_response(event.data, stream_id):
                     return None  # the request is answered: end this stream
-            if stream_id == GET_STREAM_KEY or time.monotonic() >= deadline:
-                return stream_id if stream_id == GET_STREAM_KEY else None
+            if stream_id == GET_STREAM_KEY:
+                return stream_id  # the standalone stream: the transport carries it on live
+            now = time.monotonic()
+            if now >= deadline or now - last_seen >= STALL:
+                return None
             found = await self.state.events_after(self.session_id, cursor, wait=POLL)
             if found is None:
                 return None
