@@ -213,12 +213,12 @@ class CutStream(httpx2.AsyncByteStream):
 
 
 @asynccontextmanager
-async def connect(balancer: Balancer, token: str) -> AsyncIterator[Client]:
-    """The SDK's client (legacy era: sessions) through ``balancer``, with ``token``."""
+async def connect(balancer: Balancer, token: str, mode: Any = "legacy") -> AsyncIterator[Client]:
+    """The SDK's client (by default the legacy era: sessions) through ``balancer``, with ``token``."""
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, transport=BalancingTransport(balancer),
                               timeout=httpx2.Timeout(30.0, read=60.0))
     async with http, Client(streamable_http_client(f"{balancer.origins[0]}/mcp", http_client=http),
-                            mode="legacy") as client:
+                            mode=mode) as client:
         yield client
 
 

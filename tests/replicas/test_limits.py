@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+import redis
 
 from copilot_tools import Settings
 from copilot_tools.emulator.server import bind
@@ -43,6 +44,10 @@ SESSIONS_PER_USER = 5
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def redis_url(replicas: list[Replica]) -> str:
+    return replicas[0].args[replicas[0].args.index("--state") + 1]
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +86,12 @@ async def test_thousands_of_abandoned_sessions_by_one_user_do_not_lock_out_anoth
     error = refusal.json()["error"]
     assert error["data"]["limit"] == "open sessions" and error["data"]["setting"] == "COPILOT_TOOLS_MAX_SESSIONS_PER_USER"
     assert f"limit of {SESSIONS_PER_USER} open sessions" in error["message"] and "Retry after" in error["message"]
+
+    # Nothing of the refused attempts stays behind: the user holds the sessions the cap allows.
+    store = redis.Redis.from_url(redis_url(tight))
+    user = idp.add_user(MEGAN)
+    assert store.zcard(f"copilot-tools:su:{user.tid}/{user.oid}".lower()) == SESSIONS_PER_USER
+    store.close()
 
     # Another user is served at once, on both replicas.
     async with connect(Balancer([server.origin for server in tight]), idp.api_token(JOHN)) as client:

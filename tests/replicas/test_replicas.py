@@ -77,6 +77,17 @@ async def test_a_session_whose_requests_alternate_between_replicas_works(
     assert await store.for_owner(_owner(idp, JOHN)).conversation_ids() == []
 
 
+async def test_a_host_on_the_sessionless_protocol_is_served_by_any_replica(
+    replicas: list[Replica], idp: EntraStandIn,
+) -> None:
+    lb = balancer(replicas)
+    async with connect(lb, idp.api_token(ADELE), mode="auto") as client:
+        answers = [await client.call_tool("ask_copilot", {"question": MEETING}) for _ in range(2)]
+    assert not any(answer.is_error for answer in answers)
+    assert {index for _, index, _ in lb.log} == {0, 1}
+    assert all(method == "POST" for method, _, _ in lb.log)  # no session: no stream to hold, nothing to end
+
+
 def _owner(idp: EntraStandIn, username: str) -> str:
     user = idp.add_user(username)
     return f"{user.tid}/{user.oid}".lower()
