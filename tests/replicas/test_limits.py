@@ -15,6 +15,8 @@ import anyio
 import httpx
 import pytest
 import redis
+from mcp import Client
+from mcp.shared.exceptions import MCPError
 
 from copilot_tools import Settings
 from copilot_tools.emulator.server import bind
@@ -148,3 +150,15 @@ def _app(config: StateConfig, graph: CountingGraph) -> Any:
     state = open_state(config)
     server = build_server(Settings(endpoint=graph.base_url, time_zone=TIME_ZONE))
     return build_http_app(server, state, config)
+
+
+async def test_a_host_over_a_limit_reads_which_limit_and_when_to_retry(graph: CountingGraph) -> None:
+    config = StateConfig(requests_per_minute=5)
+    with serve(_app(config, graph), bind("127.0.0.1", 0)) as origin:
+        async with Client(f"{origin}/mcp", mode="legacy") as client:
+            with pytest.raises(MCPError) as refused:
+                for _ in range(10):
+                    await client.list_tools()
+    message = str(refused.value)
+    assert "limit of 5 requests per minute" in message and "Retry after" in message
+    assert "COPILOT_TOOLS_REQUESTS_PER_MINUTE" in message
