@@ -18,6 +18,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._canned_server import STREAM_EVENTS, CannedServer
+from benchmarks._report import report
 from copilot_tools import CopilotClient, TextDelta
 from copilot_tools._sse import SSEDecoder
 
@@ -94,10 +95,13 @@ def main() -> None:
         bare, client = bench_turns(server.base_url, args.turns)
     print(f"chat turn: bare httpx+json.loads {bare * 1000:.2f} ms, CopilotClient.chat {client * 1000:.2f} ms "
           f"(ratio {client / bare:.2f}, overhead {(client - bare) * 1000:.2f} ms)")
+    report("chat turn vs bare httpx", client / bare, 1.05, f"{client * 1000:.2f} ms vs {bare * 1000:.2f} ms")
     with CannedServer(event_delay=args.event_delay) as server:
         first_byte, first_delta = bench_first_delta(server.base_url, args.streams)
     print(f"stream: first byte (bare httpx) {first_byte * 1000:.1f} ms, first delta (client) {first_delta * 1000:.1f} ms "
           f"(ratio {first_delta / first_byte:.2f}; the server waits {args.event_delay * 1000:.0f} ms before each event)")
+    report("first delta vs first byte", first_delta / first_byte, 1.02,
+           f"{first_delta * 1000:.1f} ms vs {first_byte * 1000:.1f} ms")
     for name, rate in bench_decoder(args.megabytes).items():
         print(f"SSE decoder, {name}: {rate:.1f} MiB/s")
 

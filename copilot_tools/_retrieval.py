@@ -14,16 +14,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from copilot_tools import _json
 from copilot_tools.answer import SensitivityLabel
 from copilot_tools.errors import CopilotError, InvalidInputError, ServiceError
 from copilot_tools._exchange import Flow, Received, Sleep, exchange
 from copilot_tools._kql import check_filter
 from copilot_tools._protocol import (
+    CONNECTION_ID,
+    PROPERTY_NAME,
     Endpoint,
     HttpRequest,
     as_list,
     error_from_response,
     parse_retry_after,
+    validate_names,
     validate_text,
 )
 from copilot_tools._retry import RetryPolicy
@@ -36,9 +40,11 @@ from copilot_tools._wire import (
     ExternalItemConfiguration,
     RetrievalRequest,
     RetrievalResponse,
+    SharePointEmbeddedConfiguration,
 )
 
-DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem")
+#: ``sharePointEmbedded`` is beta-only; its ``container_type_id`` picks the container type.
+DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem", "sharePointEmbedded")
 MAX_QUERY_LENGTH = 1500
 MAX_RESULTS = 25
 MAX_BATCH = 20
@@ -64,6 +70,7 @@ class RetrievalHit(BaseModel):
     sensitivity_label: SensitivityLabel | None = None
     data_source: str
     queries: tuple[str, ...] = ()
+    request_id: str | None = None
 
     @property
     def title(self) -> str | None:
@@ -102,6 +109,7 @@ def build_query(
     metadata: Sequence[str] | None = None,
     max_results: int | None = None,
     connections: Sequence[str] | None = None,
+    container_type_id: str | None = None,
 ) -> RetrievalQuery:
     """Validate every argument before anything is sent."""
     if not isinstance(query, str) or not query.strip():
@@ -118,12 +126,24 @@ def build_query(
         raise InvalidInputError("max_results", f"{max_results!r} is not a whole number from 1 to {MAX_RESULTS}")
     if connections and data_source != "externalItem":
         raise InvalidInputError("connections", "connection ids only apply to the externalItem data source")
+    if container_type_id is not None:
+        if data_source != "sharePointEmbedded":
+            raise InvalidInputError("container_type_id", "a container type only applies to the sharePointEmbedded data source")
+        if not isinstance(container_type_id, str) or not container_type_id.strip():
+            raise InvalidInputError("container_type_id", "the container type id is empty")
+        validate_text("container_type_id", container_type_id)
     if filter is not None:
         check_filter(filter, allow_any_property=data_source == "externalItem")
+    validate_names("connections", connections, CONNECTION_ID)
+    if metadata is not None:
+        validate_names("metadata", metadata, PROPERTY_NAME)
     configuration = None
     if connections:
         configuration = DataSourceConfiguration(external_item=ExternalItemConfiguration(
             connections=[ExternalConnection(connection_id=c) for c in connections]))
+    elif container_type_id is not None:
+        configuration = DataSourceConfiguration(share_point_embedded=SharePointEmbeddedConfiguration(
+            container_type_id=container_type_id))
     body = RetrievalRequest(
         query_string=query,
         data_source=data_source,
@@ -136,7 +156,7 @@ def build_query(
 
 
 def require_graph(endpoint: Endpoint) -> None:
-    if endpoint.name == "workiq":
+    if endpoint.is_workiq:
         raise InvalidInputError("endpoint", "the Retrieval API is on Microsoft Graph, not Work IQ",
                                 hint="Use --endpoint graph (or a Graph-compatible base URL) for retrieval.")
 
@@ -144,24 +164,25 @@ def require_graph(endpoint: Endpoint) -> None:
 def single_flow(endpoint: Endpoint, query: RetrievalQuery, policy: RetryPolicy) -> Flow:
     require_graph(endpoint)
     request = HttpRequest("POST", endpoint.retrieval_url(), json=query.body.to_wire())
-    return exchange(request, operation="read", policy=policy, endpoint_name=endpoint.name)
+    return exchange(request, operation="read", policy=policy, endpoint=endpoint)
 
 
 def parse_hits(body: bytes | Any, query: RetrievalQuery, request_id: str | None = None) -> list[RetrievalHit]:
     try:
-        data = json.loads(body) if isinstance(body, (bytes, str)) else body
+        data = _json.loads(body) if isinstance(body, (bytes, str)) else body
         response = RetrievalResponse.model_validate(data)
     except (ValueError, ValidationError):
         raise ServiceError("The retrieval answer is not in the API's shape.", request_id=request_id) from None
     return [
         RetrievalHit(
-            url=hit.web_url,
+            url=hit.web_url or "",  # a hit without webUrl keeps its extracts
             extracts=tuple(Extract(text=e.text, relevance_score=e.relevance_score) for e in hit.extracts),
             resource_type=hit.resource_type,
             metadata=dict(hit.resource_metadata),
             sensitivity_label=SensitivityLabel.from_wire(hit.sensitivity_label),
             data_source=query.data_source,
             queries=(query.query,),
+            request_id=request_id,
         )
         for hit in response.retrieval_hits
     ]
@@ -194,15 +215,25 @@ def batch_flow(endpoint: Endpoint, queries: Sequence[RetrievalQuery], policy: Re
     while pending:
         retry: list[int] = []
         waits: list[float] = []
+        last: CopilotError | None = None
         for start in range(0, len(pending), MAX_BATCH):
             group = pending[start : start + MAX_BATCH]
             received = yield RunFlow(exchange(
-                _batch_request(endpoint, queries, group), operation="read", policy=policy,
-                endpoint_name=endpoint.name,
+                _batch_request(endpoint, queries, group), operation="read", policy=policy, endpoint=endpoint,
             ))
             assert received is not None
+            sent = {str(index): index for index in group}
+            answered: set[int] = set()
             for item in _batch_items(received):
-                index = int(item.id)
+                index = sent.get(str(item.id))
+                if index is None or index in answered:
+                    raise ServiceError(
+                        f"The $batch answer holds a response with id {str(item.id)[:40]!r}, which this request "
+                        "did not send (or answers one twice).",
+                        hint="This may be a proxy or an outage; try again, and report the request id if it persists.",
+                        request_id=received.request_id,
+                    )
+                answered.add(index)
                 if 200 <= item.status < 300:
                     results[index] = parse_hits(item.body, queries[index], received.request_id)
                     continue
@@ -215,13 +246,14 @@ def batch_flow(endpoint: Endpoint, queries: Sequence[RetrievalQuery], policy: Re
                     raise _named(error, queries[index])
                 retry.append(index)
                 waits.append(delay)
+                last = _named(error, queries[index])
         missing = [i for i in pending if i not in results and i not in retry]
         if missing:
             raise ServiceError(f"The batch answer left out {len(missing)} of its requests.")
         pending = retry
         if pending:
             attempt += 1
-            yield Sleep(max(waits))
+            yield Sleep(max(waits), last, attempt)
     return merge_hits(hit for index in range(len(queries)) for hit in results[index])
 
 
@@ -236,21 +268,23 @@ def _batch_request(endpoint: Endpoint, queries: Sequence[RetrievalQuery], group:
 
 def _batch_items(received: Received) -> list[Any]:
     try:
-        return list(BatchResponse.model_validate_json(received.body or b"").responses)
-    except ValidationError:
+        return list(BatchResponse.model_validate(_json.loads(received.body or b"")).responses)
+    except (ValueError, ValidationError):
         raise ServiceError("The $batch answer is not in the API's shape.", request_id=received.request_id) from None
 
 
 def _named(error: CopilotError, query: RetrievalQuery) -> CopilotError:
-    error.message = f"{error.message} [query {query.query!r} on {query.data_source}]"
-    error.args = (error._render(),)
-    return error
+    """The error with the query it belongs to named in its message."""
+    return error.replace(message=f"{error.message} [query {query.query!r} on {query.data_source}]")
 
 
 def merge_hits(hits: Iterable[RetrievalHit]) -> list[RetrievalHit]:
     """One hit per URL, in first-seen order; extracts and queries of duplicates are kept."""
     merged: dict[str, RetrievalHit] = {}
     for hit in hits:
+        if not hit.url:  # nothing says two hits without a URL are the same document
+            merged[f"\0{len(merged)}"] = hit
+            continue
         seen = merged.get(hit.url)
         if seen is None:
             merged[hit.url] = hit
@@ -272,8 +306,8 @@ def render_hits(hits: Sequence[RetrievalHit]) -> str:
         return "No matching documents were found."
     blocks = []
     for number, hit in enumerate(hits, 1):
-        heading = f"[{number}] {hit.title or hit.url}"
-        details = [hit.url]
+        heading = f"[{number}] {hit.title or hit.url or 'Untitled document'}"
+        details = [hit.url] if hit.url else []
         if hit.author:
             details.append(f"by {hit.author}")
         if hit.sensitivity_label and hit.sensitivity_label.name:
@@ -291,6 +325,7 @@ def hits_structured(hits: Sequence[RetrievalHit]) -> dict[str, Any]:
                 "url": hit.url,
                 "title": hit.title,
                 "extracts": [e.model_dump() for e in hit.extracts],
+                "score": hit.score,
                 "resource_type": hit.resource_type,
                 "data_source": hit.data_source,
                 "metadata": hit.metadata,
@@ -320,6 +355,7 @@ RETRIEVAL_SCHEMA: dict[str, Any] = {
                             "required": ["text"],
                         },
                     },
+                    "score": {"type": ["number", "null"]},
                     "resource_type": {"type": ["string", "null"]},
                     "data_source": {"type": "string"},
                     "metadata": {"type": "object"},

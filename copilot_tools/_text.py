@@ -20,11 +20,11 @@ def encodable(text: str) -> str:
     scan. A surrogate pair that arrived as two separate code points is joined into the character
     it encodes, as a UTF-16 decoder would, rather than replaced.
     """
-    if _SURROGATE.search(text) is None:
+    if text.isascii() or _SURROGATE.search(text) is None:  # isascii is O(1) on ASCII-only text
         return text
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def is_encodable(text: str) -> bool:
     """True when ``text`` encodes as UTF-8 (no lone surrogates)."""
-    return _SURROGATE.search(text) is None
+    return text.isascii() or _SURROGATE.search(text) is None

@@ -4,15 +4,32 @@ The client and the emulator both speak through these models, so the two can neve
 drift apart. Every model keeps unknown fields (``extra="allow"``): the service grows
 fields between our releases and a new field must never turn a good answer into an
 error. Python attributes are snake_case; ``by_alias`` dumps give the wire's camelCase.
+
+Reading is tolerant the same way (strict about what we send, tolerant about what we read): a
+field of a response that holds an odd value (a card that is a string, a date that is not ISO
+8601, ``turnCount: null``, a hit without ``webUrl``) degrades to the best value available with a
+logged warning instead of failing the whole reply. Request models stay strict.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+
+logger = logging.getLogger("copilot_tools.wire")
 
 ConversationState = Literal["active", "disengagedForRai", "unknownFutureValue"] | str
 AttributionType = Literal["citation", "annotation", "unknownFutureValue"] | str
@@ -35,6 +52,116 @@ class WireModel(BaseModel):
     def to_wire(self) -> dict[str, Any]:
         """The JSON object as the service sends or expects it (aliases, no unset fields)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# --- tolerant reading -------------------------------------------------------------------
+#
+# Response models validate in pydantic's compiled code, and only when that fails does Python
+# step in (``_tolerant``, a wrap validator on the models that hold a reply): it reads the
+# error locations, repairs a copy of the input (an odd field is dropped so that its default
+# applies; a list item that cannot be read is left out), logs what it did and validates again.
+# A good reply pays nothing for the tolerance; per-field Python validators would cost every
+# snapshot of every stream.
+
+_DROP = object()
+#: Null where a list or object is expected: long seen and harmless, so not worth a warning.
+_QUIET_NULLS = frozenset({"adaptiveCards", "attributions", "messages", "extracts", "resourceMetadata"})
+_REPAIR_ROUNDS = 4
+
+
+def _tolerant(model: str, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """``handler(data)``; on a validation error, repair a copy of ``data`` and try again."""
+    try:
+        return handler(data)
+    except ValidationError as error:
+        if not isinstance(data, dict):
+            raise
+        failure = error
+    for _ in range(_REPAIR_ROUNDS):
+        repaired = _repair(data, failure.errors(), model)
+        if repaired is None:
+            break
+        try:
+            return handler(repaired)
+        except ValidationError as error:
+            data, failure = repaired, error
+    raise failure
+
+
+def _repair(data: dict[str, Any], errors: list[Any], model: str) -> dict[str, Any] | None:
+    """A copy of ``data`` with each error's field dropped (or its list item left out); None if hopeless.
+
+    Containers are copied only along the paths that change, so the caller's input stays intact.
+    """
+    root = dict(data)
+    copies: dict[int, Any] = {id(root): root}
+    lists: list[list[Any]] = []
+    changed = False
+    for error in errors:
+        path = _existing_path(root, error["loc"], copies, lists)
+        if error["type"] == "missing":
+            # A required field is absent: the object cannot stand; leave out its list item.
+            target = next((i for i in range(len(path) - 1, -1, -1) if isinstance(path[i][0], list)), None)
+            if target is None:
+                return None
+            container, key = path[target]
+            container[key] = _DROP
+            _warn(model, error["loc"], None, "left out (a required field is missing)")
+        elif not path:
+            return None
+        else:
+            container, key = path[-1]
+            value = container[key]
+            if isinstance(container, list):
+                container[key] = _DROP
+                _warn(model, error["loc"], value, "left out")
+            else:
+                del container[key]
+                if value is None and key in _QUIET_NULLS:
+                    logger.debug("%s: null %s read as empty", model, key)
+                else:
+                    _warn(model, error["loc"], value, "ignored")
+        changed = True
+    for items in lists:
+        items[:] = [item for item in items if item is not _DROP]
+    return root if changed else None
+
+
+def _existing_path(root: Any, loc: tuple[Any, ...], copies: dict[int, Any],
+                   lists: list[list[Any]]) -> list[tuple[Any, Any]]:
+    """(container, key) steps of ``loc`` that exist in ``root``, copying each container on the way.
+
+    A location may end in names that are not keys (a union's member, a missing field): the path
+    stops at the last step that exists.
+    """
+    path: list[tuple[Any, Any]] = []
+    container = root
+    for key in loc:
+        if (isinstance(container, dict) and key in container) or (
+            isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container)
+        ):
+            pass
+        else:
+            break
+        path.append((container, key))
+        child = container[key]
+        if isinstance(child, (dict, list)):
+            duplicate = copies.get(id(child))
+            if duplicate is None:
+                duplicate = dict(child) if isinstance(child, dict) else list(child)
+                copies[id(child)] = copies[id(duplicate)] = duplicate
+                if isinstance(duplicate, list):
+                    lists.append(duplicate)
+            container[key] = child = duplicate
+        container = child
+    return path
+
+
+def _warn(model: str, loc: tuple[Any, ...], value: Any, action: str) -> None:
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    shown = repr(value)
+    logger.warning("the service sent an odd %s.%s (%s); %s", model, where,
+                   shown if len(shown) <= 60 else shown[:57] + "...", action)
 
 
 # --- request bodies ---------------------------------------------------------------------
@@ -146,10 +273,10 @@ class ResponseMessage(WireModel):
     attributions: list[Attribution] = Field(default_factory=list)
     sensitivity_label: SensitivityLabel | None = None
 
-    @field_validator("adaptive_cards", "attributions", mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _null_is_empty(cls, value: Any) -> Any:
-        return [] if value is None else value
+    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _tolerant("ResponseMessage", data, handler)
 
 
 class Conversation(WireModel):
@@ -169,10 +296,12 @@ class Conversation(WireModel):
     turn_count: int = 0
     messages: list[ResponseMessage] = Field(default_factory=list)
 
-    @field_validator("messages", mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _null_is_empty(cls, value: Any) -> Any:
-        return [] if value is None else value
+    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # turnCount null (or junk) reads as 0, "no finished turn yet"; the stream assembler still
+        # recognises a final snapshot whose count is missing (see streaming.py).
+        return _tolerant("Conversation", data, handler)
 
 
 class GraphInnerError(WireModel):
@@ -206,8 +335,15 @@ class ExternalItemConfiguration(WireModel):
     connections: list[ExternalConnection] = Field(default_factory=list)
 
 
+class SharePointEmbeddedConfiguration(WireModel):
+    """Beta: which SharePoint Embedded container type to search."""
+
+    container_type_id: str
+
+
 class DataSourceConfiguration(WireModel):
     external_item: ExternalItemConfiguration | None = None
+    share_point_embedded: SharePointEmbeddedConfiguration | None = None
 
 
 class RetrievalRequest(WireModel):
@@ -235,22 +371,27 @@ class RetrievalExtract(WireModel):
 
 
 class RetrievalHit(WireModel):
-    web_url: str
+    """One hit as sent. ``web_url`` may be missing: the extracts are still worth having."""
+
+    web_url: str | None = None
     extracts: list[RetrievalExtract] = Field(default_factory=list)
     resource_type: str | None = None
     resource_metadata: dict[str, Any] = Field(default_factory=dict)
     sensitivity_label: SensitivityLabel | None = None
 
-    @field_validator("extracts", "resource_metadata", mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _null_is_empty(cls, value: Any, info: Any) -> Any:
-        if value is None:
-            return {} if info.field_name == "resource_metadata" else []
-        return value
+    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _tolerant("RetrievalHit", data, handler)
 
 
 class RetrievalResponse(WireModel):
     retrieval_hits: list[RetrievalHit] = Field(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _tolerant("RetrievalResponse", data, handler)
 
 
 class BatchRequestItem(WireModel):
@@ -270,6 +411,25 @@ class BatchResponseItem(WireModel):
     status: int
     headers: dict[str, str] = Field(default_factory=dict)
     body: Any = None
+
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _headers(cls, value: Any) -> Any:
+        # Header values have been seen as numbers ("Retry-After": 10); read them as text.
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return {str(k): v if isinstance(v, str) else _header_text(v) for k, v in value.items()}
+        _warn("BatchResponseItem", ("headers",), value, "ignored")
+        return {}
+
+
+def _header_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(_header_text(v) for v in value)
+    return "" if value is None else str(value)
 
 
 class BatchResponse(WireModel):

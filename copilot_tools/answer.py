@@ -19,15 +19,24 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from copilot_tools._wire import Attribution, Conversation, ResponseMessage
+from copilot_tools._text import encodable
+from copilot_tools._wire import RESPONSE_MESSAGE_TYPE, Attribution, Conversation, ResponseMessage
 from copilot_tools._wire import SensitivityLabel as WireSensitivityLabel
 
+# Every pattern here is linear: where a match may start, the text it then consumes cannot hold
+# another start of the same pattern, so no character is scanned from more than one start.
 # Tags never nest, so a name runs to the next '<': linear even on unclosed tags.
 _TAG = re.compile(r"<(Person|Event|File)>([^<]*)</\1>")
+# A marker's id excludes '^', the character every start needs after its '['.
 _MARKER = re.compile(r"\[\^([^\^\]\s]+)\^\]")
-_CARD_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)")
-# A construct that may still be growing at the end of a streamed snapshot.
-_INCOMPLETE_TAIL = re.compile(r"(<(Person|Event|File)>[^<]*(<(/\w*)?)?|<\w*|\[\^?[^\]\s]*\^?)$")
+# The label excludes '[' and the URL '[' too: on a run of '[' (or of '[x](http://') each attempt
+# stops at the next start instead of scanning to the end of the run and back (quadratic).
+_CARD_LINK = re.compile(r"\[([^\[\]\n]+)\]\((https?://[^\s)\[]+)\)")
+# Pieces of the tail test in ``stable_prefix``; each is matched at one place, never searched.
+_OPEN_TAG_TO_END = re.compile(r"<(Person|Event|File)>[^<]*")
+_CLOSING_TAG_START = re.compile(r"<(/\w*)?")
+_WORD_RUN = re.compile(r"\w*")
+_MARKER_RUN = re.compile(r"[^\]\s]*")
 
 EXTERNAL_MARKER = "external"
 EntityKind = Literal["person", "event", "file"]
@@ -103,6 +112,7 @@ class Answer(_Model):
     state: str | None = None
     adaptive_cards: tuple[dict[str, Any], ...] = ()
     attributions: tuple[dict[str, Any], ...] = Field(default=(), description="Raw attributions.")
+    request_id: str | None = Field(default=None, description="The service's request-id for this turn (for support).")
 
     def structured(self) -> dict[str, Any]:
         """The JSON every front end publishes (MCP ``structuredContent``, ``--json``, artifacts)."""
@@ -200,38 +210,114 @@ class _Numbering:
 def clean_text(raw: str) -> str:
     """Tags become names and markers become ``[n]`` (first use numbered first)."""
     numbering = _Numbering()
-    text = _TAG.sub(lambda m: m.group(2), raw)
+    text = _strip_tags(raw)
+    if not _may_hold_marker(text):
+        return text
     return _MARKER.sub(lambda m: f"[{numbering.number(m.group(1))}]", text)
 
 
+def _strip_tags(raw: str) -> str:
+    # ``in`` is a memchr-speed scan; the regex engine's own search for '<' is several times slower,
+    # and most snapshots hold no tag at all.
+    return _TAG.sub(_tag_name, raw) if "<" in raw else raw
+
+
+def _may_hold_marker(text: str) -> bool:
+    # A one-character ``in`` is a memchr; the two-character test only runs when a '[' exists.
+    return "[" in text and "[^" in text
+
+
+def _tag_name(match: re.Match[str]) -> str:
+    return match.group(2)
+
+
 def stable_prefix(raw: str) -> str:
-    """The part of a growing reply that can be shown: no half-written tag or marker."""
-    match = _INCOMPLETE_TAIL.search(raw)
-    return raw[: match.start()] if match else raw
+    """The part of a growing reply that can be shown: no half-written tag or marker.
+
+    What may still be growing at the end: an entity tag whose closing tag has not arrived
+    (``<Person>John Do``, ``<Person>John Doe</Pers``), a half-written tag (``<Pers``), or a
+    half-written marker (``[^1``). The text is cut where the earliest of them starts. As with a
+    regular expression's ``$``, a construct followed only by a final newline counts as well.
+
+    The search runs backwards from the end with ``rfind`` and anchored matches, so it is linear
+    whatever the text holds; a ``re.search`` for an end-anchored pattern would try every start
+    and rescan the rest of the text from each one (quadratic on a run of ``[``).
+    """
+    starts = _incomplete_starts(raw, len(raw))
+    if raw.endswith("\n"):
+        starts += _incomplete_starts(raw, len(raw) - 1)
+    return raw[: min(starts)] if starts else raw
+
+
+def _incomplete_starts(raw: str, end: int) -> list[int]:
+    """Where each kind of construct that runs up to ``end`` starts (empty when none does)."""
+    starts: list[int] = []
+    # A marker: the first '[' after the last ']' or whitespace character.
+    run = _trailing_run(raw, end, _MARKER_RUN)
+    bracket = raw.find("[", end - run, end)
+    if bracket != -1:
+        starts.append(bracket)
+    # A half-written tag: '<' then word characters up to the end.
+    word = _trailing_run(raw, end, _WORD_RUN)
+    if end - word - 1 >= 0 and raw[end - word - 1] == "<":
+        starts.append(end - word - 1)
+    # An open entity tag, whose text may end in the beginning of its closing tag.
+    last = raw.rfind("<", 0, end)
+    if last != -1:
+        if _OPEN_TAG_TO_END.fullmatch(raw, last, end):
+            starts.append(last)
+        elif _CLOSING_TAG_START.fullmatch(raw, last, end):
+            previous = raw.rfind("<", 0, last)
+            if previous != -1 and _OPEN_TAG_TO_END.fullmatch(raw, previous, last):
+                starts.append(previous)
+    return starts
+
+
+def _trailing_run(raw: str, end: int, run: re.Pattern[str]) -> int:
+    """How many characters before ``end`` all belong to ``run`` (a one-character-class pattern).
+
+    Matched on the reversed tail, in windows that grow fourfold: the cost follows the run's
+    length, not the text's, and stays linear even when the run is the whole text.
+    """
+    window = 256
+    while True:
+        low = max(0, end - window)
+        tail = raw[low:end][::-1]
+        length = run.match(tail).end()  # type: ignore[union-attr]  # a starred class always matches
+        if length < len(tail) or low == 0:
+            return length
+        window *= 4
 
 
 def _card_links(message: ResponseMessage) -> tuple[dict[str, str], dict[str, str]]:
     """(numbered links, named links) from the adaptive cards' TextBlocks."""
     numbered: dict[str, str] = {}
     named: dict[str, str] = {}
-    for card in message.adaptive_cards:
-        for block in _text_blocks(card):
-            for label, url in _CARD_LINK.findall(block):
-                target = numbered if label.strip().isdigit() else named
-                target.setdefault(label.strip(), url)
+    for block in _text_blocks(message.adaptive_cards):
+        for label, url in _CARD_LINK.findall(block):
+            target = numbered if label.strip().isdigit() else named
+            target.setdefault(label.strip(), encodable(url))
     return numbered, named
 
 
-def _text_blocks(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        found = [node["text"]] if node.get("type") == "TextBlock" and isinstance(node.get("text"), str) else []
-        for value in node.values():
-            if isinstance(value, (dict, list)):
-                found.extend(_text_blocks(value))
-        return found
-    if isinstance(node, list):
-        return [text for item in node for text in _text_blocks(item)]
-    return []
+def _text_blocks(root: Any) -> list[str]:
+    """The text of every TextBlock in ``root``, in document order, at any depth.
+
+    An explicit stack instead of recursion: a card nested thousands deep is walked like any
+    other, and anything that is not a dict or a list (a card sent as a string, a null) is skipped.
+    """
+    found: list[str] = []
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            text = node.get("text")
+            if node.get("type") == "TextBlock" and isinstance(text, str):
+                found.append(text)
+            stack.extend(value for value in reversed(node.values()) if isinstance(value, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(item for item in reversed(node) if isinstance(item, (dict, list)))
+    return found
 
 
 def _citation_for(
@@ -257,13 +343,13 @@ def _citation_for(
 def _from_attribution(attribution: Attribution, index: int, marker: str | None, *, cited: bool) -> Citation:
     return Citation(
         index=index,
-        title=attribution.provider_display_name or None,
-        url=attribution.see_more_web_url or None,
-        source=attribution.attribution_source,
+        title=_encodable_or_none(attribution.provider_display_name),
+        url=_encodable_or_none(attribution.see_more_web_url),
+        source=_encodable_or_none(attribution.attribution_source),
         marker=marker,
         cited_in_text=cited,
-        image_url=attribution.image_web_url or None,
-        favicon_url=attribution.image_fav_icon or None,
+        image_url=_encodable_or_none(attribution.image_web_url),
+        favicon_url=_encodable_or_none(attribution.image_fav_icon),
         image_width=attribution.image_width or None,
         image_height=attribution.image_height or None,
     )
@@ -272,13 +358,13 @@ def _from_attribution(attribution: Attribution, index: int, marker: str | None, 
 def _entities(raw: str, annotations: list[Attribution], card_named: dict[str, str]) -> list[Entity]:
     entities: dict[tuple[str, str], Entity] = {}
     remaining = iter(annotations)
-    for match in _TAG.finditer(raw):
+    for match in _TAG.finditer(raw) if "<" in raw else ():
         kind, name = match.group(1).lower(), match.group(2).strip()
         if (kind, name) in entities:
             continue
         annotation = next(remaining, None)
-        url = annotation.see_more_web_url if annotation is not None else None
-        url = card_named.get(name) or url or None
+        url = _encodable_or_none(annotation.see_more_web_url) if annotation is not None else None
+        url = card_named.get(name) or url
         entities[(kind, name)] = Entity(kind=kind, name=name, url=url)  # type: ignore[arg-type]
     return list(entities.values())
 
@@ -291,8 +377,12 @@ def normalize_message(
     state: str | None = None,
     external_title: str = "Additional context supplied with the question",
 ) -> Answer:
-    """Build the ``Answer`` for one reply message."""
-    raw = message.text or ""
+    """Build the ``Answer`` for one reply message.
+
+    This is the boundary where reply text becomes ours: every string the ``Answer`` carries is
+    made encodable here (``_text.encodable``), so no front end meets a lone surrogate.
+    """
+    raw = encodable(message.text or "")
     citation_attrs = [a for a in message.attributions if a.attribution_type == "citation"]
     annotation_attrs = [a for a in message.attributions if a.attribution_type == "annotation"]
     card_numbered, card_named = _card_links(message)
@@ -311,7 +401,9 @@ def normalize_message(
                 used_positions.add(position)
         return f"[{index}]"
 
-    text = _MARKER.sub(replace, _TAG.sub(lambda m: m.group(2), raw))
+    text = _strip_tags(raw)
+    if _may_hold_marker(text):
+        text = _MARKER.sub(replace, text)
     # Sources the reply used without a marker (a grounding file it summarised) still count.
     next_index = len(citations) + 1
     for position, attribution in enumerate(citation_attrs):
@@ -340,8 +432,11 @@ def normalize_message(
 def find_reply(conversation: Conversation, prompt: str | None, locked_id: str | None = None) -> ResponseMessage | None:
     """The reply message in a conversation snapshot, or None when it holds none yet.
 
-    Once a reply's id is known (``locked_id``), that message is followed; otherwise the
-    last message is the reply, unless it is only the echo of the prompt.
+    Once a reply's id is known (``locked_id``), that message is followed. Otherwise the reply is
+    chosen by what it is, never by where it stands (the service may list messages in any
+    order): not the echo of the prompt, a response message by its ``@odata.type`` rather than
+    one of another type, one with citations or cards rather than bare text, and only then the
+    later one.
     """
     messages = conversation.messages
     if not messages:
@@ -350,7 +445,23 @@ def find_reply(conversation: Conversation, prompt: str | None, locked_id: str | 
         for message in messages:
             if message.id == locked_id:
                 return message
-    last = messages[-1]
-    if len(messages) == 1 and prompt is not None and (last.text or "") == prompt and not last.attributions:
+    candidates = [m for m in messages if not _is_echo(m, prompt)]
+    if not candidates:
         return None
-    return last
+    return max(enumerate(candidates), key=lambda pair: (_reply_rank(pair[1]), pair[0]))[1]
+
+
+def _is_echo(message: ResponseMessage, prompt: str | None) -> bool:
+    text = message.text or ""
+    if prompt is None or message.attributions or message.adaptive_cards or len(text) > 2 * len(prompt) + 64:
+        return False  # (the length test spares stripping a long reply just to compare it)
+    return text.strip() == prompt.strip()
+
+
+def _reply_rank(message: ResponseMessage) -> tuple[bool, bool]:
+    typed = message.odata_type is None or message.odata_type == RESPONSE_MESSAGE_TYPE
+    return typed, bool(message.attributions or message.adaptive_cards)
+
+
+def _encodable_or_none(value: str | None) -> str | None:
+    return encodable(value) if value else None

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from copilot_tools.answer import Answer, clean_text, find_reply, normalize_message, stable_prefix
 from copilot_tools.errors import EmptyResponseError, ResponseDeclinedError, StreamInterruptedError
 from copilot_tools._sse import ServerSentEvent, SSEDecoder, iter_json_objects
+from copilot_tools._text import encodable
 from copilot_tools._wire import Conversation, ResponseMessage
 
 logger = logging.getLogger("copilot_tools.stream")
@@ -60,6 +61,8 @@ class StreamAssembler:
         self._reply_id: str | None = None
         self._shown = ""
         self._final: tuple[Conversation, ResponseMessage] | None = None
+        self._uncounted: tuple[Conversation, ResponseMessage] | None = None
+        self._last_raw: str | None = None
         self.events_seen = 0
         self.malformed_events = 0
 
@@ -71,17 +74,18 @@ class StreamAssembler:
         self.events_seen += 1
         out: list[StreamEvent] = []
         try:
-            snapshots = [Conversation.model_validate(obj) for obj in iter_json_objects(event.data)]
+            objects = event.parsed if event.parsed is not None else tuple(iter_json_objects(event.data))
+            snapshots = [(Conversation.model_validate(obj), _count_missing(obj)) for obj in objects]
         except (ValueError, ValidationError):
             # Each snapshot is whole, so one unreadable event loses nothing the next restores.
             self.malformed_events += 1
             logger.warning("skipped a malformed stream event (id %s)", event.id)
             return out
-        for snapshot in snapshots:
-            out.extend(self._snapshot(snapshot))
+        for snapshot, count_missing in snapshots:
+            out.extend(self._snapshot(snapshot, count_missing))
         return out
 
-    def _snapshot(self, snapshot: Conversation) -> list[StreamEvent]:
+    def _snapshot(self, snapshot: Conversation, count_missing: bool = False) -> list[StreamEvent]:
         if snapshot.state == "disengagedForRai":
             raise _declined(self._request_id)
         reply = find_reply(snapshot, self._prompt, self._reply_id)
@@ -92,6 +96,12 @@ class StreamAssembler:
         final = snapshot.turn_count > 0
         if final:
             self._final = (snapshot, reply)
+        self._uncounted = (snapshot, reply) if count_missing and not final else None
+        if raw == self._last_raw and not final:
+            return []  # the same text again (a snapshot that only grew elsewhere): nothing to redo
+        self._last_raw = raw
+        # Deltas are cut from this text, so it is made encodable before anything is shown.
+        raw = encodable(raw)
         return self._show(clean_text(raw if final else stable_prefix(raw)))
 
     def _show(self, text: str) -> list[StreamEvent]:
@@ -108,6 +118,11 @@ class StreamAssembler:
 
     def finish(self) -> list[StreamEvent]:
         """At the end of the stream: the final answer, or the error that says why not."""
+        if self._final is None and self._uncounted is not None:
+            # The stream ended cleanly on a snapshot whose turnCount was missing: the best
+            # answer available is that snapshot's reply, not an interrupted-stream error.
+            logger.warning("the last stream event had no turnCount; its reply is taken as the answer")
+            self._final = self._uncounted
         if self._final is None:
             if self._shown:
                 raise StreamInterruptedError(
@@ -136,6 +151,11 @@ class StreamReader:
     def __init__(self, assembler: StreamAssembler) -> None:
         self._decoder = SSEDecoder()
         self._assembler = assembler
+
+    @property
+    def text_so_far(self) -> str:
+        """The reply as shown so far (what a cut stream keeps)."""
+        return self._assembler.text_so_far
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         return [item for event in self._decoder.feed(chunk) for item in self._assembler.feed(event)]
@@ -167,13 +187,22 @@ def build_answer(
     if reply is None or not (reply.text or "").strip():
         raise _empty(request_id)
     kwargs = {"external_title": external_title} if external_title else {}
-    return normalize_message(
+    answer = normalize_message(
         reply,
         conversation_id=conversation.id,
         turn_count=conversation.turn_count,
         state=conversation.state,
         **kwargs,
     )
+    return answer.model_copy(update={"request_id": request_id}) if request_id else answer
+
+
+def _count_missing(obj: object) -> bool:
+    """True for a snapshot that says ``"turnCount": null`` (or junk) instead of a number."""
+    if not isinstance(obj, dict):
+        return False
+    count = obj.get("turnCount", 0)
+    return count is None or isinstance(count, bool) or not isinstance(count, (int, str))
 
 
 def _declined(request_id: str | None) -> ResponseDeclinedError:

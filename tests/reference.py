@@ -76,3 +76,14 @@ def retrieval_examples() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
         response, _ = _DECODER.raw_decode(text, text.index("{", response_at))
         pairs.append((match.group(1), request, response))
     return pairs
+
+
+CAPTURES = Path(__file__).parent / "fixtures" / "captures"
+#: The question of the captured stream (its final event echoes it in quotes).
+CAPTURE_PROMPT = "What meeting do I have at 9 AM tomorrow morning?"
+
+
+@cache
+def captured_stream() -> bytes:
+    """The body of one real chatOverStream response, as Microsoft published it (see its README)."""
+    return (CAPTURES / "graph-chatOverStream-capture-1.sse").read_bytes()

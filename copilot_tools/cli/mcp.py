@@ -25,6 +25,7 @@ from copilot_tools.cli.common import (
     EXIT_SERVICE,
     EXIT_USAGE,
     add_global_options,
+    add_web_search_option,
     error,
     extra_headers,
     load_settings,
@@ -34,6 +35,8 @@ from copilot_tools.cli.common import (
 if TYPE_CHECKING:
     from copilot_tools.mcp.http_auth import EntraAuth
     from copilot_tools.mcp.server import LogLevel
+    from copilot_tools.mcp.http_security import TransportSecurity
+    from copilot_tools.mcp.state import StateBackend, StateConfig
     from copilot_tools.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -61,6 +64,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _add_setting_options(parser)
     _add_auth_options(parser)
     _add_state_options(parser)
+    _add_security_options(parser)
 
     actions = parser.add_subparsers(dest="mcp_action", metavar="ACTION", title="actions")
     install = actions.add_parser(
@@ -84,8 +88,7 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
                        help="Entra app (client) id to sign in with (env COPILOT_TOOLS_CLIENT_ID)")
     group.add_argument("--time-zone", default=argparse.SUPPRESS,
                        help="default IANA time zone for questions (env COPILOT_TOOLS_TIME_ZONE)")
-    group.add_argument("--web-search", action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                       help="ground answers in web results by default (env COPILOT_TOOLS_WEB_SEARCH)")
+    add_web_search_option(group, default=argparse.SUPPRESS)
     group.add_argument("--file-hosts", default=argparse.SUPPRESS,
                        help="comma-separated allowed file host suffixes (env COPILOT_TOOLS_FILE_HOSTS)")
 
@@ -187,11 +190,63 @@ def _add_state_options(parser: argparse.ArgumentParser) -> None:
                            default=None, help=f"{text} (env {ENVIRONMENT[field]})")
 
 
-def _state_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
+def _state_config(args: argparse.Namespace, environ: Mapping[str, str]) -> StateConfig:
     from copilot_tools.mcp.state import load_state_config
 
     options = {field: getattr(args, attr, None) for attr, (field, _) in _STATE_OPTIONS.items()}
     return load_state_config(options, environ)
+
+
+#: Allowed Host/Origin values: argparse attribute -> environment variable (the ``[mcp]`` table
+#: of the config file holds them under the attribute's name).
+_SECURITY_OPTIONS = {
+    "allowed_hosts": "COPILOT_TOOLS_MCP_ALLOWED_HOSTS",
+    "allowed_origins": "COPILOT_TOOLS_MCP_ALLOWED_ORIGINS",
+}
+
+
+def _add_security_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "DNS-rebinding protection (--transport http)",
+        "Every request's Host (and Origin, when sent) must name this server: by default loopback names "
+        "on a loopback bind, and the --auth-resource-url's host and origin otherwise. Behind a reverse "
+        "proxy or for a browser-based client, allow more; see docs/security.md.",
+    )
+    group.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="HOST[:PORT]",
+                       default=None, help="also answer this Host header (repeatable; PORT may be *; "
+                       "env COPILOT_TOOLS_MCP_ALLOWED_HOSTS, comma-separated; config [mcp] allowed_hosts)")
+    group.add_argument("--allowed-origin", dest="allowed_origins", action="append", metavar="ORIGIN",
+                       default=None, help="also accept requests from this web origin, e.g. https://app.contoso.com "
+                       "(repeatable; env COPILOT_TOOLS_MCP_ALLOWED_ORIGINS; config [mcp] allowed_origins)")
+
+
+def transport_security(args: argparse.Namespace, auth: EntraAuth | None,
+                       environ: Mapping[str, str] | None = None) -> TransportSecurity:
+    """The Host/Origin check for this server: derived from ``--host``/``--port`` and the resource
+    URL, plus what the options, the environment and the ``[mcp]`` table of the config file allow.
+    A malformed value is an ``InvalidInputError`` naming the setting."""
+    from copilot_tools.cli.common import config_path, front_end_table
+    from copilot_tools.mcp.http_security import derive, parse_allowed
+
+    env = os.environ if environ is None else environ
+    table = front_end_table(config_path(args, env), "mcp")
+    extra: dict[str, tuple[str, ...]] = {}
+    for attr, variable in _SECURITY_OPTIONS.items():
+        values: list[str] = list(getattr(args, attr, None) or [])
+        if env.get(variable, "").strip():
+            values.append(env[variable])
+        configured = table.get(attr)
+        if isinstance(configured, str):
+            values.append(configured)
+        elif isinstance(configured, list):
+            values.extend(str(item) for item in configured)
+        elif configured is not None:
+            from copilot_tools.errors import InvalidInputError
+
+            raise InvalidInputError(attr, "the [mcp] table's value must be a list of strings")
+        extra[attr] = parse_allowed(attr, values)
+    return derive(args.host, args.port, resource_url=auth.config.resource_url if auth is not None else None,
+                  allowed_hosts=extra["allowed_hosts"], allowed_origins=extra["allowed_origins"])
 
 
 def _auth_values(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, str]:
@@ -293,15 +348,6 @@ def run(args: argparse.Namespace) -> int:
             message, hint = getattr(exc, "message", str(exc)), getattr(exc, "hint", "")
             error(f"cannot start with HTTP authentication: {message}.", hint)
             return EXIT_USAGE
-    state_config = None
-    if args.transport == "http":
-        from copilot_tools.errors import InvalidInputError
-
-        try:
-            state_config = _state_config(args, os.environ)
-        except InvalidInputError as exc:
-            error(exc.message, exc.hint)
-            return EXIT_USAGE
     if args.transport == "http" and auth is None and not is_loopback_host(args.host):
         error(
             f"refusing to serve HTTP on {args.host} without authentication: anyone who can reach it would act "
@@ -311,9 +357,21 @@ def run(args: argparse.Namespace) -> int:
             "or use --transport stdio.",
         )
         return EXIT_USAGE
+    state_config: StateConfig | None = None
+    security: TransportSecurity | None = None
+    if args.transport == "http":
+        from copilot_tools.errors import InvalidInputError
+
+        try:
+            state_config = _state_config(args, os.environ)
+            security = transport_security(args, auth)
+        except InvalidInputError as exc:
+            error(exc.message, exc.hint)
+            return EXIT_USAGE
     if auth is not None and settings.access_token is not None:
         _say("Note: COPILOT_TOOLS_ACCESS_TOKEN is ignored with --auth entra: each user's own token is used.")
 
+    from copilot_tools._redact import redact_handlers
     from copilot_tools.client import AsyncCopilotClient
     from copilot_tools.mcp.server import build_server
 
@@ -325,14 +383,17 @@ def run(args: argparse.Namespace) -> int:
     factory = _with_headers(AsyncCopilotClient, headers) if headers else None
     log_level: LogLevel = "INFO" if verbose else "WARNING"
     if args.transport == "stdio":
-        build_server(settings, client_factory=factory, log_level=log_level).run()
+        server = build_server(settings, client_factory=factory, log_level=log_level)
+        redact_handlers()  # the SDK's stderr handler (set up with the server) logs tool tracebacks
+        server.run()
         return EXIT_OK
-    return _serve_http(args, settings, auth, state_config, factory, log_level)
+    assert security is not None and state_config is not None
+    return _start_http(args, settings, auth, security, state_config, factory, log_level)
 
 
-def _serve_http(args: argparse.Namespace, settings: Settings, auth: EntraAuth | None, state_config: Any,
-                factory: Any, log_level: LogLevel) -> int:
-    from copilot_tools.mcp.http_app import build_http_app, serve_http
+def _start_http(args: argparse.Namespace, settings: Settings, auth: EntraAuth | None, security: TransportSecurity,
+                state_config: StateConfig, factory: Any, log_level: LogLevel) -> int:
+    from copilot_tools._redact import redact_handlers
     from copilot_tools.mcp.server import build_server
     from copilot_tools.mcp.state import open_state
 
@@ -351,19 +412,19 @@ def _serve_http(args: argparse.Namespace, settings: Settings, auth: EntraAuth | 
 
     server = build_server(settings, client_factory=traced_factory(factory), log_level=log_level, auth=auth,
                           state=state, http_transport=TracedTransport())
-    app = build_http_app(server, state, state_config, auth=auth, host=args.host, path=HTTP_PATH)
+    redact_handlers()  # the SDK's stderr handler (set up with the server) logs tool tracebacks
     _say(f"Serving MCP over streamable HTTP at http://{args.host}:{args.port}{HTTP_PATH} "
          f"(state: {state_config.redacted_url()}; /healthz, /readyz)")
     if auth is not None:
         config = auth.config
         _say(f"Authentication: Microsoft Entra tokens for {config.app_id_uri} with scope {config.scope}, "
              f"tenant(s) {', '.join(config.allowed_tenants)}; resource {config.resource_url}")
-    served = serve_http(app, state, state_config, host=args.host, port=args.port, log_level=log_level.lower(),
-                        say=_say)
-    return EXIT_OK if served else EXIT_SERVICE
+    served = _serve_http(server, args.host, args.port, security, auth, log_level=log_level.lower(),
+                         state=state, state_config=state_config)
+    return EXIT_SERVICE if served is False else EXIT_OK
 
 
-def _share_tokens(auth: EntraAuth, state_config: Any, environ: Mapping[str, str]) -> None:
+def _share_tokens(auth: EntraAuth, state_config: StateConfig, environ: Mapping[str, str]) -> None:
     """On-behalf-of tokens in the shared store, sealed with COPILOT_TOOLS_STATE_KEY; without a
     key they stay in each replica's memory (said once, at start)."""
     if not state_config.shared:
@@ -378,6 +439,35 @@ def _share_tokens(auth: EntraAuth, state_config: Any, environ: Mapping[str, str]
     auth.token_store = SealedTokenStore(state_config, fernet)
 
 
+def _serve_http(server: Any, host: str, port: int, security: TransportSecurity, auth: EntraAuth | None, *,
+                log_level: str, state: StateBackend, state_config: StateConfig) -> bool:
+    """Serve ``guarded_http_app`` under uvicorn until stopped; False (said) when the state store
+    cannot be reached at start-up."""
+    from copilot_tools.mcp.http_app import serve_http
+
+    app = guarded_http_app(server, host, security, auth, state=state, state_config=state_config)
+    return serve_http(app, state, state_config, host=host, port=port, log_level=log_level, say=_say)
+
+
+def guarded_http_app(server: Any, host: str, security: TransportSecurity, auth: EntraAuth | None, *,
+                     state: StateBackend | None = None, state_config: StateConfig | None = None) -> Any:
+    """The ASGI app ``mcp --transport http`` serves: the shared-state app (``mcp.http_app``, its
+    SDK transport's own Host/Origin check set to the same lists) behind ``HttpGuard`` (Host/Origin
+    before authentication; the auth challenges completed); only the health probes skip the guard.
+    Without ``state``: this process's memory."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    from copilot_tools.mcp.http_app import build_http_app, guarded
+    from copilot_tools.mcp.state import StateConfig, open_state
+
+    config = state_config if state_config is not None else StateConfig()
+    store = state if state is not None else open_state(config)
+    sdk_settings = security.sdk_settings()
+    assert isinstance(sdk_settings, TransportSecuritySettings)
+    app = build_http_app(server, store, config, auth=auth, host=host, path=HTTP_PATH, transport_security=sdk_settings)
+    return guarded(app, security, auth)
+
+
 def _with_headers(client_class: Any, headers: dict[str, str]) -> Any:
     def factory(settings: Settings, **options: Any) -> Any:
         return client_class(settings=settings, headers=headers, **options)
@@ -389,7 +479,7 @@ def _install(args: argparse.Namespace) -> int:
     from copilot_tools.mcp.install import claude_desktop_config_path, install_entry, server_entry
 
     env = {}
-    for field, (attr, variable) in _SETTING_OPTIONS.items():
+    for attr, variable in _SETTING_OPTIONS.values():
         value = getattr(args, attr, None)
         if value is not None:
             env[variable] = str(value).lower() if isinstance(value, bool) else str(value)

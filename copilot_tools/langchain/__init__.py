@@ -2,9 +2,10 @@
 
 Needs the ``langchain`` extra: ``pip install "copilot-tools[langchain]"``.
 
-- ``CopilotToolkit(...).get_tools()``: ``ask_copilot``, ``ask_with_files``,
-  ``continue_conversation`` and ``retrieve`` for any agent; each returns the answer for
-  the model and the structured answer (citations, conversation id, label) as artifact.
+- ``CopilotToolkit(...).get_tools()``: every tool of ``copilot_tools.agent`` (``ask_copilot``,
+  ``ask_with_files``, ``continue_conversation``, ``retrieve``, ``whoami``), the MCP server's
+  tools, each a ``CopilotTool``; each returns the text for the model and the structured
+  result (citations, conversation id, label) as artifact.
 - ``CopilotRetriever``: the passages Copilot would ground on, as ``Document``s.
 - ``ChatCopilot``: Copilot as a chat model, citations as v1 ``citation`` annotations.
 
@@ -25,19 +26,25 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 from copilot_tools.langchain.chat_models import ChatCopilot
 from copilot_tools.langchain.retrievers import CopilotRetriever
 from copilot_tools.langchain.toolkit import CopilotToolkit
+from copilot_tools.langchain._clients import CopilotConnection
 from copilot_tools.langchain.tools import (
     CopilotAskTool,
     CopilotAskWithFilesTool,
     CopilotContinueConversationTool,
     CopilotRetrieveTool,
+    CopilotStatusTool,
+    CopilotTool,
 )
 
 __all__ = [
     "ChatCopilot",
     "CopilotAskTool",
     "CopilotAskWithFilesTool",
+    "CopilotConnection",
     "CopilotContinueConversationTool",
     "CopilotRetrieveTool",
     "CopilotRetriever",
+    "CopilotStatusTool",
+    "CopilotTool",
     "CopilotToolkit",
 ]

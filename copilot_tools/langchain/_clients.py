@@ -1,4 +1,11 @@
-"""Where a LangChain object gets its core clients.
+"""Where a LangChain object gets its core clients, and the connection arguments every class takes.
+
+``CopilotConnection`` is the one set of constructor arguments that ``ChatCopilot``, every
+tool, ``CopilotToolkit`` and ``CopilotRetriever`` share: ``base_url`` (alias of
+``endpoint``), ``api_key`` (alias of ``access_token``), ``timeout``, ``max_retries``, or
+ready clients (``client``/``async_client``) or ``settings``. Unknown arguments are
+refused rather than dropped: a misspelled ``api_kye`` that silently fell back to the
+cached sign-in would answer from the wrong account.
 
 LangChain builds models, tools and retrievers eagerly (an agent builds its toolkit at
 import time; the standard tests time a model's constructor), so nothing here loads
@@ -16,11 +23,23 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
+import anyio
+
+from langchain_core.utils import secret_from_env
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+
+from copilot_tools.answer import Answer
 from copilot_tools.client import AsyncCopilotClient, CopilotClient
 from copilot_tools.settings import Settings
+from copilot_tools.streaming import StreamEvent
+
+#: The environment variable ``api_key`` defaults to (the same one the core reads).
+ACCESS_TOKEN_ENV = "COPILOT_TOOLS_ACCESS_TOKEN"
+#: Connection arguments that configure clients built here (so they clash with ready clients).
+CONNECTION_ARGUMENTS = ("endpoint", "access_token", "timeout", "max_retries")
 
 
 class ClientSource:
@@ -106,3 +125,112 @@ class ClientSource:
             client = self._own_async.pop(loop, None)
         if client is not None:
             await client.aclose()
+
+
+class CopilotConnection(BaseModel):
+    """The connection arguments of every Copilot LangChain class, and the clients they give.
+
+    Either connection arguments (each overrides the ``COPILOT_TOOLS_*`` environment and
+    the config file, which fill in the rest), or ``settings=``, or ready clients
+    (``client=`` / ``async_client=``, shared and never closed here). Ready clients with
+    connection arguments are refused: the arguments could not reach them.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", arbitrary_types_allowed=True)
+
+    endpoint: str | None = Field(default=None, alias="base_url")
+    """``graph``, ``workiq`` or a base URL (the emulator's ``http://127.0.0.1:PORT/beta``)."""
+    access_token: SecretStr | None = Field(
+        default_factory=secret_from_env(ACCESS_TOKEN_ENV, default=None), alias="api_key"
+    )
+    """A bearer token (default ``$COPILOT_TOOLS_ACCESS_TOKEN``); otherwise the configured sign-in."""
+    timeout: float | None = Field(default=None, gt=0)
+    """Longest wait between two bytes of an answer, in seconds."""
+    max_retries: int | None = Field(default=None, ge=0, le=10)
+    """Retries of throttled or failed requests (never of a stream that has started)."""
+    settings: Settings | None = Field(default=None, exclude=True)
+    """Settings to build clients from (connection arguments still override them)."""
+    client: CopilotClient | None = Field(default=None, exclude=True)
+    """A ready sync client (shared: not closed here)."""
+    async_client: AsyncCopilotClient | None = Field(default=None, exclude=True)
+    """A ready async client (shared: not closed here)."""
+
+    _source: ClientSource = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        super().model_post_init(context)
+        owner = type(self).__name__
+        given = sorted(name for name in CONNECTION_ARGUMENTS if name in self.model_fields_set)
+        if given and (self.client is not None or self.async_client is not None):
+            raise ValueError(
+                f"{owner} got ready clients and the connection arguments {given}, which cannot reach them. "
+                "Configure the clients themselves, or pass the arguments without client=/async_client=."
+            )
+        self._source = ClientSource(
+            client=self.client,
+            async_client=self.async_client,
+            settings=self.settings,
+            overrides={name: getattr(self, name) for name in CONNECTION_ARGUMENTS},
+            owner=owner,
+        )
+
+    def connection_arguments(self) -> dict[str, Any]:
+        """The arguments that rebuild this connection (for the objects a toolkit makes)."""
+        names = ("endpoint", "access_token", "timeout", "max_retries", "settings", "client", "async_client")
+        return {name: getattr(self, name) for name in names if name in self.model_fields_set}
+
+    def close(self) -> None:
+        """Close the sync client built here (clients passed in stay open)."""
+        self._source.close()
+
+    async def aclose(self) -> None:
+        """Close the clients built here for the running event loop (clients passed in stay open)."""
+        await self._source.aclose()
+
+
+class SyncClientInThreads:
+    """A sync ``CopilotClient`` with the async interface the tool specs call, each call in a worker thread.
+
+    For a tool given only a sync ``client``: its token provider and headers cannot be
+    copied into an async client, so the specs (written against ``AsyncCopilotClient``)
+    drive it from threads. Only what the specs use is here.
+    """
+
+    def __init__(self, client: CopilotClient) -> None:
+        self._client = client
+        self._core = client._core  # the status tool reads the endpoint and the token provider here
+
+    @property
+    def settings(self) -> Settings:
+        return self._client.settings
+
+    @property
+    def endpoint(self) -> str:
+        return self._client.endpoint
+
+    @property
+    def default_time_zone(self) -> str:
+        return self._client.default_time_zone
+
+    async def ask(self, message: str, **options: Any) -> Answer:
+        return await anyio.to_thread.run_sync(lambda: self._client.ask(message, **options))
+
+    async def chat(self, conversation_id: str, message: str, **options: Any) -> Answer:
+        return await anyio.to_thread.run_sync(lambda: self._client.chat(conversation_id, message, **options))
+
+    async def retrieve_many(self, queries: str | Sequence[str], **options: Any) -> Any:
+        return await anyio.to_thread.run_sync(lambda: self._client.retrieve_many(queries, **options))
+
+    async def stream(self, conversation_id: str | None, message: str, **options: Any) -> AsyncIterator[StreamEvent]:
+        events: Iterator[StreamEvent] = iter(self._client.stream(conversation_id, message, **options))
+
+        def step() -> StreamEvent | None:
+            return next(events, None)
+
+        try:
+            while (event := await anyio.to_thread.run_sync(step)) is not None:
+                yield event
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                await anyio.to_thread.run_sync(close)

@@ -5,8 +5,10 @@ the caller sends the whole history each time. Copilot, though, keeps conversatio
 the service, and only a conversation it holds can be continued. So a history that ends
 with an ``AIMessage`` this model produced (its ``response_metadata`` names the
 conversation) followed by new human input continues that conversation with only the
-new input; any other history starts a new conversation whose prompt is the last human
-message, with every earlier message (system messages included) passed as an
+new input, provided the history up to that answer is the conversation's latest state
+(``_branches``: forks, retries, regenerations and fallbacks never share a conversation).
+Any other history starts a new conversation whose prompt is the last human message,
+with every earlier message (system messages included) passed as an
 ``additionalContext`` entry that says what it was.
 
 Answers become v1 content: one text block (the answer with its ``[n]`` markers) whose
@@ -34,6 +36,7 @@ from langchain_core.messages import (
 )
 
 from copilot_tools.answer import Answer, Citation
+from copilot_tools.langchain._branches import ConversationLedger, answer_digest, history_digest
 from copilot_tools.errors import InvalidInputError
 from copilot_tools.streaming import StreamEvent, TextDelta, TextReset
 
@@ -57,19 +60,28 @@ class Turn:
     message: str
     conversation_id: str | None = None
     additional_context: tuple[dict[str, str], ...] = ()
+    history: str = ""
+    """The digest of the whole history sent (``_branches.history_digest``)."""
+
+    def answered(self, ledger: ConversationLedger, conversation_id: str | None, text: str) -> None:
+        """Record that ``conversation_id`` now ends with this history and the answer ``text``."""
+        ledger.record(conversation_id, answer_digest(self.history, text))
 
 
-def plan_turn(messages: Sequence[BaseMessage]) -> Turn:
+def plan_turn(messages: Sequence[BaseMessage], ledger: ConversationLedger) -> Turn:
     """The Copilot turn for a LangChain history (see the module docstring)."""
     if not messages:
         raise InvalidInputError("messages", "no messages were given", hint="Pass at least one human message.")
     last_ai = next((i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], AIMessage)), None)
+    answered = history_digest(messages[: last_ai + 1]) if last_ai is not None else history_digest(())
+    history = history_digest(messages[last_ai + 1 :] if last_ai is not None else messages, answered)
     if last_ai is not None:
         conversation_id = own_conversation_id(messages[last_ai])
         new_input = messages[last_ai + 1 :]
         if conversation_id and new_input and all(_is_human(m) for m in new_input):
             prompt = "\n\n".join(text for m in new_input if (text := _human_text(m)))
-            return Turn(prompt, conversation_id)
+            if ledger.claim(conversation_id, answered):
+                return Turn(prompt, conversation_id, history=history)
     if not _is_human(messages[-1]):
         raise InvalidInputError(
             "messages",
@@ -81,7 +93,7 @@ def plan_turn(messages: Sequence[BaseMessage]) -> Turn:
         entry for position, message in enumerate(earlier, 1)
         if (entry := _context_entry(message, position, len(earlier))) is not None
     )
-    return Turn(_human_text(messages[-1]), None, context)
+    return Turn(_human_text(messages[-1]), None, context, history)
 
 
 def own_conversation_id(message: BaseMessage) -> str | None:

@@ -7,7 +7,7 @@ the sources and sensitivity labels that decide what may be shown to whom.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForRetrieverRun,
@@ -16,17 +16,14 @@ from langchain_core.callbacks import (
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field
 
-from copilot_tools.client import AsyncCopilotClient, CopilotClient
-from copilot_tools.langchain._clients import ClientSource
 from copilot_tools._retrieval import MAX_RESULTS, RetrievalHit
-from copilot_tools.settings import Settings
+from copilot_tools.agent.models import DataSource
+from copilot_tools.langchain._clients import CopilotConnection
 
-DataSource = Literal["sharePoint", "oneDriveBusiness", "externalItem"]
 
-
-class CopilotRetriever(BaseRetriever):
+class CopilotRetriever(CopilotConnection, BaseRetriever):
     """Retrieve extracts from SharePoint, OneDrive and Copilot connectors.
 
     >>> retriever = CopilotRetriever(k=5, data_sources=["sharePoint", "oneDriveBusiness"])
@@ -36,13 +33,15 @@ class CopilotRetriever(BaseRetriever):
     Exactly ``k`` documents come back when the service finds that many (``invoke(q, k=2)``
     overrides it for one call): with several data sources, the hits are merged by URL and
     the ``k`` with the highest relevance kept. ``page_content`` is the document's extracts;
-    ``metadata`` holds ``source`` (the URL), ``title``, ``author``, ``resource_type``,
+    ``metadata`` holds ``source`` and ``url`` (both the document's URL), ``title``, ``author``, ``resource_type``,
     ``data_source``, ``score`` (the best extract's relevance), ``sensitivity_label`` (a
     dict, or None) and ``resource_metadata`` (everything the service returned).
-    Construction does no I/O; clients come as in ``ChatCopilot``.
+    Construction does no I/O; the connection arguments are ``ChatCopilot``'s
+    (``CopilotConnection``), and unknown arguments (``search_kwargs`` of other
+    retrievers, a misspelling) are refused rather than ignored.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", arbitrary_types_allowed=True)
 
     k: int = Field(default=4, ge=1, le=MAX_RESULTS)
     """How many documents to return."""
@@ -54,21 +53,6 @@ class CopilotRetriever(BaseRetriever):
     """Metadata fields to ask for (default: title and author)."""
     connections: list[str] | None = None
     """Copilot connector connection ids (externalItem only)."""
-    client: CopilotClient | None = Field(default=None, exclude=True)
-    async_client: AsyncCopilotClient | None = Field(default=None, exclude=True)
-    settings: Settings | None = Field(default=None, exclude=True)
-
-    _source: ClientSource = PrivateAttr()
-
-    def model_post_init(self, context: Any, /) -> None:
-        super().model_post_init(context)
-        self._source = ClientSource(client=self.client, async_client=self.async_client,
-                                    settings=self.settings, owner="CopilotRetriever")
-
-    def close(self) -> None:
-        """Close the sync client this retriever built (clients passed in stay open)."""
-        self._source.close()
-
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
@@ -110,6 +94,7 @@ def _document(hit: RetrievalHit) -> Document:
         page_content=hit.text,
         metadata={
             "source": hit.url,
+            "url": hit.url,
             "title": hit.title,
             "author": hit.author,
             "resource_type": hit.resource_type,

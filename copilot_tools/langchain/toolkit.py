@@ -1,66 +1,43 @@
-"""``CopilotToolkit``: every Copilot tool for an agent, sharing one set of clients."""
+"""``CopilotToolkit``: every Copilot tool for an agent (the spec registry), sharing one set of clients."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from langchain_core.tools import BaseTool, BaseToolkit
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict
 
-from copilot_tools.client import AsyncCopilotClient, CopilotClient
-from copilot_tools.langchain._clients import ClientSource
-from copilot_tools.langchain.tools import (
-    CopilotAskTool,
-    CopilotAskWithFilesTool,
-    CopilotContinueConversationTool,
-    CopilotRetrieveTool,
-)
-from copilot_tools.settings import Settings
+from copilot_tools.agent import all_tools
+from copilot_tools.langchain._clients import CopilotConnection
+from copilot_tools.langchain.tools import NAMED_TOOLS, CopilotTool
 
 
-class CopilotToolkit(BaseToolkit):
-    """ask_copilot, ask_with_files, continue_conversation and retrieve, ready for an agent.
+class CopilotToolkit(CopilotConnection, BaseToolkit):
+    """Every Copilot tool (``copilot_tools.agent.all_tools()``, the MCP server's tools), ready for an agent.
+
+    Today: ask_copilot, ask_with_files, continue_conversation, retrieve and whoami; a
+    tool added to the registry appears here too.
 
     >>> from langchain.agents import create_agent
-    >>> toolkit = CopilotToolkit()                        # or client=..., or settings=...
+    >>> toolkit = CopilotToolkit(api_key=token)           # or base_url=..., client=..., settings=...
     >>> agent = create_agent(model, toolkit.get_tools())
 
-    The tools share the toolkit's clients: the ones passed in (never closed here), or
-    ones built from settings on first use and closed by ``close()``. Set
-    ``include_retrieval=False`` to leave out ``retrieve`` (the Retrieval API needs
-    Microsoft Graph; it is not on the Work IQ endpoint).
+    The toolkit takes the connection arguments every class here takes
+    (``CopilotConnection``) and refuses unknown ones. The tools share the toolkit's
+    clients: the ones passed in (never closed here), or ones built on first use and
+    closed by ``close()``. Set ``include_retrieval=False`` to leave out ``retrieve``
+    (the Retrieval API needs Microsoft Graph; it is not on the Work IQ endpoint).
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", arbitrary_types_allowed=True)
 
-    client: CopilotClient | None = Field(default=None, exclude=True)
-    async_client: AsyncCopilotClient | None = Field(default=None, exclude=True)
-    settings: Settings | None = Field(default=None, exclude=True)
     include_retrieval: bool = True
 
-    _source: ClientSource = PrivateAttr()
-
-    def model_post_init(self, context: Any, /) -> None:
-        super().model_post_init(context)
-        self._source = ClientSource(client=self.client, async_client=self.async_client,
-                                    settings=self.settings, owner="CopilotToolkit")
-
     def get_tools(self) -> list[BaseTool]:
-        """The tools, in the order an agent usually needs them."""
-        classes: list[type[Any]] = [CopilotAskTool, CopilotAskWithFilesTool, CopilotContinueConversationTool]
-        if self.include_retrieval:
-            classes.append(CopilotRetrieveTool)
-        tools = []
-        for cls in classes:
-            tool = cls(client=self.client, async_client=self.async_client, settings=self.settings)
+        """The tools, in the registry's order (the MCP server lists them the same way)."""
+        tools: list[BaseTool] = []
+        for spec in all_tools():
+            if spec.name == "retrieve" and not self.include_retrieval:
+                continue
+            tool = NAMED_TOOLS.get(spec.name, CopilotTool)(spec=spec, **self.connection_arguments())
             tool._source = self._source  # one client pool for the whole toolkit
             tools.append(tool)
         return tools
-
-    def close(self) -> None:
-        """Close the sync client built for the tools (clients passed in stay open)."""
-        self._source.close()
-
-    async def aclose(self) -> None:
-        """Close the clients built for the tools in the running event loop."""
-        await self._source.aclose()

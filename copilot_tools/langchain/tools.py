@@ -1,386 +1,228 @@
-"""Copilot as LangChain tools: ask_copilot, ask_with_files, continue_conversation, retrieve.
+"""Every ``copilot_tools.agent`` tool spec as a LangChain tool, by one generic class: ``CopilotTool``.
 
-The same four tools the MCP server offers, with the same names and arguments, so an
-agent's prompt works with either. Each returns ``(content, artifact)``: the content is
-what the agent's model reads (the answer with its numbered sources, then how to follow
-up), the artifact is the structured answer (``Answer.structured()``, or the retrieval
-hits) for the program around the agent.
+The specs are the same ones the MCP server publishes, so both give the same names,
+descriptions, argument schemas and limits, structured results and errors (a test
+compares them spec by spec). Each tool returns ``(content, artifact)``: the content is
+what the agent's model reads (the spec's text: the answer with its numbered sources and
+how to follow up, spotlighted between nonce markers because it is data other people
+wrote), the artifact is the spec's structured result, exactly the MCP tool's
+``structuredContent``.
 
-The content is ``copilot_tools.agent_text``'s, the same text the MCP tools give: the
-answer and retrieved extracts come from documents other people author, so they are
-spotlighted between nonce markers as data, not instructions (prompt injection).
+While a call runs, the spec's progress reports (how much of a streamed answer has
+arrived, throttling waits) go to the callbacks as the custom event ``PROGRESS_EVENT``,
+as the MCP server sends them as progress notifications.
 
 A Copilot failure the agent can act on (throttled, not signed in, conversation gone,
-bad argument, no answer) becomes a ``ToolException`` whose text says what happened and
-what to do (``agent_text.error_text``); with ``handle_tool_error=True`` (the default
-here) the agent's model reads it as the tool's result and the loop goes on. A broken
-configuration (an unknown setting, an invalid config file) is not the model's to fix
-and is raised as is.
+bad argument, no answer) becomes a ``ToolException`` with the spec's error text (what
+happened and what to do); with ``handle_tool_error=True`` (the default here) the
+agent's model reads it as the tool's result and the loop goes on. Arguments off the
+schema get the same text (``handle_validation_error``). A broken configuration (an
+unknown setting, an invalid config file) is not the model's to fix and is raised as is.
+
+``CopilotAskTool`` and the other named classes are ``CopilotTool`` with their spec as
+the default, kept for code that builds one tool by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal, TypeVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
-from langchain_core.runnables.config import run_in_executor
 from langchain_core.tools import BaseTool, ToolException
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from copilot_tools.agent_text import (
-    ASK_ARGUMENTS,
-    CONTINUE_ARGUMENTS,
-    DATA_NOTE,
-    RETRIEVE_ARGUMENTS,
-    answer_text,
-    error_text,
-    hits_text,
-    is_configuration_error,
-)
-from copilot_tools.answer import Answer
-from copilot_tools.client import AsyncCopilotClient, CopilotClient
+from copilot_tools.agent import ToolContext, ToolSpec, get_tool, portable_schema, tool_error
+from copilot_tools.agent.models import AskInput, AskWithFilesInput, ContinueInput, RetrieveInput
+from copilot_tools.agent.spec import arguments_error
 from copilot_tools.errors import CopilotError
-from copilot_tools.langchain._clients import ClientSource
-from copilot_tools._retrieval import MAX_RESULTS, RetrievalHit, hits_structured
-from copilot_tools.settings import Settings
+from copilot_tools.langchain._clients import CopilotConnection, SyncClientInThreads
 
-# --- argument schemas -------------------------------------------------------------------------
+__all__ = [
+    "ASK_DESCRIPTION",
+    "ASK_WITH_FILES_DESCRIPTION",
+    "CONTINUE_DESCRIPTION",
+    "RETRIEVE_DESCRIPTION",
+    "AskInput",
+    "AskWithFilesInput",
+    "ContinueInput",
+    "CopilotAskTool",
+    "CopilotAskWithFilesTool",
+    "CopilotContinueConversationTool",
+    "CopilotRetrieveTool",
+    "CopilotStatusTool",
+    "CopilotTool",
+    "RetrieveInput",
+]
 
-DataSource = Literal["sharePoint", "oneDriveBusiness", "externalItem"]
+T = TypeVar("T")
 
-_QUESTION = "The question for Copilot, in natural language."
-_WEB_SEARCH = "Let Copilot ground the answer in web search results too (default: the configured setting)."
-_CONTEXT = "Extra text Copilot should take into account, e.g. an excerpt the user pasted."
-_TIME_ZONE = "IANA time zone for dates such as 'tomorrow' (e.g. 'Europe/Paris'); default: the configured zone."
+#: The custom callback event each progress report of a tool call is (``astream_events``: ``on_custom_event``),
+#: with data ``{"tool": name, "message": "Copilot is answering: …"}``, as the MCP server's progress notifications.
+PROGRESS_EVENT = "copilot_tools.progress"
 
-
-class AskInput(BaseModel):
-    """Arguments of ask_copilot."""
-
-    question: str = Field(description=_QUESTION)
-    web_search: bool | None = Field(default=None, description=_WEB_SEARCH)
-    additional_context: list[str] = Field(default_factory=list, description=_CONTEXT)
-    time_zone: str | None = Field(default=None, description=_TIME_ZONE)
-
-
-class AskWithFilesInput(AskInput):
-    """Arguments of ask_with_files."""
-
-    files: list[str] = Field(
-        min_length=1, max_length=20,
-        description="1 to 20 OneDrive or SharePoint file URLs (https://<tenant>.sharepoint.com/...) "
-        "to ground the answer in.",
-    )
-
-
-class ContinueInput(BaseModel):
-    """Arguments of continue_conversation."""
-
-    conversation_id: str = Field(
-        description="The conversation_id returned by an earlier ask_copilot or ask_with_files call."
-    )
-    message: str = Field(description="The next message in the conversation (a follow-up question).")
-    files: list[str] = Field(
-        default_factory=list, max_length=20,
-        description="Up to 20 OneDrive or SharePoint file URLs to ground this turn in.",
-    )
-    web_search: bool | None = Field(default=None, description=_WEB_SEARCH)
-    additional_context: list[str] = Field(default_factory=list, description=_CONTEXT)
-    time_zone: str | None = Field(default=None, description=_TIME_ZONE)
+# Old names of what the specs now hold (code written against the first version imports them).
+ASK_DESCRIPTION = get_tool("ask_copilot").description
+ASK_WITH_FILES_DESCRIPTION = get_tool("ask_with_files").description
+CONTINUE_DESCRIPTION = get_tool("continue_conversation").description
+RETRIEVE_DESCRIPTION = get_tool("retrieve").description
 
 
-class RetrieveInput(BaseModel):
-    """Arguments of retrieve."""
-
-    query: str = Field(description="What to look for, in natural language (at most 1,500 characters).")
-    data_sources: list[DataSource] = Field(
-        default_factory=lambda: list[DataSource](["sharePoint"]), min_length=1, max_length=3,
-        description="Where to search: SharePoint sites, the user's OneDrive, and/or Copilot connector "
-        "items (externalItem).",
-    )
-    filter: str | None = Field(
-        default=None,
-        description="Optional KQL filter, e.g. 'FileExtension:\"docx\" AND Author:\"Megan Bowen\"' "
-        "or 'path:\"https://contoso.sharepoint.com/sites/HR\"'.",
-    )
-    max_results: int | None = Field(
-        default=None, ge=1, le=MAX_RESULTS, description=f"At most this many documents (1 to {MAX_RESULTS})."
-    )
-    connections: list[str] = Field(
-        default_factory=list, description="Copilot connector connection ids to search (externalItem only)."
-    )
+def spec_metadata(spec: ToolSpec[Any, Any]) -> dict[str, Any]:
+    """What LangChain keeps beside the tool: the title, the hints (MCP's annotations) and the output schema."""
+    hints = spec.hints
+    return {
+        "title": spec.title,
+        "read_only": hints.read_only,
+        "destructive": hints.destructive,
+        "idempotent": hints.idempotent,
+        "open_world": hints.open_world,
+        "output_schema": portable_schema(spec.output_model, mode="serialization"),
+    }
 
 
-# --- descriptions -----------------------------------------------------------------------------
+class CopilotTool(CopilotConnection, BaseTool):
+    """One Copilot tool (``spec``) for LangChain agents; see the module docstring.
 
-ASK_DESCRIPTION = (
-    "Ask the user's Microsoft 365 Copilot a question and get its answer with numbered sources. "
-    "Use it for questions about the user's own work that Copilot answers from their organisation's "
-    "data: their mail, meetings and calendar, Teams chats, and OneDrive and SharePoint files (e.g. "
-    "'What did we decide about the Q3 launch?', 'Summarise my meetings tomorrow'), optionally with web "
-    "results. It starts a new conversation; follow up with continue_conversation and the "
-    "conversation_id it returns. Answers take seconds to tens of seconds; [n] markers refer to the "
-    f"numbered sources listed after the answer. {DATA_NOTE}"
-)
-ASK_WITH_FILES_DESCRIPTION = (
-    "Ask Microsoft 365 Copilot a question grounded in specific OneDrive or SharePoint files (1 to 20 "
-    "file URLs), e.g. 'Compare these two proposals' or 'What are the open risks in this spec?'. It "
-    "starts a new conversation; follow up with continue_conversation. Answers cite their sources as "
-    f"[n]. {DATA_NOTE}"
-)
-CONTINUE_DESCRIPTION = (
-    "Send the next message in a Copilot conversation started by ask_copilot or ask_with_files, keeping "
-    "the earlier turns' context ('And who owns the second item?'). Pass the conversation_id an earlier "
-    "answer returned; optionally ground this turn in files. If the conversation has expired, start a "
-    f"new one with ask_copilot. {DATA_NOTE}"
-)
-RETRIEVE_DESCRIPTION = (
-    "Fetch the passages Microsoft 365 Copilot would ground on, without an answer: the most relevant "
-    "extracts from SharePoint, OneDrive and/or Copilot connector items for a query, each numbered with "
-    "its document's title, link and sensitivity label. Use it to read and reason over the source text "
-    f"yourself; it is faster than ask_copilot and starts no conversation. {DATA_NOTE}"
-)
+    >>> from copilot_tools.agent import get_tool
+    >>> ask = CopilotTool(spec=get_tool("ask_copilot"), api_key=token)
+    >>> message = ask.invoke({"type": "tool_call", "id": "1", "name": "ask_copilot",
+    ...                       "args": {"question": "What meeting do I have at 9 AM tomorrow?"}})
+    >>> message.artifact["citations"]
 
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-def tool_exception(
-    error: CopilotError, argument_names: Mapping[str, str], *, conversation_id: str | None = None
-) -> Exception:
-    """The exception a tool raises for ``error``: a ``ToolException`` the model can act on.
-
-    ``argument_names`` maps the core's argument names to the tool's (the core calls the
-    question ``message``), so an input error names what the model sent. An input error
-    about anything else is the application's configuration, returned unchanged.
-    ``conversation_id`` is the conversation of a failed follow-up, for the retry hint.
+    Connection arguments are ``CopilotConnection``'s (``base_url``, ``api_key``,
+    ``timeout``, ``max_retries``, or ``client``/``async_client``/``settings``); unknown
+    arguments are refused. Name, description and argument schema come from the spec.
     """
-    if is_configuration_error(error, argument_names):
-        return error
-    return ToolException(error_text(error, argument_names=argument_names, conversation_id=conversation_id))
 
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", arbitrary_types_allowed=True)
 
-# --- the tools --------------------------------------------------------------------------------
-
-def answer_content(answer: Answer) -> tuple[str, dict[str, Any]]:
-    """What the model reads (the rendered answer, spotlighted, and how to follow up) and the artifact."""
-    return answer_text(answer), answer.structured()
-
-
-class _CopilotTool(BaseTool):
-    """Shared plumbing: clients, content and artifact, errors."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
+    spec: ToolSpec[Any, Any] = Field(exclude=True)
+    """The tool written once in ``copilot_tools.agent``."""
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: bool | str | Callable[[ToolException], str] | None = True
-    client: CopilotClient | None = Field(default=None, exclude=True)
-    """A client to use (shared, not closed here); otherwise one is built from settings."""
-    async_client: AsyncCopilotClient | None = Field(default=None, exclude=True)
-    settings: Settings | None = Field(default=None, exclude=True)
 
-    _source: ClientSource = PrivateAttr()
-    _arguments: ClassVar[Mapping[str, str]] = {}
+    @model_validator(mode="before")
+    @classmethod
+    def _from_spec(cls, data: Any) -> Any:
+        """Name, description, argument schema, error text for bad arguments and metadata from the spec."""
+        if not isinstance(data, dict):
+            return data
+        spec = data.get("spec")
+        if spec is None:
+            default = cls.model_fields["spec"].default
+            spec = default if isinstance(default, ToolSpec) else None
+        if isinstance(spec, ToolSpec):
+            data = {"name": spec.name, "description": spec.description, "args_schema": spec.input_model,
+                    "metadata": spec_metadata(spec), **data}
+            data.setdefault("handle_validation_error", _validation_error_text(spec))
+        return data
 
-    def model_post_init(self, context: Any, /) -> None:
-        super().model_post_init(context)
-        self._source = ClientSource(client=self.client, async_client=self.async_client,
-                                    settings=self.settings, owner=type(self).__name__)
+    # --- calls ----------------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Close the sync client this tool built (clients passed in stay open)."""
-        self._source.close()
+    def _run(self, *, run_manager: CallbackManagerForToolRun | None = None,
+             **arguments: Any) -> tuple[str, dict[str, Any]]:
+        client = SyncClientInThreads(self._source.sync_client())  # a configuration error here is raised as is
 
-    def _sync(self, call: Callable[[CopilotClient], Any], conversation_id: str | None = None) -> Any:
-        client = self._source.sync_client()  # a configuration error here is raised as is
-        try:
-            return call(client)
-        except CopilotError as exc:
-            raise self._converted(exc, conversation_id) from exc
+        async def progress(message: str) -> None:
+            if run_manager is not None:
+                run_manager.get_child().on_custom_event(PROGRESS_EVENT, self._progress(message),
+                                                        run_id=run_manager.run_id)
 
-    async def _async(
-        self,
-        call: Callable[[AsyncCopilotClient], Any],
-        fallback: Callable[[], Any],
-        conversation_id: str | None = None,
-    ) -> Any:
+        context = ToolContext(client=client, progress=progress)  # type: ignore[arg-type]
+        return _run_coroutine(lambda: self._call(context, arguments))
+
+    async def _arun(self, *, run_manager: AsyncCallbackManagerForToolRun | None = None,
+                    **arguments: Any) -> tuple[str, dict[str, Any]]:
         client = self._source.async_client()
-        if client is None:
-            return await run_in_executor(None, fallback)
+
+        async def progress(message: str) -> None:
+            if run_manager is not None:
+                await run_manager.get_child().on_custom_event(PROGRESS_EVENT, self._progress(message),
+                                                              run_id=run_manager.run_id)
+
+        context = ToolContext(client=client if client is not None
+                              else SyncClientInThreads(self._source.sync_client()),  # type: ignore[arg-type]
+                              progress=progress)
+        return await self._call(context, arguments)
+
+    def _progress(self, message: str) -> dict[str, str]:
+        return {"tool": self.name, "message": message}
+
+    async def _call(self, context: ToolContext, arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         try:
-            return await call(client)
+            output = await self.spec(context, arguments)
         except CopilotError as exc:
-            raise self._converted(exc, conversation_id) from exc
-
-    def _converted(self, error: CopilotError, conversation_id: str | None) -> Exception:
-        converted = tool_exception(error, self._arguments, conversation_id=conversation_id)
-        if converted is error:
-            raise error  # the application's configuration: raised as is, not chained to itself
-        return converted
+            report = tool_error(self.spec, exc, arguments)
+            if report.is_configuration:
+                raise  # the application's configuration: raised as is for the application to fix
+            raise ToolException(report.text) from exc
+        return output.text(), output.structured()
 
 
-class CopilotAskTool(_CopilotTool):
+def _validation_error_text(spec: ToolSpec[Any, Any]) -> Callable[[ValidationError], str]:
+    """Arguments LangChain's own validation refused get the spec's error text, as on MCP."""
+
+    def text(error: ValidationError) -> str:
+        # The arguments the model sent that failed (even ones the tool lacks) are the model's to fix.
+        sent = {str(e["loc"][0]): e.get("input") for e in error.errors(include_url=False) if e.get("loc")}
+        return tool_error(spec, arguments_error(error, sorted(spec.input_model.model_fields)), sent).text
+
+    return text
+
+
+def _run_coroutine(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine from sync code: in a fresh event loop here, or in a worker thread when one runs."""
+
+    async def main() -> T:
+        return await make()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(main())
+    with ThreadPoolExecutor(max_workers=1) as pool:  # sync invoke from async code (e.g. a notebook)
+        return pool.submit(asyncio.run, main()).result()
+
+
+# --- the named tools (each spec, as its own class) --------------------------------------------------
+
+
+class CopilotAskTool(CopilotTool):
     """``ask_copilot``: a question to Microsoft 365 Copilot in a new conversation."""
 
-    name: str = "ask_copilot"
-    description: str = ASK_DESCRIPTION
-    args_schema: type[BaseModel] = AskInput
-    _arguments: ClassVar[Mapping[str, str]] = ASK_ARGUMENTS
-
-    def _run(
-        self,
-        question: str,
-        web_search: bool | None = None,
-        additional_context: list[str] | None = None,
-        time_zone: str | None = None,
-        run_manager: CallbackManagerForToolRun | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        options = _turn_options(web_search, additional_context, time_zone)
-        return answer_content(self._sync(lambda c: c.ask(question, **options)))
-
-    async def _arun(
-        self,
-        question: str,
-        web_search: bool | None = None,
-        additional_context: list[str] | None = None,
-        time_zone: str | None = None,
-        run_manager: AsyncCallbackManagerForToolRun | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        options = _turn_options(web_search, additional_context, time_zone)
-        answer = await self._async(lambda c: c.ask(question, **options),
-                                   lambda: self._sync(lambda c: c.ask(question, **options)))
-        return answer_content(answer)
+    spec: ToolSpec[Any, Any] = Field(default=get_tool("ask_copilot"), exclude=True)
 
 
-class CopilotAskWithFilesTool(_CopilotTool):
+class CopilotAskWithFilesTool(CopilotTool):
     """``ask_with_files``: a question grounded in OneDrive or SharePoint files."""
 
-    name: str = "ask_with_files"
-    description: str = ASK_WITH_FILES_DESCRIPTION
-    args_schema: type[BaseModel] = AskWithFilesInput
-    _arguments: ClassVar[Mapping[str, str]] = ASK_ARGUMENTS
-
-    def _run(
-        self,
-        question: str,
-        files: list[str],
-        web_search: bool | None = None,
-        additional_context: list[str] | None = None,
-        time_zone: str | None = None,
-        run_manager: CallbackManagerForToolRun | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        options = _turn_options(web_search, additional_context, time_zone, files)
-        return answer_content(self._sync(lambda c: c.ask(question, **options)))
-
-    async def _arun(
-        self,
-        question: str,
-        files: list[str],
-        web_search: bool | None = None,
-        additional_context: list[str] | None = None,
-        time_zone: str | None = None,
-        run_manager: AsyncCallbackManagerForToolRun | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        options = _turn_options(web_search, additional_context, time_zone, files)
-        answer = await self._async(lambda c: c.ask(question, **options),
-                                   lambda: self._sync(lambda c: c.ask(question, **options)))
-        return answer_content(answer)
+    spec: ToolSpec[Any, Any] = Field(default=get_tool("ask_with_files"), exclude=True)
 
 
-class CopilotContinueConversationTool(_CopilotTool):
+class CopilotContinueConversationTool(CopilotTool):
     """``continue_conversation``: the next turn of a Copilot conversation."""
 
-    name: str = "continue_conversation"
-    description: str = CONTINUE_DESCRIPTION
-    args_schema: type[BaseModel] = ContinueInput
-    _arguments: ClassVar[Mapping[str, str]] = CONTINUE_ARGUMENTS
-
-    def _run(
-        self,
-        conversation_id: str,
-        message: str,
-        files: list[str] | None = None,
-        web_search: bool | None = None,
-        additional_context: list[str] | None = None,
-        time_zone: str | None = None,
-        run_manager: CallbackManagerForToolRun | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        options = _turn_options(web_search, additional_context, time_zone, files)
-        return answer_content(self._sync(lambda c: c.chat(conversation_id, message, **options), conversation_id))
-
-    async def _arun(
-        self,
-        conversation_id: str,
-        message: str,
-        files: list[str] | None = None,
-        web_search: bool | None = None,
-        additional_context: list[str] | None = None,
-        time_zone: str | None = None,
-        run_manager: AsyncCallbackManagerForToolRun | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        options = _turn_options(web_search, additional_context, time_zone, files)
-        answer = await self._async(
-            lambda c: c.chat(conversation_id, message, **options),
-            lambda: self._sync(lambda c: c.chat(conversation_id, message, **options), conversation_id),
-            conversation_id,
-        )
-        return answer_content(answer)
+    spec: ToolSpec[Any, Any] = Field(default=get_tool("continue_conversation"), exclude=True)
 
 
-class CopilotRetrieveTool(_CopilotTool):
+class CopilotRetrieveTool(CopilotTool):
     """``retrieve``: the extracts Copilot would ground on, for the agent's own model."""
 
-    name: str = "retrieve"
-    description: str = RETRIEVE_DESCRIPTION
-    args_schema: type[BaseModel] = RetrieveInput
-    _arguments: ClassVar[Mapping[str, str]] = RETRIEVE_ARGUMENTS
-
-    def _run(
-        self,
-        query: str,
-        data_sources: list[str] | None = None,
-        filter: str | None = None,
-        max_results: int | None = None,
-        connections: list[str] | None = None,
-        run_manager: CallbackManagerForToolRun | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        options = _retrieve_options(data_sources, filter, max_results, connections)
-        return hits_content(self._sync(lambda c: c.retrieve_many(query, **options)))
-
-    async def _arun(
-        self,
-        query: str,
-        data_sources: list[str] | None = None,
-        filter: str | None = None,
-        max_results: int | None = None,
-        connections: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForToolRun | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        options = _retrieve_options(data_sources, filter, max_results, connections)
-        hits = await self._async(lambda c: c.retrieve_many(query, **options),
-                                 lambda: self._sync(lambda c: c.retrieve_many(query, **options)))
-        return hits_content(hits)
+    spec: ToolSpec[Any, Any] = Field(default=get_tool("retrieve"), exclude=True)
 
 
-def hits_content(hits: list[RetrievalHit]) -> tuple[str, dict[str, Any]]:
-    """Numbered extracts for the model (spotlighted), every hit for the program."""
-    return hits_text(hits), hits_structured(hits)
+class CopilotStatusTool(CopilotTool):
+    """``whoami``: who the tools act as (account, tenant, endpoint) and whether a sign-in is needed."""
+
+    spec: ToolSpec[Any, Any] = Field(default=get_tool("whoami"), exclude=True)
 
 
-def _retrieve_options(
-    data_sources: list[str] | None, filter: str | None, max_results: int | None, connections: list[str] | None,
-) -> dict[str, Any]:
-    return {"data_sources": data_sources or ["sharePoint"], "filter": filter, "max_results": max_results,
-            "connections": connections or None}
-
-
-def _turn_options(
-    web_search: bool | None,
-    additional_context: list[str] | None,
-    time_zone: str | None,
-    files: list[str] | None = None,
-) -> dict[str, Any]:
-    options: dict[str, Any] = {"web_search": web_search, "time_zone": time_zone,
-                               "additional_context": additional_context or (), "files": files or ()}
-    return {k: v for k, v in options.items() if v is not None}
+#: The class for each spec name (the toolkit uses the named class where there is one).
+NAMED_TOOLS: dict[str, type[CopilotTool]] = {
+    cls.model_fields["spec"].default.name: cls
+    for cls in (CopilotAskTool, CopilotAskWithFilesTool, CopilotContinueConversationTool, CopilotRetrieveTool,
+                CopilotStatusTool)
+}

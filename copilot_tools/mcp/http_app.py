@@ -55,8 +55,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from copilot_tools.agent import get_tool
 from copilot_tools.errors import CopilotError
 from copilot_tools.mcp.errors import error_result
+from copilot_tools.mcp.http_security import TransportSecurity, guard
 from copilot_tools.mcp.state import (
     LimitExceededError,
     SessionRecord,
@@ -340,7 +342,8 @@ class TurnLimit:
         try:
             await self.state.acquire_turn(owner, token)
         except (LimitExceededError, StateUnavailableError) as exc:
-            return error_result(exc)
+            arguments = ctx.params.get("arguments") if ctx.params else None
+            return error_result(get_tool(name), exc, arguments if isinstance(arguments, dict) else None)
         try:
             return await call_next(ctx)
         finally:
@@ -440,7 +443,27 @@ def build_http_app(
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
-def serve_http(app: Starlette, state: StateBackend, config: StateConfig, *, host: str, port: int,
+#: Paths a load balancer or the kubelet probes: they answer a status and nothing else.
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def guarded(app: ASGIApp, security: TransportSecurity, auth: EntraAuth | None = None) -> ASGIApp:
+    """``app`` behind ``http_security.guard`` (Host and Origin checked before anything else, the
+    auth challenges completed), except the health probes: a kubelet or a load balancer probes a
+    replica by its own address, which no allowed-Host list names, and a probe learns nothing but
+    a status."""
+    checked = guard(app, security, auth)
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") in HEALTH_PATHS:
+            await app(scope, receive, send)
+        else:
+            await checked(scope, receive, send)
+
+    return dispatch
+
+
+def serve_http(app: ASGIApp, state: StateBackend, config: StateConfig, *, host: str, port: int,
                log_level: str = "warning", say: Callable[[str], None] = print) -> bool:
     """Check the state store, then serve until stopped (blocks). False (and a message) when the
     store is unreachable at start-up: the server does not start half-working."""
@@ -451,7 +474,7 @@ def serve_http(app: Starlette, state: StateBackend, config: StateConfig, *, host
     return bool(anyio.run(main))
 
 
-async def _serve(app: Starlette, state: StateBackend, config: StateConfig, *, host: str, port: int,
+async def _serve(app: ASGIApp, state: StateBackend, config: StateConfig, *, host: str, port: int,
                  log_level: str, say: Callable[[str], None]) -> bool:
     import uvicorn
 
@@ -473,7 +496,9 @@ __all__ = [
     "SharedSessionManager",
     "StateGate",
     "TurnLimit",
+    "HEALTH_PATHS",
     "build_http_app",
+    "guarded",
     "health_routes",
     "owner_of",
     "owner_of_token",

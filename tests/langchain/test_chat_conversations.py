@@ -23,9 +23,9 @@ def model_and_client() -> tuple[ChatCopilot, ScriptedClient]:
 
 def test_a_reply_of_this_model_followed_by_new_input_continues_its_conversation() -> None:
     model, client = model_and_client()
-    reply = model.invoke("What meeting do I have at 9 AM tomorrow?")
-    model.invoke([SystemMessage("Be brief."), HumanMessage("What meeting do I have at 9 AM tomorrow?"), reply,
-                  HumanMessage("Who organises it?"), HumanMessage("And where is it?")])
+    history = [SystemMessage("Be brief."), HumanMessage("What meeting do I have at 9 AM tomorrow?")]
+    reply = model.invoke(history)
+    model.invoke([*history, reply, HumanMessage("Who organises it?"), HumanMessage("And where is it?")])
     conversation_id, message, options = client.calls[-1]
     assert conversation_id == reply.response_metadata["conversation_id"] == "conv-1"
     assert message == "Who organises it?\n\nAnd where is it?"  # only the new input is sent

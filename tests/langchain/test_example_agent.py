@@ -1,57 +1,32 @@
-"""examples/langchain_agent.py end to end: a scripted model drives a real agent with Copilot's tools."""
+"""examples/langchain_agent.py end to end: its scripted model drives a real agent with Copilot's tools."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import Field
+from langchain_core.messages import ToolMessage
 
 from copilot_tools.langchain import CopilotToolkit
 from tests.langchain.test_standard_unit import MEETING
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "langchain_agent.py"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "langchain_agent.py"
 
 
-def load_example() -> Any:
-    spec = importlib.util.spec_from_file_location("langchain_agent_example", EXAMPLE)
+def load_example(path: Path = EXAMPLE) -> Any:
+    spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
-
-
-class ScriptedAgentModel(BaseChatModel):
-    """Stands in for the agent's LLM: asks Copilot, then answers from what the tool returned."""
-
-    bound_tools: list[str] = Field(default_factory=list)
-
-    @property
-    def _llm_type(self) -> str:
-        return "scripted-agent-model"
-
-    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedAgentModel:
-        self.bound_tools = [t.name for t in tools]
-        return self
-
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:
-        results = [m for m in messages if isinstance(m, ToolMessage)]
-        if not results:
-            call = {"name": "ask_copilot", "args": {"question": MEETING}, "id": "call-1", "type": "tool_call"}
-            message = AIMessage("", tool_calls=[call])
-        else:
-            # The first line of the answer itself: the one after the opening spotlighting marker.
-            lines = results[-1].content.splitlines()
-            opening = next(i for i, line in enumerate(lines) if line.startswith("<<untrusted-"))
-            message = AIMessage(f"Copilot says: {lines[opening + 1]}")
-        return ChatResult(generations=[ChatGeneration(message=message)])
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +37,10 @@ def example() -> Any:
 async def test_the_tools_artifact_with_citations_reaches_the_agents_state(
     example, copilot_client, async_copilot_client
 ) -> None:
-    model = ScriptedAgentModel()
     toolkit = CopilotToolkit(client=copilot_client, async_client=async_copilot_client)
-    agent = example.build_agent(model, toolkit)
+    agent = example.build_agent(example.ScriptedModel(), toolkit)
     expected = copilot_client.ask(MEETING)
     for state in (example.ask(agent, MEETING), await agent.ainvoke({"messages": [("user", MEETING)]})):
-        assert model.bound_tools == ["ask_copilot", "ask_with_files", "continue_conversation", "retrieve"]
         [tool_message] = [m for m in state["messages"] if isinstance(m, ToolMessage)]
         assert tool_message.name == "ask_copilot" and tool_message.status == "success"
         assert tool_message.artifact["citations"] == expected.structured()["citations"]
@@ -77,8 +50,18 @@ async def test_the_tools_artifact_with_citations_reaches_the_agents_state(
     json.dumps(tool_message.artifact)  # the artifact is plain JSON, fit for any checkpointer
 
 
-def test_the_script_asks_for_a_model_when_none_is_named(example, monkeypatch, capsys) -> None:
+def test_the_script_runs_offline_on_a_fresh_checkout(tmp_path: Path) -> None:
+    """As a user runs it: no model named, no tenant, no key; it starts its own emulator."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COPILOT_TOOLS_", "AGENT_MODEL", "OPENAI"))}
+    env["COPILOT_TOOLS_CONFIG"] = str(tmp_path / "absent.toml")
+    result = subprocess.run([sys.executable, str(EXAMPLE), MEETING], capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=90, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Copilot says: ")
+    assert "Copilot's sources:\n  [1] " in result.stdout and "teams.microsoft.com" in result.stdout
+
+
+def test_a_named_model_is_built_with_init_chat_model(example, monkeypatch) -> None:
     monkeypatch.delenv("AGENT_MODEL", raising=False)
-    with pytest.raises(SystemExit) as exit_info:
-        example.main([MEETING])
-    assert exit_info.value.code == 2 and "--model" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="(?i)unable to infer|provider"):
+        example.main(["--model", "no-such-provider-model", "--emulator", MEETING])

@@ -20,6 +20,7 @@ async def test_documents_carry_the_extracts_and_their_source(retriever, copilot_
     by_url = {hit.url: hit for hit in hits}
     for doc in docs:
         hit = by_url[doc.metadata["source"]]
+        assert doc.metadata["url"] == hit.url
         assert doc.id == hit.url and doc.page_content == hit.text
         assert doc.metadata["title"] == hit.title and doc.metadata["author"] == hit.author
         assert doc.metadata["resource_type"] == hit.resource_type and doc.metadata["score"] == hit.score

@@ -28,6 +28,7 @@ from copilot_tools.langchain import (
     CopilotContinueConversationTool,
     CopilotRetriever,
     CopilotRetrieveTool,
+    CopilotStatusTool,
 )
 from tests.langchain.test_standard_unit import BUSINESS_MODEL, MEETING
 
@@ -114,6 +115,16 @@ class TestRetrieveToolIntegration(_ToolOnTheEmulator, ToolsIntegrationTests):
     @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
         return {"query": "engineering standup", "data_sources": ["sharePoint", "oneDriveBusiness"]}
+
+
+class TestStatusToolIntegration(_ToolOnTheEmulator, ToolsIntegrationTests):
+    @property
+    def tool_constructor(self) -> type[BaseTool]:
+        return CopilotStatusTool
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {}
 
 
 class TestCopilotRetrieverIntegration(_OnTheEmulator, RetrieversIntegrationTests):

@@ -17,6 +17,7 @@ from copilot_tools.langchain import (
     CopilotAskWithFilesTool,
     CopilotContinueConversationTool,
     CopilotRetrieveTool,
+    CopilotStatusTool,
 )
 
 MEETING = "What meeting do I have at 9 AM tomorrow morning?"
@@ -76,3 +77,13 @@ class TestRetrieveToolUnit(ToolsUnitTests):
     @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
         return {"query": "engineering standup", "data_sources": ["sharePoint", "oneDriveBusiness"], "max_results": 5}
+
+
+class TestStatusToolUnit(ToolsUnitTests):
+    @property
+    def tool_constructor(self) -> type[BaseTool]:
+        return CopilotStatusTool
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {}

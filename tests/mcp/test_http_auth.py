@@ -40,7 +40,9 @@ from mcp.shared.exceptions import MCPError
 from pydantic import SecretStr
 
 from copilot_tools import Settings
+from copilot_tools.agent import all_tools
 from copilot_tools.cli import main
+from copilot_tools.cli import mcp as cli_mcp
 from copilot_tools.emulator import EmulatorConfig
 from copilot_tools.emulator.app import create_app
 from copilot_tools.emulator.server import bind
@@ -319,7 +321,7 @@ async def test_a_user_gets_answers_and_graph_only_ever_sees_their_exchanged_toke
     exchanges = len(obo_requests(idp))
     graph.tokens.clear()
     async with connect(mcp_url, incoming) as client:
-        assert len((await client.list_tools()).tools) == 4
+        assert len((await client.list_tools()).tools) == len(all_tools())
         first = await client.call_tool("ask_copilot", {"question": MEETING})
         assert not first.is_error, first.content
         assert "Contoso Engineering Standup" in first.structured_content["answer"]
@@ -504,12 +506,15 @@ def captured_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[
     def run(self: MCPServer, transport: str = "stdio", **kwargs: Any) -> None:
         calls.append((self, transport, kwargs))
 
-    def serve_http(app: Any, state: Any, config: Any, *, host: str, port: int, **_: Any) -> bool:
-        calls.append((app, "streamable-http", {"host": host, "port": port}))
+    def serve_http(server: MCPServer, host: str, port: int, security: Any, auth: Any, **kwargs: Any) -> bool:
+        # What the CLI would serve: the shared-state app behind the Host/Origin guard.
+        app = cli_mcp.guarded_http_app(server, host, security, auth, state=kwargs.get("state"),
+                                       state_config=kwargs.get("state_config"))
+        calls.append((app, "streamable-http", {"host": host, "port": port, "security": security, **kwargs}))
         return True
 
     monkeypatch.setattr(MCPServer, "run", run)
-    monkeypatch.setattr("copilot_tools.mcp.http_app.serve_http", serve_http)
+    monkeypatch.setattr(cli_mcp, "_serve_http", serve_http)
     monkeypatch.setenv("COPILOT_TOOLS_CONFIG", str(tmp_path / "absent.toml"))
     for name in ("COPILOT_TOOLS_ACCESS_TOKEN", "COPILOT_TOOLS_EXTRA_HEADERS", "COPILOT_TOOLS_TENANT_ID",
                  "COPILOT_TOOLS_SCOPES", "COPILOT_TOOLS_MCP_AUTH", "COPILOT_TOOLS_MCP_CLIENT_SECRET"):
@@ -527,8 +532,10 @@ async def test_with_authentication_the_cli_serves_any_address(
     monkeypatch.setenv("COPILOT_TOOLS_AUTHORITY", idp.base_url)
     monkeypatch.setenv("COPILOT_TOOLS_CA_BUNDLE", ca_file)
     monkeypatch.setenv("COPILOT_TOOLS_MCP_CLIENT_SECRET", SECRET)
-    code = main(["--endpoint", graph.base_url, "mcp", "--transport", "http", "--host", "0.0.0.0", *AUTH_ARGS,
-                 "--auth-resource-url", "https://mcp.contoso.com/mcp", "--time-zone", TIME_ZONE])
+    sock = bind("127.0.0.1", 0)  # the app answers Host headers naming its port
+    port = str(sock.getsockname()[1])
+    code = main(["--endpoint", graph.base_url, "mcp", "--transport", "http", "--host", "0.0.0.0", "--port", port,
+                 *AUTH_ARGS, "--auth-resource-url", "https://mcp.contoso.com/mcp", "--time-zone", TIME_ZONE])
     assert code == 0, capsys.readouterr().err
     ((app, transport, options),) = captured_run
     assert transport == "streamable-http" and options["host"] == "0.0.0.0"
@@ -536,7 +543,7 @@ async def test_with_authentication_the_cli_serves_any_address(
     assert SECRET not in err and "https://mcp.contoso.com/mcp" in err
 
     # The server the CLI built, served on loopback: it takes our tokens and exchanges them.
-    with serve(app, bind("127.0.0.1", 0)) as origin:
+    with serve(app, sock) as origin:
         async with httpx.AsyncClient(base_url=origin, timeout=10) as http:
             assert (await http.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS)).status_code == 401
             metadata = (await http.get("/.well-known/oauth-protected-resource/mcp")).json()

@@ -8,14 +8,16 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
-from copilot_tools.cli.mcp import _AUTH_OPTIONS, _SETTING_OPTIONS, CLIENT_SECRET_ENV
+from copilot_tools.cli.mcp import _AUTH_OPTIONS, _SECURITY_OPTIONS, _SETTING_OPTIONS, CLIENT_SECRET_ENV
 from copilot_tools.mcp.state.config import ENV_STATE_KEY, ENVIRONMENT
 
 SERVERS = Path(__file__).resolve().parents[2] / "servers"
 KNOWN = {*ENVIRONMENT.values(), ENV_STATE_KEY, CLIENT_SECRET_ENV, *_AUTH_OPTIONS.values(),
-         *(variable for _, variable in _SETTING_OPTIONS.values()), "COPILOT_TOOLS_TOKEN_CACHE"}
+         *(variable for _, variable in _SETTING_OPTIONS.values()), *_SECURITY_OPTIONS.values(),
+         "COPILOT_TOOLS_TOKEN_CACHE"}
 
 
 def load(path: Path) -> Any:
@@ -65,3 +67,26 @@ def test_kubernetes_runs_two_or_more_replicas_with_probes_an_autoscaler_and_a_di
     assert documents["Service"]["spec"]["selector"] == labels
     assert documents["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"] == labels
     assert documents["HorizontalPodAutoscaler"]["spec"]["minReplicas"] >= 2
+
+
+def test_probes_by_a_replicas_own_address_reach_the_health_routes_and_nothing_else(emulator: Any) -> None:
+    """A kubelet or a proxy probes a replica by its pod address, which no allowed-Host list names:
+    /healthz and /readyz answer it, while /mcp refuses that Host (DNS-rebinding protection)."""
+    from copilot_tools import Settings
+    from copilot_tools.cli.mcp import guarded_http_app
+    from copilot_tools.emulator.server import bind
+    from copilot_tools.mcp import build_server
+    from copilot_tools.mcp.http_security import derive
+    from tests.mcp.test_http_auth import serve
+    from tests.replicas.test_replicas import INITIALIZE, MCP_HEADERS
+
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = build_server(Settings(endpoint=emulator.base_url, access_token="test"))
+    app = guarded_http_app(server, "127.0.0.1", derive("127.0.0.1", port), None)
+    pod = {"Host": f"10.244.1.7:{port}"}
+    with serve(app, sock) as origin, httpx.Client(base_url=origin, timeout=10) as http:
+        assert http.get("/healthz", headers=pod).status_code == 200
+        assert http.get("/readyz", headers=pod).json() == {"status": "ready"}
+        assert http.post("/mcp", json=INITIALIZE, headers={**MCP_HEADERS, **pod}).status_code == 421
+        assert http.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS).status_code == 200

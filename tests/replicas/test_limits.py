@@ -162,3 +162,30 @@ async def test_a_host_over_a_limit_reads_which_limit_and_when_to_retry(graph: Co
     message = str(refused.value)
     assert "limit of 5 requests per minute" in message and "Retry after" in message
     assert "COPILOT_TOOLS_REQUESTS_PER_MINUTE" in message
+
+
+async def test_a_replica_lets_go_of_an_evicted_session_it_still_serves(graph: CountingGraph,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The idle-session sweeper: a session evicted from the shared state (here to admit another at
+    the cap) is let go by the replica holding it, without that session sending anything: its
+    open event stream ends within one sweep."""
+    from copilot_tools.mcp import http_app
+
+    monkeypatch.setattr(http_app, "SWEEP_SECONDS", 0.2)
+    config = StateConfig(max_sessions_per_user=1, session_evict_after=0)
+    with serve(_app(config, graph), bind("127.0.0.1", 0)) as origin:
+        async with httpx.AsyncClient(base_url=origin, timeout=10) as http:
+            opened = await http.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS)
+            session = {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+            await http.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+                            headers={**MCP_HEADERS, **session})
+            async with http.stream("GET", "/mcp", headers={"Accept": "text/event-stream", **session}) as stream:
+                assert stream.status_code == 200
+                evicting = await http.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS)
+                assert evicting.status_code == 200
+                with anyio.fail_after(5):  # the sweep runs every 0.2 s; without it the stream stays open
+                    async for _ in stream.aiter_bytes():
+                        pass
+            gone = await http.post("/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "ping"},
+                                   headers={**MCP_HEADERS, **session})
+            assert gone.status_code == 404

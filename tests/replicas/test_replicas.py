@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
+from mcp.types import ResourceTemplateReference
 
 from copilot_tools.mcp.resources import ConversationStore
 from copilot_tools.mcp.state import StateConfig, open_state
@@ -93,18 +94,27 @@ def _owner(idp: EntraStandIn, username: str) -> str:
     return f"{user.tid}/{user.oid}".lower()
 
 
-async def test_a_conversation_started_on_one_replica_is_readable_on_the_other_but_not_by_another_user(
+async def test_a_conversation_started_on_one_replica_is_listed_and_readable_on_the_other_but_not_by_another_user(
     replicas: list[Replica], idp: EntraStandIn,
 ) -> None:
     async with connect(balancer(replicas, pin=0), idp.api_token(ADELE)) as client:
         answer = await client.call_tool("ask_copilot", {"question": MEETING})
     conversation = answer.structured_content["conversation_id"]
+    uri = f"copilot://conversations/{conversation}"
+    template = ResourceTemplateReference(type="ref/resource", uri="copilot://conversations/{conversation_id}")
     async with connect(balancer(replicas, pin=1), idp.api_token(ADELE)) as client:
-        transcript = await client.read_resource(f"copilot://conversations/{conversation}")
+        transcript = await client.read_resource(uri)
+        listed = {str(resource.uri): resource for resource in (await client.list_resources()).resources}
+        completed = await client.complete(template, {"name": "conversation_id", "value": conversation[:4]})
     assert MEETING in transcript.contents[0].text
+    assert uri in listed and listed[uri].title == MEETING
+    assert conversation in completed.completion.values
     async with connect(balancer(replicas, pin=1), idp.api_token(JOHN)) as client:
         with pytest.raises(MCPError):
-            await client.read_resource(f"copilot://conversations/{conversation}")
+            await client.read_resource(uri)
+        assert uri not in {str(resource.uri) for resource in (await client.list_resources()).resources}
+        completed = await client.complete(template, {"name": "conversation_id", "value": conversation[:4]})
+        assert conversation not in completed.completion.values
 
 
 async def test_a_stream_cut_mid_answer_resumes_on_the_other_replica_without_asking_copilot_again(

@@ -44,7 +44,7 @@ class StateBackend(ABC):
     async def ping(self) -> None:
         """Return when the store answers; raise ``StateUnavailableError`` otherwise."""
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional: a backend without connections has nothing to release
         """Release connections."""
 
     # --- sessions ----------------------------------------------------------------------------
@@ -115,6 +115,11 @@ class StateBackend(ABC):
     @abstractmethod
     async def conversation_ids(self, owner: str, limit: int) -> list[str]:
         """The owner's conversations, most recently used first."""
+
+    @abstractmethod
+    async def conversation_ends(self, owner: str, conversation_ids: list[str]) -> list[tuple[int, str, str]]:
+        """For each conversation, in one round trip: its turn count, first and last turn (JSON);
+        ``(0, "", "")`` for one that is gone."""
 
 
 def is_response(data: str | None, stream_id: str) -> bool:

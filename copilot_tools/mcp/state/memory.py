@@ -204,5 +204,13 @@ class MemoryState(StateBackend):
     async def conversation_ids(self, owner: str, limit: int) -> list[str]:
         return list(reversed(self._live(owner)))[:limit]
 
+    async def conversation_ends(self, owner: str, conversation_ids: list[str]) -> list[tuple[int, str, str]]:
+        live = self._live(owner)
+        ends = []
+        for conversation_id in conversation_ids:
+            turns = live[conversation_id][0] if conversation_id in live else []
+            ends.append((len(turns), turns[0], turns[-1]) if turns else (0, "", ""))
+        return ends
+
 
 __all__ = ["MemoryState"]

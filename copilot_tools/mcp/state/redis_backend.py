@@ -282,5 +282,16 @@ class RedisState(StateBackend):
             rows = await self.redis.zrevrangebyscore(f"{PREFIX}c:{owner}", "+inf", horizon, start=0, num=limit)
         return [row.decode() for row in rows]
 
+    async def conversation_ends(self, owner: str, conversation_ids: list[str]) -> list[tuple[int, str, str]]:
+        async with self._guard(), self.redis.pipeline(transaction=False) as pipe:
+            for conversation_id in conversation_ids:
+                key = f"{PREFIX}t:{owner}:{conversation_id}"
+                pipe.llen(key)
+                pipe.lindex(key, 0)
+                pipe.lindex(key, -1)
+            rows = await pipe.execute()
+        return [(int(count), first.decode(), last.decode()) if count and first and last else (0, "", "")
+                for count, first, last in zip(rows[::3], rows[1::3], rows[2::3], strict=True)]
+
 
 __all__ = ["PREFIX", "RedisState"]

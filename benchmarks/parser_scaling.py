@@ -1,0 +1,236 @@
+"""Parser scaling and decoder throughput, as ratios measured in the same run.
+
+    .venv/bin/python benchmarks/parser_scaling.py [--quick] [--budget 30]
+
+Three tables:
+
+1. **Scaling of the SSE decoder + stream assembler** on one 1, 4 and 16 MB event, written on a single
+   ``data:`` line or spread over many lines (the reference's layout), fed in 1.5 KiB, 4 KiB and 64 KiB
+   chunks. ``growth ratio`` is (time / previous size's time) / (size / previous size): about 1 means
+   linear, 4 means quadratic. ``vs json.loads`` is the time against ``json.loads`` of the same JSON.
+2. **Throughput on the real layouts** (the captured compact stream, the reference's pretty stream, and
+   strict one-line SSE) at several chunk sizes: decoder + assembler time against ``json.loads`` of
+   every event's JSON (issue 17's goal: at most 2.0, i.e. at least half of json.loads's throughput).
+3. **The answer normaliser** on replies with 10k and 40k runs of ``[``, ``<``, ``^`` and friends,
+   each through the streaming path (a snapshot's stable prefix and clean text) and the final
+   ``normalize_message``. ``growth ratio`` as in table 1.
+
+A row whose previous size took longer than ``--budget`` seconds is skipped (the old decoder is
+quadratic, and 16 MB in small chunks would take minutes), and printed as ``skipped``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.reference and the copilot_tools next to this script
+
+from benchmarks._report import report  # noqa: E402
+from copilot_tools.answer import clean_text, normalize_message, stable_prefix  # noqa: E402
+from copilot_tools.streaming import StreamAssembler, StreamReader  # noqa: E402
+from copilot_tools._wire import ResponseMessage  # noqa: E402
+
+CAPTURE = ROOT / "tests" / "fixtures" / "captures" / "graph-chatOverStream-capture-1.sse"
+MB = 1_000_000
+
+
+def best_of(function: Callable[[], object], repeat: int) -> float:
+    """The fastest of ``repeat`` runs: the least disturbed by the other processes on the machine."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def read_stream(body: bytes, chunk: int) -> int:
+    reader = StreamReader(StreamAssembler("Hello?"))
+    count = 0
+    for start in range(0, len(body), chunk):
+        count += len(reader.feed(body[start : start + chunk]))
+    return count + len(reader.close())
+
+
+# --- 1. scaling ---------------------------------------------------------------------------------
+
+
+def big_event(size: int, *, multi_line: bool) -> tuple[bytes, str]:
+    """One final snapshot of about ``size`` bytes, and its JSON."""
+    if multi_line:
+        # Many attributions, pretty-printed: thousands of continuation lines.
+        unit = {"attributionType": "citation", "providerDisplayName": "A source", "seeMoreWebUrl": "https://x/y"}
+        count = size // 160
+        reply = {"id": "r", "text": "See [^1^].", "attributions": [unit] * count}
+        conversation = {"id": "c", "turnCount": 1, "messages": [reply]}
+        text = json.dumps(conversation, indent=2)
+    else:
+        filler = "w" * (size - 100)
+        conversation = {"id": "c", "turnCount": 1, "messages": [{"id": "r", "text": filler}]}
+        text = json.dumps(conversation)
+    return f"data: {text}\nid:1\n\n".encode(), text
+
+
+def scaling(sizes: list[int], chunks: list[int], budget: float, repeat: int) -> None:
+    worst_growth = 0.0
+    big_4k: float | None = None
+    print("\n## SSE decoder + stream assembler, one big event")
+    print(f"| layout | chunk | {' | '.join(f'{s // MB} MB' for s in sizes)} | growth ratios | vs json.loads (largest) |")
+    print("|---|---|" + "---|" * len(sizes) + "---|---|")
+    for multi_line in (False, True):
+        for chunk in chunks:
+            times: list[float | None] = []
+            baseline = 0.0
+            for size in sizes:
+                if times and (times[-1] is None or times[-1] > budget):
+                    times.append(None)
+                    continue
+                body, text = big_event(size, multi_line=multi_line)
+                runs = repeat if size <= 4 * MB else 1
+                times.append(best_of(lambda: read_stream(body, chunk), runs))
+                baseline = best_of(lambda: json.loads(text), runs)
+            ratios = [
+                f"{(b / a) / (sizes[i + 1] / sizes[i]):.2f}" if a and b else "-"
+                for i, (a, b) in enumerate(zip(times, times[1:]))
+            ]
+            last = next((t for t in reversed(times) if t is not None), None)
+            cells = " | ".join(f"{t:.3f} s" if t is not None else "skipped" for t in times)
+            against = f"{last / baseline:.2f}" if last and times[-1] is not None else "-"
+            layout = "multi-line" if multi_line else "single-line"
+            print(f"| {layout} | {chunk / 1024:g} KiB | {cells} | {', '.join(ratios)} | {against} |")
+            worst_growth = max([worst_growth, *(float(r) for r in ratios if r != "-")])
+            if not multi_line and chunk == 4096 and last and times[-1] is not None:
+                big_4k = last / baseline
+    top = f"{sizes[-1] // MB} MB"
+    report(f"parser scaling: decoder+assembler growth, 1 event up to {top} (worst)", worst_growth, 1.5,
+           "time ratio / size ratio between sizes; 1 is linear, 4 quadratic")
+    if big_4k is not None:
+        report(f"one {top} event in 4 KiB chunks vs json.loads", big_4k, 2.0, "decoder + assembler, single line")
+
+
+# --- 2. throughput on the real layouts ---------------------------------------------------------
+
+
+def layouts() -> dict[str, tuple[bytes, list[str]]]:
+    """Each layout's stream body and the JSON texts of its events (for the json.loads baseline)."""
+    from tests import reference
+
+    pretty_bodies = [body for _, body in reference.stream_examples()]
+    captured = CAPTURE.read_bytes()
+    texts_pretty = [text for body in pretty_bodies for text in _event_texts(body)]
+    texts_captured = _event_texts(captured)
+    strict = "".join(f"data: {json.dumps(json.loads(t))}\n\n" for t in texts_pretty).encode()
+    return {
+        "captured (compact)": (captured, texts_captured),
+        "reference (pretty)": (b"\n\n".join(pretty_bodies), texts_pretty),
+        "strict": (strict, texts_pretty),
+    }
+
+
+def _event_texts(body: bytes) -> list[str]:
+    from copilot_tools._sse import SSEDecoder
+
+    decoder = SSEDecoder()
+    return [event.data for event in decoder.feed(body) + decoder.close()]
+
+
+def throughput(chunks: list[int], repeat: int, copies: int) -> None:
+    print("\n## Throughput on the real layouts (decoder + assembler time / json.loads time; goal <= 2.0)")
+    print("| layout | bytes | " + " | ".join(f"{c} B chunks" for c in chunks) + " |")
+    print("|---|---|" + "---|" * len(chunks))
+    for name, (body, texts) in layouts().items():
+        # One stream is a few kilobytes; many streams back to back keep the timer honest.
+        def baseline() -> None:
+            for _ in range(copies):
+                for text in texts:
+                    json.loads(text)
+
+        base = best_of(baseline, repeat)
+        cells = []
+        for chunk in chunks:
+            def ours() -> None:
+                for _ in range(copies):
+                    read_stream(body, chunk)
+
+            cells.append(f"{best_of(ours, repeat) / base:.2f}")
+        print(f"| {name} | {len(body):,} | " + " | ".join(cells) + " |")
+        report(f"decoder+assembler vs json.loads, {name} (worst chunking)", max(float(c) for c in cells), 2.0,
+               f"chunks of {', '.join(str(c) for c in chunks)} bytes")
+
+
+# --- 3. the answer normaliser -------------------------------------------------------------------
+
+RUNS = {
+    "[": "[",
+    "[^": "[^",
+    "<": "<",
+    "<Person>": "<Person>",
+    "^": "^",
+    "*": "*",
+    "`": "`",
+    "[x](": "[x](",
+    "[x](https://": "[x](https://",
+    "<Person>[": "<Person>[",
+}
+
+
+def normaliser(sizes: list[int], budget: float, repeat: int) -> None:
+    worst = 0.0
+    print("\n## Answer normaliser on long runs (streaming path + final normalisation)")
+    print(f"| run of | {' | '.join(f'{s // 1000}k' for s in sizes)} | growth ratios |")
+    print("|---|" + "---|" * len(sizes) + "---|")
+    for label, unit in RUNS.items():
+        times: list[float | None] = []
+        for size in sizes:
+            if times and (times[-1] is None or times[-1] > budget):
+                times.append(None)
+                continue
+            raw = "Answer " + unit * (size // len(unit)) + " end"
+            message = ResponseMessage.model_validate({
+                "id": "r", "text": raw,
+                "adaptiveCards": [{"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": raw}]}],
+            })
+
+            def run() -> None:
+                clean_text(stable_prefix(raw))
+                normalize_message(message, conversation_id="c", turn_count=1)
+
+            times.append(best_of(run, repeat))
+        ratios = [
+            f"{(b / a) / (sizes[i + 1] / sizes[i]):.2f}" if a and b else "-"
+            for i, (a, b) in enumerate(zip(times, times[1:]))
+        ]
+        cells = " | ".join(f"{t * 1000:.2f} ms" if t is not None else "skipped" for t in times)
+        print(f"| `{label}` | {cells} | {', '.join(ratios)} |")
+        worst = max([worst, *(float(r) for r in ratios if r != "-")])
+    report("answer normaliser growth on runs of [ < ^ * ` (worst)", worst, 1.5,
+           f"{sizes[0] // 1000}k to {sizes[-1] // 1000}k characters; 1 is linear")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats")
+    parser.add_argument("--budget", type=float, default=30.0, help="skip larger sizes after a case this slow (s)")
+    parser.add_argument("--only", choices=("scaling", "throughput", "normaliser"), action="append")
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)  # the odd-input warnings are expected here
+    repeat = 2 if args.quick else 3
+    parts = set(args.only or ("scaling", "throughput", "normaliser"))
+    if "scaling" in parts:
+        sizes = [MB // 4, MB, 4 * MB] if args.quick else [MB, 4 * MB, 16 * MB]
+        scaling(sizes, [1536, 4096, 65536], args.budget, repeat)
+    if "throughput" in parts:
+        throughput([256, 1536, 4096, 65536], repeat, 10 if args.quick else 40)
+    if "normaliser" in parts:
+        normaliser([10_000, 40_000], args.budget, repeat)
+
+
+if __name__ == "__main__":
+    main()

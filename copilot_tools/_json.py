@@ -1,0 +1,202 @@
+"""JSON from outside, parsed in linear time into values every later step can handle.
+
+``json.loads`` alone is not enough for text other people wrote:
+
+- nesting ~1,000 deep makes it (and every recursive step after it: pydantic, the card walker,
+  ``json.dumps`` in a front end) raise ``RecursionError``, which no caller expects;
+- the escape ``\\ud83d`` yields a lone surrogate that no UTF-8 writer can encode.
+
+:func:`loads` turns the first into :class:`JSONTooDeepError` (a ``ServiceError`` and a
+``ValueError``) when even the C parser cannot go that deep, prunes containers nested deeper than
+:data:`MAX_DEPTH` (replaced by ``None``, with a logged warning: an odd card must not discard an
+answer), and makes every string encodable by rewriting lone surrogate escapes in the text to
+``\\ufffd`` before parsing (as :func:`copilot_tools._text.encodable` would replace them after).
+
+Speed: the common body pays for ``json.loads`` plus three C-level scans of the text (two
+``str.count`` and a one-character ``str.find``). The surrogate rewrite runs only when the text
+holds a ``\\u`` escape, and the Python walk that prunes only when there are more opening
+brackets than :data:`MAX_DEPTH` (otherwise the depth cannot exceed it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from copilot_tools._text import encodable
+from copilot_tools.errors import ServiceError
+
+logger = logging.getLogger("copilot_tools.json")
+
+#: Containers nested deeper than this are pruned. A Copilot event is about 10 deep with its
+#: adaptive cards; 64 leaves room for nested card containers and keeps every recursive consumer
+#: (pydantic, json.dumps, the MCP SDK) far from the interpreter's recursion limit.
+MAX_DEPTH = 64
+
+# Left to right, so that an escaped backslash is consumed whole and its second half never read as
+# the start of a ``\\u``: an escaped backslash (kept), a surrogate pair (kept), a lone surrogate
+# (group 2, replaced). Other escapes (``\\n``, ``\\"``) cannot hide a backslash, so the pattern
+# need not match them: the callback runs only for these three, which are rare.
+# (The shared leading backslash is outside the group so that the engine can skip to each one with
+# a fast literal search: thirteen times faster than three alternatives tried at every character.)
+_ESCAPES = re.compile(
+    r"\\(?:\\|(u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})|(u[dD][89a-fA-F][0-9a-fA-F]{2}))"
+)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class JSONTooDeepError(ServiceError, ValueError):
+    """The JSON nests deeper than the parser can follow; it is refused, not half-read."""
+
+
+def loads(data: bytes | bytearray | str, *, max_depth: int = MAX_DEPTH) -> Any:
+    """``json.loads`` for text from outside: bounded depth, encodable strings.
+
+    Raises ``ValueError`` (``json.JSONDecodeError``) for text that is not JSON.
+    """
+    text = decode(data)
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        text = _prune_text(text, max_depth)
+        value = _parse_pruned(json.loads, text)
+    return _bounded(value, text, 0, len(text), max_depth)
+
+
+def iter_values(text: str, *, max_depth: int = MAX_DEPTH) -> Iterator[Any]:
+    """Every JSON value in ``text``, which may hold several back to back, as :func:`loads` makes them.
+
+    Raises ``ValueError`` (``json.JSONDecodeError``) when any part is not JSON.
+    """
+    text = without_lone_surrogates(encodable(text))
+    index = 0
+    length = len(text)
+    while True:
+        while index < length and text[index] in " \t\r\n":
+            index += 1
+        if index >= length:
+            return
+        try:
+            value, end = _DECODER.raw_decode(text, index)
+        except RecursionError:
+            text = text[:index] + _prune_text(text[index:], max_depth)
+            length = len(text)
+            value, end = _parse_pruned(lambda t: _DECODER.raw_decode(t, index), text)  # noqa: B023 - called at once
+        yield _bounded(value, text, index, end, max_depth)
+        index = end
+
+
+def decode(data: bytes | bytearray | str) -> str:
+    """JSON text ready to parse: bytes decoded as ``json.loads`` would (but never to a surrogate,
+    invalid bytes become U+FFFD), and lone surrogate escapes rewritten (:func:`without_lone_surrogates`)."""
+    if isinstance(data, str):
+        text = encodable(data)
+    else:
+        text = bytes(data).decode(json.detect_encoding(data), "replace")
+    return without_lone_surrogates(text)
+
+
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with every ``\\uD800``-``\\uDFFF`` escape that is not half of a pair made ``\\ufffd``.
+
+    A pair (``\\ud83d\\udcc5``) is kept: the parser joins it into the character it encodes.
+    """
+    # A one-character find is a memchr; most texts stop there or at the plain search.
+    if text.find("\\") == -1 or text.find("\\u") == -1 or _SURROGATE_ESCAPE.search(text) is None:
+        return text
+    return _ESCAPES.sub(_replace_lone, text)
+
+
+def _replace_lone(match: re.Match[str]) -> str:
+    return "\\ufffd" if match.group(2) else match.group(0)
+
+
+def _bounded(value: Any, text: str, start: int, end: int, max_depth: int) -> Any:
+    """``value`` (parsed from ``text[start:end]``) with containers below ``max_depth`` pruned."""
+    if text.count("{", start, end) + text.count("[", start, end) <= max_depth:
+        return value  # too few brackets to nest that deep: no walk needed
+    return _prune(value, max_depth)
+
+
+def _prune(root: Any, max_depth: int) -> Any:
+    """Replace containers deeper than ``max_depth`` by None, with an explicit stack (no recursion).
+
+    Only containers are visited, and keys only at the last level, where pruning happens.
+    """
+    if type(root) is not dict and type(root) is not list:
+        return root
+    pruned = 0
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    push = stack.append
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if type(node) is dict else node
+        if depth < max_depth:
+            for child in children:
+                if type(child) is dict or type(child) is list:
+                    push((child, depth + 1))
+            continue
+        keys = [key for key, child in (node.items() if type(node) is dict else enumerate(node))
+                if type(child) is dict or type(child) is list]
+        for key in keys:
+            node[key] = None
+        pruned += len(keys)
+    if pruned:
+        logger.warning("JSON from the service nested deeper than %d levels; %d deep part(s) left out",
+                       max_depth, pruned)
+    return root
+
+
+# A JSON string (unrolled, so linear even when unterminated) or one bracket.
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+def _prune_text(text: str, max_depth: int) -> str:
+    """``text`` with every container nested deeper than ``max_depth`` replaced by ``null``.
+
+    For JSON too deep for the C parser: the same pruning as :func:`_prune`, done on the text in
+    one left-to-right pass over its strings and brackets, so that the rest (the answer's text)
+    can still be read. Only this rare path pays for a Python step per bracket.
+    """
+    pieces: list[str] = []
+    depth = 0
+    last = 0
+    cut: int | None = None
+    for match in _STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token[0] == '"':
+            continue
+        if token in "[{":
+            depth += 1
+            if depth == max_depth + 1:
+                cut = match.start()
+        else:
+            if depth == max_depth + 1 and cut is not None:
+                pieces.append(text[last:cut])
+                pieces.append("null")
+                last = match.end()
+                cut = None
+            depth -= 1
+    pieces.append(text[last:])
+    logger.warning("JSON from the service nested deeper than %d levels; the deeper parts were left out", max_depth)
+    return "".join(pieces)
+
+
+def _parse_pruned(parse: Any, text: str) -> Any:
+    try:
+        return parse(text)
+    except RecursionError:  # not expected after pruning; refuse rather than crash
+        raise _too_deep() from None
+
+
+def _too_deep() -> JSONTooDeepError:
+    return JSONTooDeepError(
+        "The service sent JSON nested too deeply to read.",
+        hint="This is not a shape Copilot sends; it may come from a proxy or a hostile source. Try again.",
+    )
+
+
+_DECODER = json.JSONDecoder()
