@@ -10,6 +10,7 @@ with the same messages every front end gives.
 from __future__ import annotations
 
 import time
+from contextlib import aclosing
 from collections.abc import Sequence
 
 import anyio
@@ -126,9 +127,11 @@ async def _turn(
     progress = StreamProgress(ctx)
     answer: Answer | None = None
     with throttle_budget(ctx):
-        # The stream object ends its HTTP response on any exit from the block.
-        async with ctx.client.stream(conversation_id, message, files=files, web_search=web_search,
-                                     additional_context=additional_context, time_zone=time_zone) as events:
+        stream = ctx.client.stream(conversation_id, message, files=files, web_search=web_search,
+                                   additional_context=additional_context, time_zone=time_zone)
+        # aclosing ends the stream (and its HTTP response) on any exit: the client's AsyncStream and
+        # the LangChain adapter's async generator both have aclose().
+        async with aclosing(stream) as events:
             async for event in events:
                 if isinstance(event, AnswerComplete):
                     answer = event.answer

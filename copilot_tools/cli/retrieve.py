@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                         connections=args.connections if source == "externalItem" else None)
     except InvalidInputError as exc:
         if exc.hint is None and exc.argument in _HINTS:
-            exc.hint = _HINTS[exc.argument].format(prog=program_name())
+            raise exc.replace(hint=_HINTS[exc.argument].format(prog=program_name())) from None
         raise
     settings = load_settings(args)
     as_json, _ = preference(args, "json")

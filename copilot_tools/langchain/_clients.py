@@ -24,7 +24,7 @@ import asyncio
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -35,6 +35,9 @@ from copilot_tools.answer import Answer
 from copilot_tools.client import AsyncCopilotClient, CopilotClient
 from copilot_tools.settings import Settings
 from copilot_tools.streaming import StreamEvent
+
+if TYPE_CHECKING:
+    from copilot_tools._verify import Verification
 
 #: The environment variable ``api_key`` defaults to (the same one the core reads).
 ACCESS_TOKEN_ENV = "COPILOT_TOOLS_ACCESS_TOKEN"
@@ -220,6 +223,9 @@ class SyncClientInThreads:
 
     async def retrieve_many(self, queries: str | Sequence[str], **options: Any) -> Any:
         return await anyio.to_thread.run_sync(lambda: self._client.retrieve_many(queries, **options))
+
+    async def verify(self, answer: Answer) -> Verification:
+        return await anyio.to_thread.run_sync(lambda: self._client.verify(answer))
 
     async def stream(self, conversation_id: str | None, message: str, **options: Any) -> AsyncIterator[StreamEvent]:
         events: Iterator[StreamEvent] = iter(self._client.stream(conversation_id, message, **options))

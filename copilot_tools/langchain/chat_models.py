@@ -9,7 +9,7 @@ How a history maps onto Copilot's server-side conversations is in ``_convert``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import aclosing, closing
 from typing import Any, Self, cast
 
@@ -123,6 +123,9 @@ class ChatCopilot(CopilotConnection, BaseChatModel):
     """Accepted for compatibility; Copilot has no length control, so it is not sent."""
     streaming: bool = False
     """Stream even from ``invoke`` (useful when callbacks show tokens)."""
+    verify_citations: bool = False
+    """Check each citation against the document it cites (``client.verify``, one ``$batch``) and
+    attach the evidence as ``response_metadata["verification"]``; also a per-call option."""
 
     @field_validator("model")
     @classmethod
@@ -241,7 +244,8 @@ class ChatCopilot(CopilotConnection, BaseChatModel):
             answer = client.chat(turn.conversation_id, turn.message, **options)
         else:
             answer = client.ask(turn.message, **options)
-        return self._result(turn, answer, stop)
+        evidence = client.verify(answer).structured() if self._verifies(kwargs) else None
+        return self._result(turn, answer, stop, evidence)
 
     async def _agenerate(
         self,
@@ -258,7 +262,8 @@ class ChatCopilot(CopilotConnection, BaseChatModel):
             answer = await client.chat(turn.conversation_id, turn.message, **options)
         else:
             answer = await client.ask(turn.message, **options)
-        return self._result(turn, answer, stop)
+        evidence = (await client.verify(answer)).structured() if self._verifies(kwargs) else None
+        return self._result(turn, answer, stop, evidence)
 
     def _stream(
         self,
@@ -276,6 +281,8 @@ class ChatCopilot(CopilotConnection, BaseChatModel):
         with closing(events):
             for event in events:
                 if chunk := self._chunk(turn, text, event, stop):
+                    if isinstance(event, AnswerComplete) and self._verifies(kwargs):
+                        chunk.message.response_metadata["verification"] = client.verify(event.answer).structured()
                     yield chunk
 
     async def _astream(
@@ -298,13 +305,16 @@ class ChatCopilot(CopilotConnection, BaseChatModel):
         async with aclosing(stream) as events:
             async for event in events:
                 if chunk := self._chunk(turn, text, event, stop):
+                    if isinstance(event, AnswerComplete) and self._verifies(kwargs):
+                        verification = await client.verify(event.answer)
+                        chunk.message.response_metadata["verification"] = verification.structured()
                     yield chunk
 
     # --- helpers --------------------------------------------------------------------------
 
     def _prepare(self, messages: Sequence[BaseMessage], kwargs: dict[str, Any]) -> tuple[Turn, dict[str, Any]]:
         """The turn to send and the core client's keyword arguments for it (options are checked first)."""
-        known = (*_CALL_OPTIONS, *_IGNORED_OPTIONS, "model", "stream")
+        known = (*_CALL_OPTIONS, *_IGNORED_OPTIONS, "model", "stream", "verify_citations")
         unknown = sorted(k for k in kwargs if k not in known and not k.startswith("ls_"))
         if unknown:
             raise TypeError(
@@ -337,8 +347,15 @@ class ChatCopilot(CopilotConnection, BaseChatModel):
         piece = text.update(event)
         return ChatGenerationChunk(message=text_chunk(piece)) if piece else None
 
-    def _result(self, turn: Turn, answer: Answer, stop: list[str] | None) -> ChatResult:
+    def _verifies(self, kwargs: Mapping[str, Any]) -> bool:
+        """Whether this call attaches citation evidence: the per-call option, else the field."""
+        return bool(kwargs.get("verify_citations", self.verify_citations))
+
+    def _result(self, turn: Turn, answer: Answer, stop: list[str] | None,
+                evidence: dict[str, Any] | None = None) -> ChatResult:
         message = answer_message(answer, self.model, stop or self.stop)
+        if evidence is not None:
+            message.response_metadata["verification"] = evidence
         turn.answered(LEDGER, answer.conversation_id, message.text)
         return ChatResult(generations=[ChatGeneration(message=message)])
 

@@ -6,6 +6,7 @@ from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict
 
 from copilot_tools.agent import all_tools
+from copilot_tools.agent.transcripts import MemoryTranscripts
 from copilot_tools.langchain._clients import CopilotConnection
 from copilot_tools.langchain.tools import NAMED_TOOLS, CopilotTool
 
@@ -13,8 +14,9 @@ from copilot_tools.langchain.tools import NAMED_TOOLS, CopilotTool
 class CopilotToolkit(CopilotConnection, BaseToolkit):
     """Every Copilot tool (``copilot_tools.agent.all_tools()``, the MCP server's tools), ready for an agent.
 
-    Today: ask_copilot, ask_with_files, continue_conversation, retrieve and whoami; a
-    tool added to the registry appears here too.
+    Today: ask_copilot, ask_with_files, continue_conversation, retrieve, verify_answer (checks
+    the citations of an answer these tools got) and whoami; a tool added to the registry appears
+    here too.
 
     >>> from langchain.agents import create_agent
     >>> toolkit = CopilotToolkit(api_key=token)           # or base_url=..., client=..., settings=...
@@ -34,10 +36,12 @@ class CopilotToolkit(CopilotConnection, BaseToolkit):
     def get_tools(self) -> list[BaseTool]:
         """The tools, in the registry's order (the MCP server lists them the same way)."""
         tools: list[BaseTool] = []
+        transcripts = MemoryTranscripts()  # one per get_tools(): verify_answer finds what ask_copilot asked
         for spec in all_tools():
             if spec.name == "retrieve" and not self.include_retrieval:
                 continue
             tool = NAMED_TOOLS.get(spec.name, CopilotTool)(spec=spec, **self.connection_arguments())
             tool._source = self._source  # one client pool for the whole toolkit
+            tool._transcripts = transcripts
             tools.append(tool)
         return tools

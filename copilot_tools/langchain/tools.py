@@ -32,11 +32,12 @@ from typing import Any, Literal, TypeVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.tools import BaseTool, ToolException
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from copilot_tools.agent import ToolContext, ToolSpec, get_tool, portable_schema, tool_error
 from copilot_tools.agent.models import AskInput, AskWithFilesInput, ContinueInput, RetrieveInput
 from copilot_tools.agent.spec import arguments_error
+from copilot_tools.agent.transcripts import MemoryTranscripts
 from copilot_tools.errors import CopilotError
 from copilot_tools.langchain._clients import CopilotConnection, SyncClientInThreads
 
@@ -101,6 +102,9 @@ class CopilotTool(CopilotConnection, BaseTool):
 
     spec: ToolSpec[Any, Any] = Field(exclude=True)
     """The tool written once in ``copilot_tools.agent``."""
+    _transcripts: MemoryTranscripts = PrivateAttr(default_factory=MemoryTranscripts)
+    """The turns this tool (and the toolkit's other tools, which share it) asked: ``verify_answer``
+    looks answers up here by conversation id."""
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: bool | str | Callable[[ToolException], str] | None = True
 
@@ -131,7 +135,8 @@ class CopilotTool(CopilotConnection, BaseTool):
                 run_manager.get_child().on_custom_event(PROGRESS_EVENT, self._progress(message),
                                                         run_id=run_manager.run_id)
 
-        context = ToolContext(client=client, progress=progress)  # type: ignore[arg-type]
+        context = ToolContext(client=client, progress=progress,  # type: ignore[arg-type]
+                              transcripts=self._transcripts)
         return _run_coroutine(lambda: self._call(context, arguments))
 
     async def _arun(self, *, run_manager: AsyncCallbackManagerForToolRun | None = None,
@@ -145,7 +150,7 @@ class CopilotTool(CopilotConnection, BaseTool):
 
         context = ToolContext(client=client if client is not None
                               else SyncClientInThreads(self._source.sync_client()),  # type: ignore[arg-type]
-                              progress=progress)
+                              progress=progress, transcripts=self._transcripts)
         return await self._call(context, arguments)
 
     def _progress(self, message: str) -> dict[str, str]:

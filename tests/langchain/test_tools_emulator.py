@@ -32,7 +32,8 @@ def tools(copilot_client, async_copilot_client) -> dict:
 def test_the_toolkit_has_the_mcp_servers_tools() -> None:
     tools = CopilotToolkit().get_tools()
     assert [t.name for t in tools] == [spec.name for spec in all_tools()]
-    assert [t.name for t in tools][:5] == ["ask_copilot", "ask_with_files", "continue_conversation", "retrieve", "whoami"]
+    assert [t.name for t in tools] == ["ask_copilot", "ask_with_files", "continue_conversation", "retrieve",
+                                       "verify_answer", "whoami"]
     assert all(t.response_format == "content_and_artifact" for t in tools)
     assert "retrieve" not in [t.name for t in CopilotToolkit(include_retrieval=False).get_tools()]
 
@@ -145,3 +146,50 @@ async def test_progress_reaches_the_callbacks_as_custom_events(tools) -> None:
 
     tools["ask_copilot"].invoke({"question": MEETING}, config={"callbacks": [Recorder()]})
     assert seen and seen[-1].startswith("Answer complete")
+
+
+@pytest.mark.parametrize("run", [call, acall], ids=["sync", "async"])
+async def test_verify_answer_checks_the_citations_of_an_answer_the_toolkit_got(tools, run) -> None:
+    asked = await run(tools["ask_copilot"], question="What is the per diem for New York?") if run is acall \
+        else run(tools["ask_copilot"], question="What is the per diem for New York?")
+    conversation = asked.artifact["conversation_id"]
+    result = await run(tools["verify_answer"], conversation_id=conversation) if run is acall \
+        else run(tools["verify_answer"], conversation_id=conversation)
+    assert result.status != "error", result.content
+    checked = result.artifact
+    assert checked["citations"] and all(c["status"] == "supported" for c in checked["citations"])
+    assert checked["support"] == 1.0
+    evidence = checked["citations"][0]["claims"][0]["evidence"]["text"]
+    assert evidence in {extract["text"] for extract in checked["citations"][0]["extracts"]}
+
+
+def test_verify_answer_of_a_conversation_these_tools_did_not_hold_says_so(tools) -> None:
+    result = call(tools["verify_answer"], conversation_id="0d110e7e-2b7e-4270-a899-fd2af6fde333")
+    assert result.status == "error" and "verify_answer" not in result.content.split(":", 1)[0]
+
+
+@pytest.mark.parametrize("how", ["invoke", "ainvoke", "stream", "astream"])
+async def test_chat_copilot_attaches_citation_evidence_on_request(emulator, how) -> None:
+    from copilot_tools.langchain import ChatCopilot
+
+    model = ChatCopilot(base_url=emulator.base_url, api_key="test", verify_citations=True, time_zone="UTC")
+    question = "What is the per diem for New York?"
+    if how == "invoke":
+        metadata = model.invoke(question).response_metadata
+    elif how == "ainvoke":
+        metadata = (await model.ainvoke(question)).response_metadata
+    elif how == "stream":
+        metadata = {k: v for chunk in model.stream(question) for k, v in chunk.response_metadata.items()}
+    else:
+        metadata = {k: v async for chunk in model.astream(question) for k, v in chunk.response_metadata.items()}
+    checked = metadata["verification"]
+    assert checked["citations"] and checked["support"] == 1.0
+    assert "verification" not in ChatCopilot(base_url=emulator.base_url, api_key="test").invoke(question).response_metadata
+
+
+def test_chat_copilot_flags_a_citation_its_document_does_not_support(faulty_client) -> None:
+    from copilot_tools.langchain import ChatCopilot
+
+    model = ChatCopilot(client=faulty_client("unsupported-citation"))
+    checked = model.invoke("What is the per diem for New York?", verify_citations=True).response_metadata["verification"]
+    assert "unsupported" in [c["status"] for c in checked["citations"]]
