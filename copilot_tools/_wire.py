@@ -137,9 +137,9 @@ def _existing_path(root: Any, loc: tuple[Any, ...], copies: dict[int, Any],
     path: list[tuple[Any, Any]] = []
     container = root
     for key in loc:
-        if isinstance(container, dict) and key in container:
-            pass
-        elif isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container):
+        if (isinstance(container, dict) and key in container) or (
+            isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container)
+        ):
             pass
         else:
             break

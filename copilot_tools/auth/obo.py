@@ -7,12 +7,17 @@ For the MCP server over HTTP (many users). The server validates the incoming tok
     provider = obo.for_user(incoming_token)      # a TokenProvider for this user only
     client = CopilotClient(token_provider=provider, ...)
 
-Exchanged tokens are cached in memory only, keyed by (tenant id, object id, scopes)
-of the user and bound to the exact incoming token that produced them (a SHA-256 of
-it), until ``expiry_margin`` seconds before they expire. They are never persisted and
-never served to another user, nor to a different incoming token claiming the same
-user: a forged or replayed assertion cannot fish a cached token out, it has to go
-through the identity provider. The cache is bounded (least recently used out).
+Exchanged tokens are cached in memory, keyed by (tenant id, object id, scopes) of the
+user and bound to the exact incoming token that produced them (a SHA-256 of it), until
+``expiry_margin`` seconds before they expire. They are never served to another user,
+nor to a different incoming token claiming the same user: a forged or replayed
+assertion cannot fish a cached token out, it has to go through the identity provider.
+The cache is bounded (least recently used out).
+
+Replicas of one server can share the exchanged tokens through a ``TokenStore``
+(``token_store=``; the MCP server's Redis store seals them with a key from the
+environment): the same rules apply to what it returns, and a store that fails is a
+cache miss, never a failed exchange.
 
 Failures are not retried: consent missing (``ConsentRequiredError``), a claims or MFA
 challenge (``AuthenticationError`` with ``.claims`` for the server to send back in its
@@ -23,12 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from copilot_tools.auth.errors import error_from_msal_result
 from copilot_tools.auth.jwt_display import decode_payload
@@ -41,6 +47,7 @@ from copilot_tools.auth.public import (
 from copilot_tools.errors import AuthenticationError
 
 ClientCredential = str | dict[str, Any]
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,8 +57,27 @@ class _Entry:
     assertion_digest: str
 
 
+class TokenStore(Protocol):
+    """Where exchanged tokens are shared (across replicas). ``key`` names the user and scopes;
+    values come back exactly as put, or None. Implementations keep a value at most until
+    ``expires_at`` (epoch seconds) and may raise on failure (treated as a miss)."""
+
+    def get(self, key: str) -> tuple[str, float, str] | None:
+        """``(token, expires_at, assertion digest)``."""
+
+    def put(self, key: str, token: str, expires_at: float, assertion_digest: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
 def _digest(assertion: str) -> str:
     return hashlib.sha256(assertion.encode("utf-8")).hexdigest()
+
+
+def _store_key(key: tuple[str, str, tuple[str, ...]]) -> str:
+    """The shared store's key: a digest, so the store's keys name no user."""
+    tenant, oid, scopes = key
+    return hashlib.sha256("\n".join((tenant, oid, *scopes)).encode("utf-8")).hexdigest()
 
 
 def _user_key(assertion: str, scopes: tuple[str, ...]) -> tuple[str, str, tuple[str, ...]]:
@@ -86,6 +112,7 @@ class OnBehalfOfProvider:
         http_timeout: float = 30.0,
         http_client: Any = None,
         client_capabilities: Sequence[str] | None = tuple(CLIENT_CAPABILITIES),
+        token_store: TokenStore | None = None,
     ) -> None:
         if not scopes:
             raise ValueError("OnBehalfOfProvider needs at least one scope")
@@ -105,6 +132,7 @@ class OnBehalfOfProvider:
         self._app_lock = threading.Lock()
         self._entries: OrderedDict[tuple[str, str, tuple[str, ...]], _Entry] = OrderedDict()
         self._key_locks: dict[tuple[str, str, tuple[str, ...]], threading.Lock] = {}
+        self.token_store = token_store
         #: How many exchanges went to the identity provider (for metrics and tests).
         self.exchanges = 0
 
@@ -180,6 +208,11 @@ class OnBehalfOfProvider:
         with self._lock:
             self._entries.pop(key, None)
             self._key_locks.pop(key, None)
+        if self.token_store is not None:
+            try:
+                self.token_store.delete(_store_key(key))
+            except Exception as exc:  # noqa: BLE001
+                logger.warning("On-behalf-of token not forgotten in the shared store (%s)", type(exc).__name__)
 
     def clear(self) -> None:
         with self._lock:
@@ -191,6 +224,23 @@ class OnBehalfOfProvider:
             return len(self._entries)
 
     def _lookup(self, key: tuple[str, str, tuple[str, ...]], digest: str) -> str | None:
+        local = self._lookup_local(key, digest)
+        if local is not None or self.token_store is None:
+            return local
+        try:
+            shared = self.token_store.get(_store_key(key))
+        except Exception as exc:  # noqa: BLE001 - a store that fails is a miss
+            logger.warning("On-behalf-of token store unavailable (%s); exchanging instead", type(exc).__name__)
+            return None
+        if shared is None:
+            return None
+        entry = _Entry(*shared)
+        if entry.assertion_digest != digest or entry.expires_at - self.expiry_margin <= time.time():
+            return None
+        self._store_local(key, entry)
+        return entry.token
+
+    def _lookup_local(self, key: tuple[str, str, tuple[str, ...]], digest: str) -> str | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -206,6 +256,14 @@ class OnBehalfOfProvider:
     def _store(self, key: tuple[str, str, tuple[str, ...]], entry: _Entry) -> None:
         if entry.expires_at - self.expiry_margin <= time.time():
             return  # too short-lived to be worth caching
+        self._store_local(key, entry)
+        if self.token_store is not None:
+            try:
+                self.token_store.put(_store_key(key), entry.token, entry.expires_at, entry.assertion_digest)
+            except Exception as exc:  # noqa: BLE001 - the token is still served from this replica
+                logger.warning("On-behalf-of token not shared (%s)", type(exc).__name__)
+
+    def _store_local(self, key: tuple[str, str, tuple[str, ...]], entry: _Entry) -> None:
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)
@@ -263,4 +321,4 @@ def _NoStoreTokenCache() -> Any:
     return _no_store_cache_class()()
 
 
-__all__ = ["OnBehalfOfProvider", "UserTokenProvider"]
+__all__ = ["OnBehalfOfProvider", "TokenStore", "UserTokenProvider"]

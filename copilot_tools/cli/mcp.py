@@ -19,8 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from copilot_tools._net import is_loopback_host
 from copilot_tools.cli.common import (
     EXIT_OK,
+    EXIT_SERVICE,
     EXIT_USAGE,
     add_global_options,
     add_web_search_option,
@@ -29,11 +31,12 @@ from copilot_tools.cli.common import (
     load_settings,
     preference,
 )
-from copilot_tools._net import is_loopback_host
 
 if TYPE_CHECKING:
     from copilot_tools.mcp.http_auth import EntraAuth
+    from copilot_tools.mcp.server import LogLevel
     from copilot_tools.mcp.http_security import TransportSecurity
+    from copilot_tools.mcp.state import StateBackend, StateConfig
     from copilot_tools.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -60,6 +63,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"HTTP: port (default {DEFAULT_PORT})")
     _add_setting_options(parser)
     _add_auth_options(parser)
+    _add_state_options(parser)
     _add_security_options(parser)
 
     actions = parser.add_subparsers(dest="mcp_action", metavar="ACTION", title="actions")
@@ -156,6 +160,41 @@ def _add_auth_options(parser: argparse.ArgumentParser) -> None:
         help="its SHA-1 thumbprint (env COPILOT_TOOLS_MCP_CLIENT_CERTIFICATE_THUMBPRINT; default computed)")
     add("--auth-accept-v1-tokens", action="store_true", default=argparse.SUPPRESS,
         help="also accept v1.0 access tokens (env COPILOT_TOOLS_MCP_ACCEPT_V1_TOKENS)")
+
+
+#: State and limit options: argparse attribute → (StateConfig field, help). Environment
+#: variables are in ``copilot_tools.mcp.state.config.ENVIRONMENT``.
+_STATE_OPTIONS = {
+    "state": ("state_url", "memory (default: this process) or redis://HOST:PORT/DB / rediss://… shared by replicas"),
+    "max_turns_per_user": ("max_turns_per_user", "Copilot questions one user may have running at once (default 4)"),
+    "max_sessions_per_user": ("max_sessions_per_user", "open MCP sessions per user (default 20)"),
+    "max_sessions": ("max_sessions", "open MCP sessions in total (default 10000)"),
+    "requests_per_minute": ("requests_per_minute", "HTTP requests per user per minute (default 240)"),
+    "session_idle_timeout": ("session_idle_timeout",
+                             "seconds without a request before a session closes (default 1800)"),
+    "transcript_ttl": ("transcript_ttl", "seconds transcripts are kept after their last turn (default 604800)"),
+}
+
+
+def _add_state_options(parser: argparse.ArgumentParser) -> None:
+    from copilot_tools.mcp.state.config import ENVIRONMENT
+
+    group = parser.add_argument_group(
+        "shared state and limits (--transport http)",
+        "Replicas started with the same --state share sessions, resumable streams, transcripts, "
+        "on-behalf-of tokens (sealed with COPILOT_TOOLS_STATE_KEY) and the per-user limits; "
+        "see docs/deployment.md.",
+    )
+    for attr, (field, text) in _STATE_OPTIONS.items():
+        group.add_argument(f"--{attr.replace('_', '-')}", dest=attr, metavar="URL" if attr == "state" else "N",
+                           default=None, help=f"{text} (env {ENVIRONMENT[field]})")
+
+
+def _state_config(args: argparse.Namespace, environ: Mapping[str, str]) -> StateConfig:
+    from copilot_tools.mcp.state import load_state_config
+
+    options = {field: getattr(args, attr, None) for attr, (field, _) in _STATE_OPTIONS.items()}
+    return load_state_config(options, environ)
 
 
 #: Allowed Host/Origin values: argparse attribute -> environment variable (the ``[mcp]`` table
@@ -318,11 +357,13 @@ def run(args: argparse.Namespace) -> int:
             "or use --transport stdio.",
         )
         return EXIT_USAGE
-    security = None
+    state_config: StateConfig | None = None
+    security: TransportSecurity | None = None
     if args.transport == "http":
         from copilot_tools.errors import InvalidInputError
 
         try:
+            state_config = _state_config(args, os.environ)
             security = transport_security(args, auth)
         except InvalidInputError as exc:
             error(exc.message, exc.hint)
@@ -330,6 +371,7 @@ def run(args: argparse.Namespace) -> int:
     if auth is not None and settings.access_token is not None:
         _say("Note: COPILOT_TOOLS_ACCESS_TOKEN is ignored with --auth entra: each user's own token is used.")
 
+    from copilot_tools._redact import redact_handlers
     from copilot_tools.client import AsyncCopilotClient
     from copilot_tools.mcp.server import build_server
 
@@ -338,46 +380,92 @@ def run(args: argparse.Namespace) -> int:
     if verbose:
         # -v already sends copilot_tools logs to stderr; keep the SDK's root handler from repeating them.
         logging.getLogger("copilot_tools").propagate = False
-    server = build_server(
-        settings,
-        client_factory=_with_headers(AsyncCopilotClient, headers) if headers else None,
-        log_level="INFO" if verbose else "WARNING",
-        auth=auth,
-    )
-    from copilot_tools._redact import redact_handlers
-
-    redact_handlers()  # the SDK's stderr handler (set up with the server) logs tool tracebacks
+    factory = _with_headers(AsyncCopilotClient, headers) if headers else None
+    log_level: LogLevel = "INFO" if verbose else "WARNING"
     if args.transport == "stdio":
+        server = build_server(settings, client_factory=factory, log_level=log_level)
+        redact_handlers()  # the SDK's stderr handler (set up with the server) logs tool tracebacks
         server.run()
-    else:
-        _say(f"Serving MCP over streamable HTTP at http://{args.host}:{args.port}{HTTP_PATH}")
-        if auth is not None:
-            config = auth.config
-            _say(f"Authentication: Microsoft Entra tokens for {config.app_id_uri} with scope {config.scope}, "
-                 f"tenant(s) {', '.join(config.allowed_tenants)}; resource {config.resource_url}")
-        assert security is not None
-        _serve_http(server, args.host, args.port, security, auth, log_level="info" if verbose else "warning")
-    return EXIT_OK
+        return EXIT_OK
+    assert security is not None and state_config is not None
+    return _start_http(args, settings, auth, security, state_config, factory, log_level)
 
 
-def _serve_http(server: Any, host: str, port: int, security: TransportSecurity, auth: EntraAuth | None,
-                *, log_level: str) -> None:
-    """The SDK's streamable HTTP app behind ``HttpGuard`` (Host/Origin before anything else; the
-    auth challenges completed), under uvicorn as ``server.run("streamable-http")`` would run it."""
-    import uvicorn
+def _start_http(args: argparse.Namespace, settings: Settings, auth: EntraAuth | None, security: TransportSecurity,
+                state_config: StateConfig, factory: Any, log_level: LogLevel) -> int:
+    from copilot_tools._redact import redact_handlers
+    from copilot_tools.mcp.server import build_server
+    from copilot_tools.mcp.state import open_state
 
-    app = guarded_http_app(server, host, security, auth)
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level)).run()
+    try:
+        state = open_state(state_config)
+    except ValueError as exc:  # InvalidInputError: the redis extra is missing
+        error(getattr(exc, "message", str(exc)), getattr(exc, "hint", ""))
+        return EXIT_USAGE
+    if auth is not None:
+        try:
+            _share_tokens(auth, state_config, os.environ)
+        except ValueError as exc:  # InvalidInputError: a malformed key
+            error(getattr(exc, "message", str(exc)), getattr(exc, "hint", ""))
+            return EXIT_USAGE
+    from copilot_tools.mcp.telemetry import TracedTransport, traced_factory
+
+    server = build_server(settings, client_factory=traced_factory(factory), log_level=log_level, auth=auth,
+                          state=state, http_transport=TracedTransport())
+    redact_handlers()  # the SDK's stderr handler (set up with the server) logs tool tracebacks
+    _say(f"Serving MCP over streamable HTTP at http://{args.host}:{args.port}{HTTP_PATH} "
+         f"(state: {state_config.redacted_url()}; /healthz, /readyz)")
+    if auth is not None:
+        config = auth.config
+        _say(f"Authentication: Microsoft Entra tokens for {config.app_id_uri} with scope {config.scope}, "
+             f"tenant(s) {', '.join(config.allowed_tenants)}; resource {config.resource_url}")
+    served = _serve_http(server, args.host, args.port, security, auth, log_level=log_level.lower(),
+                         state=state, state_config=state_config)
+    return EXIT_SERVICE if served is False else EXIT_OK
 
 
-def guarded_http_app(server: Any, host: str, security: TransportSecurity, auth: EntraAuth | None) -> Any:
-    """The ASGI app ``mcp --transport http`` serves: the SDK's app (its own Host/Origin check set
-    to the same lists) behind ``HttpGuard``."""
-    from copilot_tools.mcp.http_security import guard
+def _share_tokens(auth: EntraAuth, state_config: StateConfig, environ: Mapping[str, str]) -> None:
+    """On-behalf-of tokens in the shared store, sealed with COPILOT_TOOLS_STATE_KEY; without a
+    key they stay in each replica's memory (said once, at start)."""
+    if not state_config.shared:
+        return
+    from copilot_tools.mcp.state.tokens import SealedTokenStore, sealing_key
 
-    app = server.streamable_http_app(streamable_http_path=HTTP_PATH, transport_security=security.sdk_settings(),
-                                     host=host)
-    return guard(app, security, auth)
+    fernet = sealing_key(environ)
+    if fernet is None:
+        _say("Note: COPILOT_TOOLS_STATE_KEY is not set, so on-behalf-of tokens are not shared: each replica "
+             "exchanges its users' tokens itself.")
+        return
+    auth.token_store = SealedTokenStore(state_config, fernet)
+
+
+def _serve_http(server: Any, host: str, port: int, security: TransportSecurity, auth: EntraAuth | None, *,
+                log_level: str, state: StateBackend, state_config: StateConfig) -> bool:
+    """Serve ``guarded_http_app`` under uvicorn until stopped; False (said) when the state store
+    cannot be reached at start-up."""
+    from copilot_tools.mcp.http_app import serve_http
+
+    app = guarded_http_app(server, host, security, auth, state=state, state_config=state_config)
+    return serve_http(app, state, state_config, host=host, port=port, log_level=log_level, say=_say)
+
+
+def guarded_http_app(server: Any, host: str, security: TransportSecurity, auth: EntraAuth | None, *,
+                     state: StateBackend | None = None, state_config: StateConfig | None = None) -> Any:
+    """The ASGI app ``mcp --transport http`` serves: the shared-state app (``mcp.http_app``, its
+    SDK transport's own Host/Origin check set to the same lists) behind ``HttpGuard`` (Host/Origin
+    before authentication; the auth challenges completed); only the health probes skip the guard.
+    Without ``state``: this process's memory."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    from copilot_tools.mcp.http_app import build_http_app, guarded
+    from copilot_tools.mcp.state import StateConfig, open_state
+
+    config = state_config if state_config is not None else StateConfig()
+    store = state if state is not None else open_state(config)
+    sdk_settings = security.sdk_settings()
+    assert isinstance(sdk_settings, TransportSecuritySettings)
+    app = build_http_app(server, store, config, auth=auth, host=host, path=HTTP_PATH, transport_security=sdk_settings)
+    return guarded(app, security, auth)
 
 
 def _with_headers(client_class: Any, headers: dict[str, str]) -> Any:

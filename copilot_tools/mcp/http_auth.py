@@ -45,7 +45,7 @@ from copilot_tools.errors import AuthConfigError, AuthenticationError
 
 if TYPE_CHECKING:
     from copilot_tools.auth.base import TokenProvider
-    from copilot_tools.auth.obo import OnBehalfOfProvider
+    from copilot_tools.auth.obo import OnBehalfOfProvider, TokenStore
 
 logger = logging.getLogger(__name__)
 
@@ -475,6 +475,8 @@ class EntraAuth:
         self.config = config
         self.verifier = verifier or EntraTokenVerifier(config)
         self._exchangers: dict[str, OnBehalfOfProvider] = {}
+        #: Where replicas share exchanged tokens (set before the first request; see ``mcp/state/tokens``).
+        self.token_store: TokenStore | None = None
 
     def auth_settings(self) -> AuthSettings:
         return self.config.auth_settings()
@@ -504,7 +506,7 @@ class EntraAuth:
             exchanger = OnBehalfOfProvider(
                 client_id=config.client_id, client_credential=config.client_credential, tenant_id=tenant,
                 scopes=list(config.downstream_scopes), authority_host=config.authority_host,
-                ca_bundle=config.ca_bundle,
+                ca_bundle=config.ca_bundle, token_store=self.token_store,
             )
             self._exchangers[tenant] = exchanger
         return exchanger

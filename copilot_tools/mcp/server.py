@@ -47,6 +47,7 @@ from copilot_tools.settings import Settings
 
 if TYPE_CHECKING:
     from copilot_tools.mcp.http_auth import EntraAuth
+    from copilot_tools.mcp.state import StateBackend
 
 #: ``factory(settings)`` builds the one client; with ``auth``,
 #: ``factory(settings, token_provider=..., http_client=...)`` builds a user's.
@@ -74,9 +75,11 @@ class Runtime:
     """
 
     def __init__(self, settings: Settings, client_factory: ClientFactory | None = None,
-                 *, progress_interval: float = 0.2, auth: EntraAuth | None = None) -> None:
+                 *, progress_interval: float = 0.2, auth: EntraAuth | None = None,
+                 state: StateBackend | None = None, http_transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
-        self.store = ConversationStore()
+        self.http_transport = http_transport
+        self.store = ConversationStore(state)
         self.progress_interval = progress_interval
         self.auth = auth
         self._factory = client_factory or _default_client
@@ -119,6 +122,7 @@ class Runtime:
     def _shared_pool(self) -> httpx.AsyncClient:
         if self._pool is None:
             self._pool = httpx.AsyncClient(
+                transport=self.http_transport,
                 timeout=http_timeout(self.settings),
                 follow_redirects=False,
                 # A cookie set in one user's response must never ride on another's request.
@@ -156,6 +160,8 @@ def build_server(
     log_level: LogLevel = "WARNING",
     progress_interval: float = 0.2,
     auth: EntraAuth | None = None,
+    state: StateBackend | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
 ) -> CopilotServer:
     """The Copilot MCP server, ready for ``run()`` or ``Client(server)``.
 
@@ -165,10 +171,12 @@ def build_server(
     stderr log (``logs.configure_logging``: one line per record). ``progress_interval``
     is the least time between two progress reports of one streamed answer. ``auth`` makes it a multi-user server over
     streamable HTTP: the SDK refuses requests without a valid token for this server's
-    API, and each user acts as themselves (see ``http_auth``); stdio ignores it.
+    API, and each user acts as themselves (see ``http_auth``); stdio ignores it. ``state`` is
+    where transcripts live (default: this process's memory; see ``mcp/state``);
+    ``http_transport`` carries the users' requests over the shared pool (telemetry wraps it).
     """
     runtime = Runtime(settings or Settings.load(), client_factory, progress_interval=progress_interval,
-                      auth=auth)
+                      auth=auth, state=state, http_transport=http_transport)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
@@ -199,7 +207,7 @@ def build_server(
 class CopilotServer(MCPServer[Runtime]):
     """``MCPServer`` with the answers a host should get where the SDK's fall short.
 
-    - ``resources/list`` also lists the caller's conversations held by this process;
+    - ``resources/list`` also lists the caller's conversations (from the shared state);
     - an unknown prompt, or one without its required arguments, is an invalid-params
       error that says what exists (the SDK answers error code 0 and logs a traceback).
     """
@@ -209,7 +217,7 @@ class CopilotServer(MCPServer[Runtime]):
         self.runtime = runtime
 
     async def list_resources(self) -> list[MCPResource]:
-        return [*await super().list_resources(), *conversation_resources(self.runtime.conversations)]
+        return [*await super().list_resources(), *await conversation_resources(self.runtime.conversations)]
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[Runtime, Any] | None = None

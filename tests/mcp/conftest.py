@@ -109,7 +109,11 @@ class HttpServer:
 @pytest.fixture
 def http_server(emulator: Any, isolated_env: dict[str, str], tmp_path: Path) -> Iterator[HttpServer]:
     port = free_port()
-    env = {**isolated_env, "COPILOT_TOOLS_ENDPOINT": emulator.base_url, "COPILOT_TOOLS_ACCESS_TOKEN": "test"}
+    # The conformance suite sends hundreds of requests and opens a session per scenario (never
+    # closing one) within seconds: over the default per-user limits of 240 requests a minute and
+    # 20 open sessions (those are tested in tests/replicas/test_limits.py).
+    env = {**isolated_env, "COPILOT_TOOLS_ENDPOINT": emulator.base_url, "COPILOT_TOOLS_ACCESS_TOKEN": "test",
+           "COPILOT_TOOLS_REQUESTS_PER_MINUTE": "100000", "COPILOT_TOOLS_MAX_SESSIONS_PER_USER": "1000"}
     log = tmp_path / "server.log"
     with open(log, "w", encoding="utf-8") as errlog:
         process = subprocess.Popen([*server_command(), "--transport", "http", "--port", str(port)], env=env,

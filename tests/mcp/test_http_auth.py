@@ -506,8 +506,12 @@ def captured_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[
     def run(self: MCPServer, transport: str = "stdio", **kwargs: Any) -> None:
         calls.append((self, transport, kwargs))
 
-    def serve_http(server: MCPServer, host: str, port: int, security: Any, auth: Any, **kwargs: Any) -> None:
-        calls.append((server, "streamable-http", {"host": host, "port": port, "security": security, **kwargs}))
+    def serve_http(server: MCPServer, host: str, port: int, security: Any, auth: Any, **kwargs: Any) -> bool:
+        # What the CLI would serve: the shared-state app behind the Host/Origin guard.
+        app = cli_mcp.guarded_http_app(server, host, security, auth, state=kwargs.get("state"),
+                                       state_config=kwargs.get("state_config"))
+        calls.append((app, "streamable-http", {"host": host, "port": port, "security": security, **kwargs}))
+        return True
 
     monkeypatch.setattr(MCPServer, "run", run)
     monkeypatch.setattr(cli_mcp, "_serve_http", serve_http)
@@ -528,16 +532,18 @@ async def test_with_authentication_the_cli_serves_any_address(
     monkeypatch.setenv("COPILOT_TOOLS_AUTHORITY", idp.base_url)
     monkeypatch.setenv("COPILOT_TOOLS_CA_BUNDLE", ca_file)
     monkeypatch.setenv("COPILOT_TOOLS_MCP_CLIENT_SECRET", SECRET)
-    code = main(["--endpoint", graph.base_url, "mcp", "--transport", "http", "--host", "0.0.0.0", *AUTH_ARGS,
-                 "--auth-resource-url", "https://mcp.contoso.com/mcp", "--time-zone", TIME_ZONE])
+    sock = bind("127.0.0.1", 0)  # the app answers Host headers naming its port
+    port = str(sock.getsockname()[1])
+    code = main(["--endpoint", graph.base_url, "mcp", "--transport", "http", "--host", "0.0.0.0", "--port", port,
+                 *AUTH_ARGS, "--auth-resource-url", "https://mcp.contoso.com/mcp", "--time-zone", TIME_ZONE])
     assert code == 0, capsys.readouterr().err
-    ((server, transport, options),) = captured_run
+    ((app, transport, options),) = captured_run
     assert transport == "streamable-http" and options["host"] == "0.0.0.0"
     err = capsys.readouterr().err
     assert SECRET not in err and "https://mcp.contoso.com/mcp" in err
 
     # The server the CLI built, served on loopback: it takes our tokens and exchanges them.
-    with serve(server.streamable_http_app(streamable_http_path="/mcp"), bind("127.0.0.1", 0)) as origin:
+    with serve(app, sock) as origin:
         async with httpx.AsyncClient(base_url=origin, timeout=10) as http:
             assert (await http.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS)).status_code == 401
             metadata = (await http.get("/.well-known/oauth-protected-resource/mcp")).json()
