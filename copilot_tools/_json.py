@@ -45,7 +45,15 @@ MAX_DEPTH = 64
 _ESCAPES = re.compile(
     r"\\(?:\\|(u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})|(u[dD][89a-fA-F][0-9a-fA-F]{2}))"
 )
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# Where a lone surrogate escape may be, a superset (it ignores how many backslashes precede):
+# a high escape not followed by a low one, a low one not preceded by a high one, or a high
+# one after a second backslash (so literal text, and the low one after it lone). Well-formed
+# pairs, the usual case (any emoji sent with ensure_ascii), do not match: no rewrite for them.
+_LONE_CANDIDATE = re.compile(
+    r"\\(?:u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2}\\)u[dD][c-fC-F][0-9a-fA-F]{2}"
+    r"|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F])"
+)
 
 
 class JSONTooDeepError(ServiceError, ValueError):
@@ -105,7 +113,7 @@ def without_lone_surrogates(text: str) -> str:
     A pair (``\\ud83d\\udcc5``) is kept: the parser joins it into the character it encodes.
     """
     # A one-character find is a memchr; most texts stop there or at the plain search.
-    if text.find("\\") == -1 or text.find("\\u") == -1 or _SURROGATE_ESCAPE.search(text) is None:
+    if text.find("\\") == -1 or text.find("\\u") == -1 or _LONE_CANDIDATE.search(text) is None:
         return text
     return _ESCAPES.sub(_replace_lone, text)
 
