@@ -92,7 +92,7 @@ def iter_values(text: str, *, max_depth: int = MAX_DEPTH) -> Iterator[Any]:
         except RecursionError:
             text = text[:index] + _prune_text(text[index:], max_depth)
             length = len(text)
-            value, end = _parse_pruned(lambda t: _DECODER.raw_decode(t, index), text)
+            value, end = _parse_pruned(lambda t, at=index: _DECODER.raw_decode(t, at), text)
         yield _bounded(value, text, index, end, max_depth)
         index = end
 

@@ -137,11 +137,11 @@ def _existing_path(root: Any, loc: tuple[Any, ...], copies: dict[int, Any],
     path: list[tuple[Any, Any]] = []
     container = root
     for key in loc:
-        if isinstance(container, dict) and key in container:
-            pass
-        elif isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container):
-            pass
+        if isinstance(container, dict):
+            exists = key in container
         else:
+            exists = isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container)
+        if not exists:
             break
         path.append((container, key))
         child = container[key]

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from copilot_tools import AnswerComplete
-from copilot_tools.answer import Answer
 from copilot_tools._text import is_encodable
+from copilot_tools.answer import Answer
 from tests import reference
 from tests.canned import CONVERSATION_ID, Canned
 
@@ -166,7 +166,7 @@ def test_an_extract_with_null_text_and_null_hits(caplog: pytest.LogCaptureFixtur
 
 
 def test_a_batch_header_whose_value_is_a_number() -> None:
-    path, request, response = reference.retrieval_examples()[2]
+    path, _, response = reference.retrieval_examples()[2]
     assert path.endswith("$batch")
     responses = copy.deepcopy(response["responses"])
     for item in responses:
