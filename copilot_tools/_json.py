@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from copilot_tools._text import encodable
+from copilot_tools._text import encodable, is_encodable
 from copilot_tools.errors import ServiceError
 
 logger = logging.getLogger("copilot_tools.json")
@@ -156,6 +156,56 @@ def _prune(root: Any, max_depth: int) -> Any:
         logger.warning("JSON from the service nested deeper than %d levels; %d deep part(s) left out",
                        max_depth, pruned)
     return root
+
+
+def sanitize(value: Any, *, max_depth: int = MAX_DEPTH) -> Any:
+    """``value`` as :func:`loads` would have made it: strings encodable, depth at most ``max_depth``.
+
+    For values that did not come through :func:`loads` (a dict a caller built). Returned as is
+    when already clean (a read-only walk); otherwise a cleaned copy, so the caller's data is never
+    changed. Iterative, so any depth is fine.
+    """
+    if _is_clean(value, max_depth):
+        return value
+    if isinstance(value, str):
+        return encodable(value)
+    if not isinstance(value, (dict, list)):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    stack: list[tuple[Any, Any, int]] = [(value, root, 1)]
+    while stack:
+        source, target, depth = stack.pop()
+        for key, child in (source.items() if isinstance(source, dict) else enumerate(source)):
+            new: Any
+            if isinstance(child, (dict, list)):
+                new = None if depth >= max_depth else ({} if isinstance(child, dict) else [])
+                if new is not None:
+                    stack.append((child, new, depth + 1))
+            else:
+                new = encodable(child) if isinstance(child, str) else child
+            if isinstance(target, dict):
+                target[encodable(key) if isinstance(key, str) else key] = new
+            else:
+                target.append(new)
+    return root
+
+
+def _is_clean(value: Any, max_depth: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            if not is_encodable(node):
+                return False
+        elif isinstance(node, (dict, list)):
+            if depth >= max_depth:
+                return False
+            if isinstance(node, dict):
+                stack.extend((key, depth) for key in node if isinstance(key, str))
+                stack.extend((child, depth + 1) for child in node.values())
+            else:
+                stack.extend((child, depth + 1) for child in node)
+    return True
 
 
 # A JSON string (unrolled, so linear even when unterminated) or one bracket.
