@@ -113,7 +113,8 @@ def without_lone_surrogates(text: str) -> str:
     A pair (``\\ud83d\\udcc5``) is kept: the parser joins it into the character it encodes.
     """
     # A one-character find is a memchr; most texts stop there or at the plain search.
-    if text.find("\\") == -1 or text.find("\\u") == -1 or _LONE_CANDIDATE.search(text) is None:
+    if (text.find("\\") == -1 or (text.find("\\ud") == -1 and text.find("\\uD") == -1)
+            or _LONE_CANDIDATE.search(text) is None):
         return text
     return _ESCAPES.sub(_replace_lone, text)
 
