@@ -209,8 +209,10 @@ def _is_clean(value: Any, max_depth: int) -> bool:
     return True
 
 
-# A JSON string (unrolled, so linear even when unterminated) or one bracket.
-_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+# A JSON string or one bracket. The string is unrolled and also matches when unterminated (to the
+# end of the text), so no quote is ever a start that scans ahead and fails: linear on any text.
+# Possessive quantifiers (Python 3.11+) keep the engine from saving backtracking state per escape.
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
 
 
 def _prune_text(text: str, max_depth: int) -> str:
