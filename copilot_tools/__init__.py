@@ -7,6 +7,8 @@ stream events and the errors. Everything else is private and may change.
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from copilot_tools._retrieval import RetrievalHit
+    from copilot_tools._stream import AsyncStream, Stream
     from copilot_tools.answer import Answer, Citation, Entity, SensitivityLabel
     from copilot_tools.client import (
         AsyncCopilotClient,
@@ -15,16 +17,24 @@ if TYPE_CHECKING:
         CopilotConversation,
     )
     from copilot_tools.errors import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        AuthConfigError,
         AuthenticationError,
         BadRequestError,
+        ConsentRequiredError,
         ConversationNotFoundError,
         CopilotError,
+        DeadlineExceededError,
         EmptyResponseError,
         InvalidInputError,
         LicenseRequiredError,
         PermissionDeniedError,
         ResponseDeclinedError,
         ServiceError,
+        SignInFailedError,
+        SignInRequiredError,
         StreamInterruptedError,
         ThrottledError,
         TransportError,
@@ -42,13 +52,17 @@ _EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(
         (
-            "AuthenticationError", "BadRequestError", "ConversationNotFoundError", "CopilotError",
-            "EmptyResponseError", "InvalidInputError", "LicenseRequiredError", "PermissionDeniedError",
-            "ResponseDeclinedError", "ServiceError", "StreamInterruptedError", "ThrottledError",
+            "APIConnectionError", "APIStatusError", "APITimeoutError", "AuthConfigError",
+            "AuthenticationError", "BadRequestError", "ConsentRequiredError", "ConversationNotFoundError",
+            "CopilotError", "DeadlineExceededError", "EmptyResponseError", "InvalidInputError",
+            "LicenseRequiredError", "PermissionDeniedError", "ResponseDeclinedError", "ServiceError",
+            "SignInFailedError", "SignInRequiredError", "StreamInterruptedError", "ThrottledError",
             "TransportError",
         ),
         "copilot_tools.errors",
     ),
+    **dict.fromkeys(("AsyncStream", "Stream"), "copilot_tools._stream"),
+    "RetrievalHit": "copilot_tools._retrieval",
     "Settings": "copilot_tools.settings",
     **dict.fromkeys(("AnswerComplete", "StreamEvent", "TextDelta", "TextReset"), "copilot_tools.streaming"),
 }
@@ -72,26 +86,37 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
     "Answer",
     "AnswerComplete",
     "AsyncCopilotClient",
     "AsyncCopilotConversation",
+    "AsyncStream",
+    "AuthConfigError",
     "AuthenticationError",
     "BadRequestError",
     "Citation",
+    "ConsentRequiredError",
     "ConversationNotFoundError",
     "CopilotClient",
     "CopilotConversation",
     "CopilotError",
+    "DeadlineExceededError",
     "EmptyResponseError",
     "Entity",
     "InvalidInputError",
     "LicenseRequiredError",
     "PermissionDeniedError",
     "ResponseDeclinedError",
+    "RetrievalHit",
     "SensitivityLabel",
     "ServiceError",
     "Settings",
+    "SignInFailedError",
+    "SignInRequiredError",
+    "Stream",
     "StreamEvent",
     "StreamInterruptedError",
     "TextDelta",

@@ -4,7 +4,9 @@
 ``Sleep``) and is sent back what happened (``Received`` or ``Failed``). The sync
 client drives it with ``time.sleep`` and ``httpx.Client``, the async one with
 ``anyio.sleep`` and ``httpx.AsyncClient``, so every decision about retries and
-re-authentication exists exactly once.
+re-authentication exists exactly once. Tests drive it by hand, as h11's tests drive
+its state machine (``tests/unit/test_exchange.py``). It reads no clock: the driver
+holds the call's ``Deadline`` and refuses a ``Sleep`` that would outlast it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Any
 
 import httpx
 
-from copilot_tools.errors import AuthenticationError, TransportError
-from copilot_tools._protocol import HttpRequest, error_from_response
+from copilot_tools._protocol import Endpoint, HttpRequest, error_from_response, parse_retry_after
 from copilot_tools._retry import Operation, RetryPolicy
+from copilot_tools.errors import APIConnectionError, APITimeoutError, AuthenticationError, CopilotError
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +31,17 @@ class Send:
     stream: bool
     claims: str | None = None
     force_refresh: bool = False
+    operation: Operation = "read"
 
 
 @dataclass(frozen=True, slots=True)
 class Sleep:
+    """Wait ``seconds`` before attempt ``attempt``; ``cause`` is the error being retried
+    (what the caller gets when the wait is refused, e.g. because it outlasts the deadline)."""
+
     seconds: float
+    cause: CopilotError | None = None
+    attempt: int = 1
 
 
 @dataclass(slots=True)
@@ -72,7 +80,7 @@ def exchange(
     *,
     operation: Operation,
     policy: RetryPolicy,
-    endpoint_name: str,
+    endpoint: Endpoint,
     stream: bool = False,
 ) -> Flow:
     """Drive one logical request to a 2xx ``Received`` or raise its typed error."""
@@ -81,40 +89,46 @@ def exchange(
     claims: str | None = None
     force_refresh = False
     while True:
-        outcome = yield Send(request, attempt, stream, claims, force_refresh)
+        outcome = yield Send(request, attempt, stream, claims, force_refresh, operation)
+        reason: CopilotError
         if isinstance(outcome, Failed):
+            reason = _transport_error(outcome, operation, request, endpoint)
             delay = policy.delay_for_transport_error(operation, attempt, request_sent=outcome.request_sent)
             if delay is None:
-                raise _transport_error(outcome, operation) from outcome.error
+                raise reason from outcome.error
         else:
             assert isinstance(outcome, Received)
             if 200 <= outcome.status < 300:
                 return outcome
-            error = error_from_response(
+            reason = error_from_response(
                 outcome.status, outcome.headers, outcome.body or b"",
-                endpoint_name=endpoint_name, operation=operation,
+                endpoint_name=endpoint.name, operation=operation, loopback=endpoint.is_loopback,
             )
-            if isinstance(error, AuthenticationError) and not reauthenticated:
+            if isinstance(reason, AuthenticationError) and not reauthenticated:
                 # A plain 401 refreshes once; a claims challenge re-acquires with its claims.
                 reauthenticated = True
-                claims, force_refresh = error.claims, error.claims is None
+                claims, force_refresh = reason.claims, reason.claims is None
                 continue
-            retry_after = getattr(error, "retry_after", None)
+            retry_after = parse_retry_after(outcome.headers.get("retry-after"))
             delay = policy.delay_for_status(operation, outcome.status, attempt, retry_after)
             if delay is None:
-                raise error
+                raise reason
         attempt += 1
-        yield Sleep(delay)
+        yield Sleep(delay, reason, attempt)
 
 
-def _transport_error(outcome: Failed, operation: Operation) -> TransportError:
+def _transport_error(outcome: Failed, operation: Operation, request: HttpRequest, endpoint: Endpoint) -> APIConnectionError:
     name = type(outcome.error).__name__
+    kind = APITimeoutError if isinstance(outcome.error, httpx.TimeoutException) else APIConnectionError
     if outcome.request_sent and operation == "turn":
-        return TransportError(
-            f"The connection failed after the question was sent ({name}); Copilot may have processed it.",
+        return kind(
+            f"The connection to {request.url} failed after the question was sent ({name}); "
+            "Copilot may have processed it.",
             hint="It was not re-sent automatically: ask again if you need the answer.",
         )
-    return TransportError(
-        f"Could not reach the Copilot service ({name}).",
-        hint="Check the network, a proxy, or the endpoint setting.",
-    )
+    if endpoint.is_loopback:
+        hint = ("Is the emulator running? Start it with `copilot-tools emulator`, "
+                "or point COPILOT_TOOLS_ENDPOINT at the right address.")
+    else:
+        hint = "Check the network, a proxy, or the endpoint setting (COPILOT_TOOLS_ENDPOINT)."
+    return kind(f"Could not reach the Copilot service at {request.url} ({name}).", hint=hint)

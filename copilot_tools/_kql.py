@@ -14,7 +14,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from copilot_tools._protocol import validate_text
 from copilot_tools.errors import InvalidInputError
+
+#: Longer filters are refused: the service's own limit is not documented, and a model has no
+#: reason to send one this long.
+MAX_FILTER_LENGTH = 4096
 
 #: Managed properties the reference names for SharePoint and OneDrive filters.
 KNOWN_PROPERTIES = frozenset(
@@ -29,7 +34,7 @@ KNOWN_PROPERTIES = frozenset(
 DATE_PROPERTIES = frozenset({"lastmodifiedtime", "created"})
 _OPERATORS = (">=", "<=", "<>", ":", "=", "<", ">")
 _WORD = re.compile(r"[^\s()\"]+")
-_PROPERTY = re.compile(r"([A-Za-z][A-Za-z0-9_.]*)(>=|<=|<>|:|=|<|>)(.*)$", re.DOTALL)
+_PROPERTY = re.compile(r"([A-Za-z][A-Za-z0-9_.]*)(>=|<=|<>|:|=|<|>)(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +46,12 @@ class _Token:
 
 def check_filter(expression: str, *, allow_any_property: bool = False) -> str:
     """Return ``expression`` unchanged, or raise ``InvalidInputError`` saying where it breaks."""
-    if not expression.strip():
+    if not isinstance(expression, str) or not expression.strip():
         raise InvalidInputError("filter", "the filter is empty", hint="Leave it out to search everything.")
+    if len(expression) > MAX_FILTER_LENGTH:
+        raise InvalidInputError("filter", f"the filter is {len(expression):,} characters long; "
+                                f"the limit is {MAX_FILTER_LENGTH:,}")
+    validate_text("filter", expression)
     tokens = _tokenize(expression)
     depth = 0
     expect_term = True  # after an operator or '(' a condition must follow
@@ -104,16 +113,16 @@ def _join_comparisons(tokens: list[_Token]) -> list[_Token]:
     joined: list[_Token] = []
     for token in tokens:
         previous = joined[-1] if joined else None
-        if previous is not None and previous.kind == "term" and token.kind == "term":
-            if token.text in _OPERATORS or previous.text.endswith(_OPERATORS):
-                joined[-1] = _Token("term", previous.text + token.text, previous.position)
-                continue
+        if (previous is not None and previous.kind == "term" and token.kind == "term"
+                and (token.text in _OPERATORS or previous.text.endswith(_OPERATORS))):
+            joined[-1] = _Token("term", previous.text + token.text, previous.position)
+            continue
         joined.append(token)
     return joined
 
 
 def _check_term(expression: str, token: _Token, allow_any_property: bool) -> None:
-    match = _PROPERTY.match(token.text)
+    match = _PROPERTY.fullmatch(token.text)
     if match is None:
         if any(op in token.text for op in _OPERATORS):
             _fail(expression, token.position, f"{token.text!r} is not a property restriction such as Author:\"Name\"")

@@ -10,25 +10,27 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import math
 import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Any, NoReturn
+from urllib.parse import SplitResult, quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
 from copilot_tools import _json
 from copilot_tools._net import is_loopback_host
+from copilot_tools._redact import redact
 from copilot_tools.errors import (
+    APIStatusError,
     AuthenticationError,
     BadRequestError,
     ConversationNotFoundError,
-    CopilotError,
     InvalidInputError,
     LicenseRequiredError,
     PermissionDeniedError,
@@ -49,16 +51,50 @@ from copilot_tools._wire import (
 )
 
 GRAPH_BASE = "https://graph.microsoft.com/beta"
-WORKIQ_BASE = "https://workiq.svc.cloud.microsoft/rest/beta"
+WORKIQ_BASE = "https://workiq.svc.cloud.microsoft/rest"
+WORKIQ_BETA_BASE = "https://workiq.svc.cloud.microsoft/rest/beta"
 # Seed 000 prints /rest/beta/copilot/conversations; that path creates a conversation but
-# answers 404 on /chat. The service's working path has no /copilot/ segment.
+# answers 404 on /chat. The service's working path has no /copilot/ segment, so a base
+# URL spelled the seed's way (.../rest/beta/copilot) is read as .../rest/beta.
 WORKIQ_CONVERSATIONS_PATH = "conversations"
 GRAPH_CONVERSATIONS_PATH = "copilot/conversations"
 
+#: The named endpoints: ``workiq`` is Work IQ's production path (documented since
+#: 2026-06-25), ``workiq-beta`` its beta path. Anything else must be a base URL.
+NAMED_ENDPOINTS: dict[str, tuple[str, str]] = {
+    "graph": (GRAPH_BASE, GRAPH_CONVERSATIONS_PATH),
+    "workiq": (WORKIQ_BASE, WORKIQ_CONVERSATIONS_PATH),
+    "workiq-beta": (WORKIQ_BETA_BASE, WORKIQ_CONVERSATIONS_PATH),
+}
+
+#: How much of an error body an ``APIStatusError`` keeps in ``body``.
+MAX_ERROR_BODY = 65_536
 MAX_FILES = 20
 MAX_FILE_URI_LENGTH = 2048
 MAX_MESSAGE_LENGTH = 100_000
-_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,127}$")
+#: One ``additional_context`` entry, and all of them together (the service's own limit is not
+#: documented; these keep a model from sending megabytes nobody meant to send).
+MAX_CONTEXT_ENTRY_LENGTH = 100_000
+MAX_CONTEXT_TOTAL_LENGTH = 400_000
+MAX_CONTEXT_ENTRIES = 50
+MAX_CONTEXT_DESCRIPTION_LENGTH = 1_000
+MAX_TIME_ZONE_LENGTH = 64
+MAX_ENDPOINT_LENGTH = 2048
+_CONVERSATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
+#: A plain ``https://host[:443]/path[?query]``: the only file URL shape that every parser (Python's,
+#: browsers', .NET's, the service's) reads the same way. No backslash, no userinfo, no fragment.
+_PLAIN_HTTPS_URL = re.compile(
+    r"https://(?P<host>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?)"
+    r"(?P<port>:443)?(?P<rest>[/?][^\\#\s]*)?",
+)
+#: An IANA zone name: ``Area/Location`` with letters, digits, ``_ + -``.
+_TIME_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}")
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
+#: Files in a zoneinfo directory that ``ZoneInfo`` opens but that are not IANA zone names.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "factory"})
+_NOT_ZONE_PREFIXES = ("posix/", "right/")
+#: ``workiq_conversations_path``: path segments of unreserved characters, no ``..``.
+_URL_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){0,7}")
 _CLAIMS = re.compile(r'claims="([^"]*)"')
 
 
@@ -73,27 +109,33 @@ class Endpoint:
 
     @classmethod
     def resolve(cls, value: str, *, workiq_conversations_path: str | None = None) -> Endpoint:
-        """``graph``, ``workiq`` or a base URL (the emulator's, a national cloud's)."""
+        """``graph``, ``workiq``, ``workiq-beta`` or a base URL (the emulator's, a national cloud's)."""
         key = value.strip()
-        if key.lower() == "graph":
-            return cls("graph", GRAPH_BASE)
-        if key.lower() == "workiq":
-            return cls("workiq", WORKIQ_BASE, workiq_conversations_path or WORKIQ_CONVERSATIONS_PATH)
-        parts = urlsplit(key)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidInputError(
-                "endpoint", f"{value!r} is neither 'graph', 'workiq' nor an http(s) base URL",
-                hint="Use e.g. COPILOT_TOOLS_ENDPOINT=http://127.0.0.1:8000/beta for the emulator.",
-            )
-        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        if workiq_conversations_path is not None:
+            validate_url_path("workiq_conversations_path", workiq_conversations_path)
+        named = NAMED_ENDPOINTS.get(key.lower())
+        if named is not None:
+            base, path = named
+            if key.lower().startswith("workiq"):
+                path = workiq_conversations_path or path
+            return cls(key.lower(), base, path)
+        parts = split_base_url("endpoint", key)
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
             raise InvalidInputError(
                 "endpoint", f"{value!r} is plain http to a non-loopback host; tokens would travel unencrypted",
                 hint="Use https, or http only for a local emulator on 127.0.0.1.",
             )
         base = key.rstrip("/")
-        if parts.path.rstrip("/").endswith("/rest/beta") or parts.path.rstrip("/").endswith("/rest"):
+        path = parts.path.rstrip("/")
+        if path.endswith(("/rest/beta/copilot", "/rest/copilot")):
+            base, path = base.removesuffix("/copilot"), path.removesuffix("/copilot")
+        if path.endswith(("/rest/beta", "/rest")):
             return cls("custom", base, workiq_conversations_path or WORKIQ_CONVERSATIONS_PATH)
         return cls("custom", base)
+
+    @property
+    def is_workiq(self) -> bool:
+        return self.name in ("workiq", "workiq-beta")
 
     @property
     def is_loopback(self) -> bool:
@@ -105,11 +147,18 @@ class Endpoint:
     def conversations_url(self) -> str:
         return self.url(self.conversations_path)
 
-    def turn_url(self, conversation_id: str, *, stream: bool) -> str:
+    def turn_url(self, conversation_id: str, *, stream: bool, from_service: bool = False) -> str:
+        """The turn's URL. An id the service just returned is used as returned (quoted, never
+        a path step); an id from a user or a model must look like the service's."""
         action = "chatOverStream" if stream else "chat"
         if self.namespaced_actions:
             action = f"microsoft.graph.copilot.{action}"
-        return self.url(self.conversations_path, quote(validate_conversation_id(conversation_id), safe=""), action)
+        if from_service:
+            if conversation_id in ("", ".", ".."):
+                raise ServiceError(f"The service returned an unusable conversation id {conversation_id!r}.")
+        else:
+            validate_conversation_id(conversation_id)
+        return self.url(self.conversations_path, quote(conversation_id, safe=""), action)
 
     def retrieval_url(self) -> str:
         return self.url("copilot", "retrieval")
@@ -123,7 +172,7 @@ class Endpoint:
 
 def validate_conversation_id(conversation_id: str) -> str:
     """Only ids shaped like the service's reach a URL (``../../v1.0/me/messages`` never does)."""
-    if not isinstance(conversation_id, str) or not _CONVERSATION_ID.match(conversation_id):
+    if not isinstance(conversation_id, str) or not _CONVERSATION_ID.fullmatch(conversation_id):
         raise InvalidInputError(
             "conversation_id",
             f"{conversation_id!r} does not look like a Copilot conversation id "
@@ -168,12 +217,21 @@ def validate_message(text: str) -> str:
 
 
 def validate_time_zone(name: str) -> str:
-    """A real IANA zone name, as the service requires."""
-    if not isinstance(name, str) or not name.strip() or name.startswith(("/", ".")) or ".." in name:
-        raise InvalidInputError("time_zone", f"{name!r} is not an IANA time zone", hint="Use e.g. 'Europe/Paris'.")
+    """A real IANA zone name, as the service requires.
+
+    The shape is checked before the zone database is asked: ``ZoneInfo`` opens any file under
+    the zoneinfo directory (``localtime``, ``posixrules``, ``Factory``, ``posix/…``), none of
+    which the service knows, and a very long name raises ``OSError`` from the file system.
+    """
+    shown = repr(name[:80] + ("…" if len(name) > 80 else "")) if isinstance(name, str) else repr(name)
+    if (
+        not isinstance(name, str) or len(name) > MAX_TIME_ZONE_LENGTH or not _TIME_ZONE.fullmatch(name)
+        or name.lower() in _NOT_ZONES or name.lower().startswith(_NOT_ZONE_PREFIXES)
+    ):
+        raise InvalidInputError("time_zone", f"{shown} is not an IANA time zone", hint="Use e.g. 'Europe/Paris'.")
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidInputError(
             "time_zone", f"{name!r} is not an IANA time zone", hint="Use e.g. 'America/New_York'."
         ) from None
@@ -181,33 +239,138 @@ def validate_time_zone(name: str) -> str:
 
 
 def validate_file_uri(uri: str, allowed_hosts: Sequence[str] = DEFAULT_FILE_HOSTS) -> str:
-    """An https OneDrive/SharePoint URL on an allowed host, kept exactly as given."""
+    """An https OneDrive/SharePoint URL on an allowed host, kept exactly as given.
+
+    Only a plain ``https://host/path`` passes: Python's ``urlsplit`` and a browser disagree
+    about ``https://evil.com\\.sharepoint.com/a.docx`` (a SharePoint host for one,
+    ``evil.com`` for the other), so anything two parsers could read differently (a backslash,
+    userinfo, a port other than 443, a fragment, a malformed IPv6 literal) is refused before
+    the host is compared with the allow-list.
+    """
     if not isinstance(uri, str) or not uri:
         raise InvalidInputError("files", "a file URL is empty")
-    if len(uri) > MAX_FILE_URI_LENGTH or any(ord(ch) < 0x20 or ch == " " for ch in uri):
+    if len(uri) > MAX_FILE_URI_LENGTH or any(ord(ch) < 0x20 or ch in " \x7f" for ch in uri):
         raise InvalidInputError("files", f"{uri[:80]!r} has spaces or control characters, or is too long",
                                 hint="Paste the file's link as SharePoint shows it (spaces as %20).")
-    parts = urlsplit(uri)
-    host = (parts.hostname or "").lower().rstrip(".")
+    validate_text("files", uri)
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        _refuse_file(uri, "is not a well-formed URL (a bad port or IPv6 address)")
+    plain = _PLAIN_HTTPS_URL.fullmatch(uri)
+    host = (plain.group("host") if plain else "").lower().rstrip(".")
     problem = None
-    if parts.scheme != "https":
+    if parts.scheme.lower() != "https":
         problem = "must be an https URL"
-    elif parts.username or parts.password:
+    elif "\\" in uri:
+        problem = "must not contain a backslash (browsers read it as '/', so the host would not be what it seems)"
+    elif parts.username is not None or parts.password is not None or "@" in parts.netloc:
         problem = "must not carry a user name or password"
-    elif parts.port not in (None, 443):
+    elif port not in (None, 443):
         problem = "must not name a port"
-    elif parts.fragment:
+    elif parts.fragment or "#" in uri:
         problem = "must not have a #fragment"
-    elif not host or _is_ip(host):
+    elif _is_ip(parts.hostname or ""):
         problem = "must name a SharePoint or OneDrive host"
+    elif plain is None or host != (parts.hostname or "").lower().rstrip("."):
+        problem = "is not a plain https://host/path URL"
     elif not any(host == allowed or host.endswith("." + allowed) for allowed in allowed_hosts):
         problem = f"is on {host}, which is not an allowed file host ({', '.join(allowed_hosts)})"
     if problem:
-        raise InvalidInputError(
-            "files", f"{uri!r} {problem}",
-            hint="Pass OneDrive or SharePoint file URLs; other hosts can be allowed with COPILOT_TOOLS_FILE_HOSTS.",
-        )
+        _refuse_file(uri, problem)
     return uri
+
+
+def _refuse_file(uri: str, problem: str) -> NoReturn:
+    raise InvalidInputError(
+        "files", f"{uri[:300]!r} {problem}",
+        hint="Pass OneDrive or SharePoint file URLs; other hosts can be allowed with COPILOT_TOOLS_FILE_HOSTS.",
+    )
+
+
+def split_base_url(argument: str, value: str) -> SplitResult:
+    """``urlsplit`` of an http(s) base URL (an endpoint, an authority), or ``InvalidInputError``
+    naming ``argument``: no backslash, userinfo, query, fragment, whitespace, or malformed host/port."""
+    hint = "Use e.g. COPILOT_TOOLS_ENDPOINT=http://127.0.0.1:8000/beta for the emulator."
+    shown = f"{value[:200]!r}"
+    if len(value) > MAX_ENDPOINT_LENGTH or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in value):
+        raise InvalidInputError(argument, f"{shown} has spaces or control characters, or is too long", hint=hint)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise InvalidInputError(argument, f"{shown} is not a well-formed URL ({exc})", hint=hint) from None
+    problem = None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problem = "is not an http(s) URL" + (" (nor 'graph', 'workiq' or 'workiq-beta')" if argument == "endpoint" else "")
+    elif "\\" in value:
+        problem = "contains a backslash"
+    elif "@" in parts.netloc:
+        problem = "must not carry a user name or password"
+    elif parts.query or parts.fragment or value.endswith(("?", "#")):
+        problem = "must not have a ?query or #fragment"
+    if problem:
+        raise InvalidInputError(argument, f"{shown} {problem}", hint=hint)
+    return parts
+
+
+#: A Graph connector's connection id, and a managed property name (``resourceMetadata``).
+CONNECTION_ID = re.compile(r"[A-Za-z0-9]{3,32}")
+PROPERTY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+MAX_NAMES = 50
+
+
+def validate_names(argument: str, values: Sequence[Any], shape: re.Pattern[str]) -> list[str]:
+    """A short list of identifiers from a model or a caller, each of ``shape``."""
+    names = list(values)
+    if len(names) > MAX_NAMES:
+        raise InvalidInputError(argument, f"{len(names)} given; at most {MAX_NAMES}")
+    for name in names:
+        if not isinstance(name, str) or not shape.fullmatch(name):
+            raise InvalidInputError(argument, f"{str(name)[:80]!r} is not a valid name (letters and digits)")
+    return names
+
+
+#: A tenant as sign-in takes it: a GUID, a domain (contoso.onmicrosoft.com), or common/organizations.
+_TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})){0,10}")
+
+
+def validate_tenant(tenant: str | None) -> str | None:
+    """A tenant id or domain that can only ever be one path segment of the sign-in authority."""
+    if tenant is None:
+        return None
+    if not isinstance(tenant, str) or not _TENANT.fullmatch(tenant.strip()):
+        raise InvalidInputError(
+            "tenant_id", f"{str(tenant)[:100]!r} is not a tenant id or domain",
+            hint="Use the Directory (tenant) ID GUID or a domain such as contoso.onmicrosoft.com.",
+        )
+    return tenant.strip()
+
+
+def validate_authority_host(value: str | None) -> str | None:
+    """``COPILOT_TOOLS_AUTHORITY``: an https base URL (plain http only on loopback, for test stand-ins),
+    since sign-in sends refresh tokens there."""
+    if value is None:
+        return None
+    parts = split_base_url("authority", value.strip().rstrip("/"))
+    if parts.scheme != "https" and not is_loopback_host(parts.hostname or ""):
+        raise InvalidInputError(
+            "authority", f"{value[:200]!r} is plain http: sign-in would send tokens unencrypted",
+            hint="Set COPILOT_TOOLS_AUTHORITY to an https URL such as https://login.microsoftonline.us, or unset it.",
+        )
+    return value.strip()
+
+
+def validate_url_path(argument: str, path: str) -> str:
+    """A relative URL path from a setting (``workiq_conversations_path``): plain segments, no ``..``."""
+    if not isinstance(path, str) or not _URL_PATH.fullmatch(path) or ".." in path.split("/"):
+        shown = repr(path[:100]) if isinstance(path, str) else repr(path)
+        raise InvalidInputError(
+            argument, f"{shown} is not a relative path of plain segments",
+            hint="Use e.g. 'conversations' or 'copilot/conversations' (letters, digits, - _ . ~ and /).",
+        )
+    return path
 
 
 def _is_ip(host: str) -> bool:
@@ -252,12 +415,17 @@ def build_chat_body(
     """Validate every argument and build the ``/chat`` body. Raises ``InvalidInputError``."""
     validate_message(message)
     validate_time_zone(time_zone)
+    if country_or_region is not None and not (
+        isinstance(country_or_region, str) and _COUNTRY.fullmatch(country_or_region)
+    ):
+        raise InvalidInputError("country_or_region", f"{str(country_or_region)[:40]!r} is not a two-letter "
+                                "country or region code", hint="Use an ISO 3166 code such as 'US' or 'FR'.")
     files = as_list(files)
     additional_context = as_list(additional_context)
     if len(files) > MAX_FILES:
         raise InvalidInputError("files", f"{len(files)} files given; at most {MAX_FILES} per turn")
     file_refs = [FileReference(uri=validate_file_uri(uri, allowed_file_hosts)) for uri in files]
-    context = [_context_message(item) for item in additional_context]
+    context = _context_messages(additional_context)
     resources = None
     if file_refs or web_search is not None:
         resources = ContextualResources(
@@ -281,12 +449,28 @@ def as_list(value: Any) -> list[Any]:
     return list(value)
 
 
+def _context_messages(items: list[Any]) -> list[ContextMessage]:
+    """Every ``additional_context`` entry checked, within the count and size limits."""
+    if len(items) > MAX_CONTEXT_ENTRIES:
+        raise InvalidInputError("additional_context", f"{len(items)} entries given; at most {MAX_CONTEXT_ENTRIES}")
+    messages = [_context_message(item) for item in items]
+    total = sum(len(m.text) for m in messages)
+    if total > MAX_CONTEXT_TOTAL_LENGTH:
+        raise InvalidInputError(
+            "additional_context", f"the entries hold {total:,} characters; the limit is {MAX_CONTEXT_TOTAL_LENGTH:,}",
+            hint="Pass only the passages that matter, or share the document as a file.",
+        )
+    return messages
+
+
 def _context_message(item: str | Mapping[str, str] | ContextMessage) -> ContextMessage:
     if isinstance(item, ContextMessage):
         message = item
     elif isinstance(item, str):
         message = ContextMessage(text=item)
-    elif isinstance(item, Mapping) and isinstance(item.get("text"), str):
+    elif isinstance(item, Mapping) and isinstance(item.get("text"), str) and (
+        item.get("description") is None or isinstance(item.get("description"), str)
+    ):
         message = ContextMessage(text=item["text"], description=item.get("description"))
     else:
         raise InvalidInputError(
@@ -294,13 +478,27 @@ def _context_message(item: str | Mapping[str, str] | ContextMessage) -> ContextM
         )
     if not message.text.strip():
         raise InvalidInputError("additional_context", "an entry is empty")
+    if len(message.text) > MAX_CONTEXT_ENTRY_LENGTH:
+        raise InvalidInputError(
+            "additional_context",
+            f"an entry is {len(message.text):,} characters long; the limit is {MAX_CONTEXT_ENTRY_LENGTH:,}",
+            hint="Pass only the passages that matter, or share the document as a file.",
+        )
     validate_text("additional_context", message.text)
+    if message.description is not None:
+        if len(message.description) > MAX_CONTEXT_DESCRIPTION_LENGTH:
+            raise InvalidInputError("additional_context", f"a description is longer than "
+                                    f"{MAX_CONTEXT_DESCRIPTION_LENGTH:,} characters")
+        validate_text("additional_context", message.description)
     return message
 
 
-def build_turn_request(endpoint: Endpoint, conversation_id: str, body: ChatRequest, *, stream: bool) -> HttpRequest:
+def build_turn_request(
+    endpoint: Endpoint, conversation_id: str, body: ChatRequest, *, stream: bool, from_service: bool = False
+) -> HttpRequest:
     headers = {"Accept": "text/event-stream"} if stream else {}
-    return HttpRequest("POST", endpoint.turn_url(conversation_id, stream=stream), json=body.to_wire(), headers=headers)
+    url = endpoint.turn_url(conversation_id, stream=stream, from_service=from_service)
+    return HttpRequest("POST", url, json=body.to_wire(), headers=headers)
 
 
 # --- responses ----------------------------------------------------------------------------
@@ -320,7 +518,11 @@ def parse_conversation(body: bytes | str | Any, *, request_id: str | None = None
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds from ``Retry-After`` (delta-seconds or an HTTP date); None when absent or junk."""
+    """Seconds from ``Retry-After`` (delta-seconds or an HTTP date); None when absent, junk or negative.
+
+    A negative value (or a date in the past) must not turn into an immediate retry loop:
+    it counts as no advice, and the caller's own back-off applies.
+    """
     if value is None:
         return None
     value = value.strip()
@@ -334,9 +536,9 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         seconds = (moment - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
-        return None
-    return max(0.0, seconds)
+    if not math.isfinite(seconds) or seconds < 0:
+        return None  # junk, or a negative delay: back off as if none was given
+    return seconds
 
 
 def parse_claims_challenge(www_authenticate: str | None) -> str | None:
@@ -369,16 +571,30 @@ def error_from_response(
     *,
     endpoint_name: str = "graph",
     operation: str = "request",
-) -> CopilotError:
-    """The typed error for a non-2xx response. Never includes request headers or tokens."""
+    loopback: bool = False,
+) -> APIStatusError:
+    """The typed error for a non-2xx response. Never includes request headers or tokens.
+
+    ``loopback``: the endpoint is a local emulator, whose only sign-in is the token it was
+    started with, so a 401 says so instead of sending the user to ``copilot-tools login``.
+    """
     request_id = headers.get("request-id") or headers.get("x-ms-request-id")
     code, message, conversation = _error_details(body)
+    # A proxy may echo the request (its Authorization header) in the body: the message
+    # quotes the body, so it is redacted here, before any exception carries it.
+    code, message = redact(code), redact(message)
     if request_id is None:
         request_id = _inner_request_id(body)
     detail = f"{code}: {message}" if code and message else (message or code or f"HTTP {status}")
-    common: dict[str, Any] = {"status_code": status, "code": code or None, "request_id": request_id}
+    common: dict[str, Any] = {"status_code": status, "code": code or None, "request_id": request_id,
+                              "body": body[:MAX_ERROR_BODY]}
     if status == 401:
         claims = parse_claims_challenge(headers.get("www-authenticate"))
+        if loopback:
+            return AuthenticationError(
+                f"The local emulator rejected the access token ({detail}).", claims=claims,
+                hint="The emulator was started with --token: pass that same token "
+                "(COPILOT_TOOLS_ACCESS_TOKEN, or token= in code).", **common)
         return AuthenticationError(f"The service rejected the access token ({detail}).", claims=claims, **common)
     if status == 403:
         if conversation is not None:
@@ -390,10 +606,10 @@ def error_from_response(
             )
         if re.search(r"licen[cs]e", message, re.IGNORECASE):
             return LicenseRequiredError(f"Copilot is not licensed for this user ({detail}).",
-                                        hint=_PERMISSIONS_HINT.get(endpoint_name, _PERMISSIONS_HINT["graph"]), **common)
+                                        hint=permissions_hint(endpoint_name), **common)
         return PermissionDeniedError(
             f"Permission denied ({detail}).",
-            hint=_PERMISSIONS_HINT.get(endpoint_name, _PERMISSIONS_HINT["graph"]),
+            hint=permissions_hint(endpoint_name),
             **common,
         )
     if status in (404, 410) and operation == "turn":
@@ -421,6 +637,10 @@ def error_from_response(
         return BadRequestError(f"The endpoint was not found ({detail}).",
                                hint="Check the endpoint setting (graph, workiq or a base URL).", **common)
     return BadRequestError(f"The service refused the request ({detail}).", **common)
+
+
+def permissions_hint(endpoint_name: str) -> str:
+    return _PERMISSIONS_HINT["workiq" if endpoint_name.startswith("workiq") else "graph"]
 
 
 def _error_details(body: bytes) -> tuple[str, str, Conversation | None]:

@@ -1,7 +1,12 @@
-"""Keep bearer tokens and JWTs out of every log line.
+"""Keep bearer tokens and JWTs out of every text that leaves the package.
 
-Installed on the CLI's and the servers' log handlers; the clients never log a token
-in the first place, this is the second line of defence for third-party loggers.
+Two uses. Installed on the CLI's and the servers' log handlers (the clients never log a
+token in the first place; this is the second line of defence for third-party loggers).
+And applied to every error text a front end shows: the CLI's stderr line and ``-v``
+traceback (:func:`format_exception`), the MCP tool error and the LangChain tool error
+(``agent_text.error_text``), because an error message quotes a response, a response can
+quote the request (some proxies echo the ``Authorization`` header), and an HTTP library's
+exception can quote a header value it refused.
 """
 
 from __future__ import annotations
@@ -14,8 +19,18 @@ _FIELDS = (
     "device_code|code_verifier|password|secret|user_assertion"
 )
 
+#: Headers whose whole value is a credential, as a proxy or a library may quote them:
+#: ``Authorization: Basic …``, ``"authorization": "Bearer …"``, ``(b'authorization', b'…')``.
+_HEADERS = (
+    "authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|"
+    "ocp-apim-subscription-key|x-ms-token[a-z-]*"
+)
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(?!bearer\b)[^\s,;\"']+(?:\s+[^\s,;\"']+)?"), r"\1[redacted]"),
+    (
+        re.compile(r"(?i)(\b(?:" + _HEADERS + r")b?['\"]?(?:\s*[:=]\s*|['\"]?\s*,\s*b?)['\"]?)[^'\"\r\n,}\]]+"),
+        r"\1[redacted]",
+    ),
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*"), "Bearer [redacted]"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
     (
@@ -29,10 +44,17 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def redact(text: str) -> str:
-    """``text`` with every token-looking part replaced."""
+    """``text`` with every token-looking part replaced. Linear in ``len(text)``."""
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def format_exception(exc: BaseException) -> str:
+    """The traceback of ``exc`` (with its chain), redacted: what ``-v`` may print."""
+    import traceback
+
+    return redact("".join(traceback.format_exception(exc)))
 
 
 class RedactingFilter(logging.Filter):

@@ -20,11 +20,14 @@ from copilot_tools.errors import CopilotError, InvalidInputError, ServiceError
 from copilot_tools._exchange import Flow, Received, Sleep, exchange
 from copilot_tools._kql import check_filter
 from copilot_tools._protocol import (
+    CONNECTION_ID,
+    PROPERTY_NAME,
     Endpoint,
     HttpRequest,
     as_list,
     error_from_response,
     parse_retry_after,
+    validate_names,
     validate_text,
 )
 from copilot_tools._retry import RetryPolicy
@@ -37,9 +40,11 @@ from copilot_tools._wire import (
     ExternalItemConfiguration,
     RetrievalRequest,
     RetrievalResponse,
+    SharePointEmbeddedConfiguration,
 )
 
-DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem")
+#: ``sharePointEmbedded`` is beta-only; its ``container_type_id`` picks the container type.
+DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem", "sharePointEmbedded")
 MAX_QUERY_LENGTH = 1500
 MAX_RESULTS = 25
 MAX_BATCH = 20
@@ -65,6 +70,7 @@ class RetrievalHit(BaseModel):
     sensitivity_label: SensitivityLabel | None = None
     data_source: str
     queries: tuple[str, ...] = ()
+    request_id: str | None = None
 
     @property
     def title(self) -> str | None:
@@ -103,6 +109,7 @@ def build_query(
     metadata: Sequence[str] | None = None,
     max_results: int | None = None,
     connections: Sequence[str] | None = None,
+    container_type_id: str | None = None,
 ) -> RetrievalQuery:
     """Validate every argument before anything is sent."""
     if not isinstance(query, str) or not query.strip():
@@ -119,12 +126,24 @@ def build_query(
         raise InvalidInputError("max_results", f"{max_results!r} is not a whole number from 1 to {MAX_RESULTS}")
     if connections and data_source != "externalItem":
         raise InvalidInputError("connections", "connection ids only apply to the externalItem data source")
+    if container_type_id is not None:
+        if data_source != "sharePointEmbedded":
+            raise InvalidInputError("container_type_id", "a container type only applies to the sharePointEmbedded data source")
+        if not isinstance(container_type_id, str) or not container_type_id.strip():
+            raise InvalidInputError("container_type_id", "the container type id is empty")
+        validate_text("container_type_id", container_type_id)
     if filter is not None:
         check_filter(filter, allow_any_property=data_source == "externalItem")
+    validate_names("connections", connections, CONNECTION_ID)
+    if metadata is not None:
+        validate_names("metadata", metadata, PROPERTY_NAME)
     configuration = None
     if connections:
         configuration = DataSourceConfiguration(external_item=ExternalItemConfiguration(
             connections=[ExternalConnection(connection_id=c) for c in connections]))
+    elif container_type_id is not None:
+        configuration = DataSourceConfiguration(share_point_embedded=SharePointEmbeddedConfiguration(
+            container_type_id=container_type_id))
     body = RetrievalRequest(
         query_string=query,
         data_source=data_source,
@@ -137,7 +156,7 @@ def build_query(
 
 
 def require_graph(endpoint: Endpoint) -> None:
-    if endpoint.name == "workiq":
+    if endpoint.is_workiq:
         raise InvalidInputError("endpoint", "the Retrieval API is on Microsoft Graph, not Work IQ",
                                 hint="Use --endpoint graph (or a Graph-compatible base URL) for retrieval.")
 
@@ -145,7 +164,7 @@ def require_graph(endpoint: Endpoint) -> None:
 def single_flow(endpoint: Endpoint, query: RetrievalQuery, policy: RetryPolicy) -> Flow:
     require_graph(endpoint)
     request = HttpRequest("POST", endpoint.retrieval_url(), json=query.body.to_wire())
-    return exchange(request, operation="read", policy=policy, endpoint_name=endpoint.name)
+    return exchange(request, operation="read", policy=policy, endpoint=endpoint)
 
 
 def parse_hits(body: bytes | Any, query: RetrievalQuery, request_id: str | None = None) -> list[RetrievalHit]:
@@ -163,6 +182,7 @@ def parse_hits(body: bytes | Any, query: RetrievalQuery, request_id: str | None 
             sensitivity_label=SensitivityLabel.from_wire(hit.sensitivity_label),
             data_source=query.data_source,
             queries=(query.query,),
+            request_id=request_id,
         )
         for hit in response.retrieval_hits
     ]
@@ -195,15 +215,25 @@ def batch_flow(endpoint: Endpoint, queries: Sequence[RetrievalQuery], policy: Re
     while pending:
         retry: list[int] = []
         waits: list[float] = []
+        last: CopilotError | None = None
         for start in range(0, len(pending), MAX_BATCH):
             group = pending[start : start + MAX_BATCH]
             received = yield RunFlow(exchange(
-                _batch_request(endpoint, queries, group), operation="read", policy=policy,
-                endpoint_name=endpoint.name,
+                _batch_request(endpoint, queries, group), operation="read", policy=policy, endpoint=endpoint,
             ))
             assert received is not None
+            sent = {str(index): index for index in group}
+            answered: set[int] = set()
             for item in _batch_items(received):
-                index = int(item.id)
+                index = sent.get(str(item.id))
+                if index is None or index in answered:
+                    raise ServiceError(
+                        f"The $batch answer holds a response with id {str(item.id)[:40]!r}, which this request "
+                        "did not send (or answers one twice).",
+                        hint="This may be a proxy or an outage; try again, and report the request id if it persists.",
+                        request_id=received.request_id,
+                    )
+                answered.add(index)
                 if 200 <= item.status < 300:
                     results[index] = parse_hits(item.body, queries[index], received.request_id)
                     continue
@@ -216,13 +246,14 @@ def batch_flow(endpoint: Endpoint, queries: Sequence[RetrievalQuery], policy: Re
                     raise _named(error, queries[index])
                 retry.append(index)
                 waits.append(delay)
+                last = _named(error, queries[index])
         missing = [i for i in pending if i not in results and i not in retry]
         if missing:
             raise ServiceError(f"The batch answer left out {len(missing)} of its requests.")
         pending = retry
         if pending:
             attempt += 1
-            yield Sleep(max(waits))
+            yield Sleep(max(waits), last, attempt)
     return merge_hits(hit for index in range(len(queries)) for hit in results[index])
 
 
@@ -243,9 +274,8 @@ def _batch_items(received: Received) -> list[Any]:
 
 
 def _named(error: CopilotError, query: RetrievalQuery) -> CopilotError:
-    error.message = f"{error.message} [query {query.query!r} on {query.data_source}]"
-    error.args = (error._render(),)
-    return error
+    """The error with the query it belongs to named in its message."""
+    return error.replace(message=f"{error.message} [query {query.query!r} on {query.data_source}]")
 
 
 def merge_hits(hits: Iterable[RetrievalHit]) -> list[RetrievalHit]:

@@ -344,8 +344,15 @@ class ExternalItemConfiguration(WireModel):
     connections: list[ExternalConnection] = Field(default_factory=list)
 
 
+class SharePointEmbeddedConfiguration(WireModel):
+    """Beta: which SharePoint Embedded container type to search."""
+
+    container_type_id: str
+
+
 class DataSourceConfiguration(WireModel):
     external_item: ExternalItemConfiguration | None = None
+    share_point_embedded: SharePointEmbeddedConfiguration | None = None
 
 
 class RetrievalRequest(WireModel):

@@ -113,6 +113,7 @@ class Answer(_Model):
     state: str | None = None
     adaptive_cards: tuple[dict[str, Any], ...] = ()
     attributions: tuple[dict[str, Any], ...] = Field(default=(), description="Raw attributions.")
+    request_id: str | None = Field(default=None, description="The service's request-id for this turn (for support).")
 
     def structured(self) -> dict[str, Any]:
         """The JSON every front end publishes (MCP ``structuredContent``, ``--json``, artifacts)."""

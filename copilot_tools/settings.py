@@ -32,6 +32,11 @@ DEFAULT_FILE_HOSTS: tuple[str, ...] = (
 )
 
 
+#: The longest ``timeout`` or ``deadline`` accepted (a day): larger values are typos, and
+#: infinite ones overflow the event loop's clock.
+MAX_SECONDS = 86_400.0
+
+
 def default_config_path() -> Path:
     """``config.toml`` under the user's config directory (XDG, macOS or Windows)."""
     from platformdirs import user_config_dir
@@ -46,6 +51,11 @@ class Settings(BaseModel):
     ``http://127.0.0.1:8000/beta``, a national cloud). ``time_zone`` left unset means the
     machine's own IANA zone. ``file_hosts`` is the allow-list of host suffixes that file
     URLs must end with, on label boundaries.
+
+    ``timeout`` (seconds) is the longest silence tolerated while bytes should be flowing
+    (connecting, a stream between events). ``deadline`` (seconds) bounds a whole call:
+    every attempt, back-off and streamed byte. A synchronous ``/chat`` turn sends nothing
+    until it is done, so its wait is bounded by the deadline alone.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -58,12 +68,25 @@ class Settings(BaseModel):
     account: str | None = None
     web_search: bool = True
     file_hosts: tuple[str, ...] = DEFAULT_FILE_HOSTS
-    timeout: float = Field(default=120.0, gt=0)
+    timeout: float = Field(default=120.0, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
+    deadline: float = Field(default=600.0, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
     max_retries: int = Field(default=3, ge=0, le=10)
+    #: Longest a tool call (MCP, LangChain) waits out throttling before it returns the
+    #: throttled error with ``retry_after``; well under a host's 60 s request timeout.
+    throttle_budget: float = Field(default=20.0, ge=0, le=600)
     workiq_conversations_path: str | None = None
+    #: Sign in through the platform broker (WAM, the macOS SSO plug-in) when ``msal[broker]`` is installed.
+    broker: bool = True
 
     #: Where each field's value came from: "argument", "environment", "config file", "default".
     sources: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+
+    def __init__(self, **values: Any) -> None:
+        """Settings built in code: a wrong value is an ``InvalidInputError`` naming the setting."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
 
     @field_validator("file_hosts", mode="before")
     @classmethod
@@ -119,12 +142,9 @@ class Settings(BaseModel):
             )
         try:
             settings = cls(**values)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = str(first["loc"][0]) if first["loc"] else "settings"
-            raise InvalidInputError(
-                key, f"{first['msg']} (from {sources.get(key, 'default')})"
-            ) from None
+        except InvalidInputError as exc:
+            source = sources.get(exc.argument, "default")
+            raise InvalidInputError(exc.argument, f"{exc.detail} (from {source})") from None
         settings.sources = {name: sources.get(name, "default") for name in fields}
         return settings
 
@@ -145,6 +165,13 @@ class Settings(BaseModel):
                 shown = str(value)
             rows.append((name, shown, self.sources.get(name, "default")))
         return rows
+
+
+def _invalid(error: ValidationError) -> InvalidInputError:
+    """The first problem of ``error`` as an ``InvalidInputError`` naming the setting."""
+    first = error.errors()[0]
+    key = str(first["loc"][0]) if first["loc"] else "settings"
+    return InvalidInputError(key, str(first["msg"]))
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

@@ -152,6 +152,11 @@ class StreamReader:
         self._decoder = SSEDecoder()
         self._assembler = assembler
 
+    @property
+    def text_so_far(self) -> str:
+        """The reply as shown so far (what a cut stream keeps)."""
+        return self._assembler.text_so_far
+
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         return [item for event in self._decoder.feed(chunk) for item in self._assembler.feed(event)]
 
@@ -182,13 +187,14 @@ def build_answer(
     if reply is None or not (reply.text or "").strip():
         raise _empty(request_id)
     kwargs = {"external_title": external_title} if external_title else {}
-    return normalize_message(
+    answer = normalize_message(
         reply,
         conversation_id=conversation.id,
         turn_count=conversation.turn_count,
         state=conversation.state,
         **kwargs,
     )
+    return answer.model_copy(update={"request_id": request_id}) if request_id else answer
 
 
 def _count_missing(obj: object) -> bool:

@@ -30,8 +30,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from copilot_tools.errors import AuthenticationError
 from copilot_tools._files import atomic_write
+from copilot_tools.errors import AuthenticationError
 
 if TYPE_CHECKING:
     from msal_extensions import PersistedTokenCache  # type: ignore[import-untyped]
@@ -52,6 +52,63 @@ class TokenCacheError(AuthenticationError):
     """The token cache cannot be used safely (permissions, owner, encryption required)."""
 
     kind = "invalid_input"
+
+
+class CorruptTokenCacheError(TokenCacheError):
+    """The token cache file does not hold a token cache (garbage, wrong types, bad UTF-8).
+
+    ``path`` is the file. ``copilot-tools login`` and ``logout --all`` set it aside
+    (:func:`set_aside`) and carry on; every other command stops with this error.
+    """
+
+    kind = "not_signed_in"
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(
+            f"The token cache {path} is unreadable: {problem}.",
+            hint="Run `copilot-tools login` (or `copilot-tools logout --all`): it sets the file aside and "
+            "starts a fresh cache; you will sign in again.",
+        )
+        self.path = path
+        self.problem = problem
+
+
+def check_cache_text(text: str | None, path: Path) -> None:
+    """Raise ``CorruptTokenCacheError`` unless ``text`` is a serialized MSAL token cache: an
+    object of sections, each a table of entries (JSON objects)."""
+    if not text or not text.strip():
+        return  # an empty cache
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise CorruptTokenCacheError(path, "it is not JSON") from None
+    if not isinstance(data, dict):
+        raise CorruptTokenCacheError(path, f"it holds a JSON {type(data).__name__}, not an object")
+    for section, entries in data.items():
+        if not isinstance(entries, dict) or not all(isinstance(entry, dict) for entry in entries.values()):
+            raise CorruptTokenCacheError(path, f"its {str(section)[:40]!r} section is not a table of entries")
+        if section in _FLAT_SECTIONS and not all(
+            isinstance(value, _SCALARS) for entry in entries.values() for value in entry.values()
+        ):
+            raise CorruptTokenCacheError(path, f"an entry of its {section!r} section has the wrong types")
+
+
+#: Sections whose entries MSAL reads as flat records of JSON scalars.
+_FLAT_SECTIONS = frozenset({"AccessToken", "RefreshToken", "IdToken", "Account", "AppMetadata"})
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def set_aside(path: Path) -> Path:
+    """Rename ``path`` to ``<name>.corrupt-<UTC time>`` (atomically) and return the new name.
+
+    Nothing is deleted: the user (or a bug report) can still look at the file.
+    """
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    os.rename(path, target)  # atomic within a directory; the timestamp makes the name new
+    return target
 
 
 def default_cache_dir() -> Path:
@@ -126,9 +183,13 @@ def read_private(path: Path) -> str | None:
         return None
     except OSError as exc:  # ELOOP: a symlink
         raise _refuse(path, f"it cannot be opened safely ({exc.strerror})", f"Remove {path} and sign in again.") from None
-    with os.fdopen(fd, "r", encoding="utf-8") as handle:
+    with os.fdopen(fd, "rb") as handle:
         check_file(path, os.fstat(handle.fileno()))
-        return handle.read()
+        data = handle.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CorruptTokenCacheError(path, "it is not UTF-8 text") from None
 
 
 def _file_persistence_class() -> type:
@@ -148,9 +209,35 @@ def _file_persistence_class() -> type:
             text = read_private(self._path)
             if text is None:
                 raise PersistenceNotFound(location=self._location)
+            check_cache_text(text, self._path)
             return text
 
     return SecureFilePersistence
+
+
+def _checked_cache(persistence: Any, location: Path) -> PersistedTokenCache:
+    """msal-extensions' cache whose every load is checked (:func:`check_cache_text`), so a
+    corrupt cache is one typed error at once, not an ``AttributeError`` deep inside MSAL
+    after three retries."""
+    from msal_extensions import PersistedTokenCache
+
+    class CheckedTokenCache(PersistedTokenCache):  # type: ignore[misc]
+        def deserialize(self, state: str | None) -> None:
+            check_cache_text(state, location)
+            super().deserialize(state)
+
+        def search(self, credential_type: Any, **kwargs: Any) -> Any:
+            try:
+                self._reload_if_necessary()
+            except CorruptTokenCacheError:
+                raise
+            except Exception:  # noqa: BLE001, S110 - a dirty read while another process writes: MSAL retries
+                pass
+            return super().search(credential_type, **kwargs)
+
+    cache = CheckedTokenCache(persistence)
+    cache.copilot_tools_location = str(location)
+    return cache
 
 
 def _notice_once(path: Path, reason: str) -> None:
@@ -181,7 +268,7 @@ def open_token_cache(
     path: str | os.PathLike[str] | None = None, *, encryption: str | None = None
 ) -> PersistedTokenCache:
     """The shared persistent MSAL token cache (see the module docstring)."""
-    from msal_extensions import PersistedTokenCache, build_encrypted_persistence
+    from msal_extensions import build_encrypted_persistence
 
     mode = _encryption_mode(encryption)
     reason = "encryption turned off"
@@ -198,18 +285,14 @@ def open_token_cache(
                     hint=f"Unset {ENV_ENCRYPTION} to allow a private (0600) file instead.",
                 ) from None
         else:
-            cache = PersistedTokenCache(persistence)
-            cache.copilot_tools_location = str(location)
-            return cache
+            return _checked_cache(persistence, location)
     location = cache_path(path)
     secure_directory(location.parent)
     check_file(location)
     if not location.exists():
         _notice_once(location, reason)
         atomic_write(location, "{}")
-    cache = PersistedTokenCache(_file_persistence_class()(str(location)))
-    cache.copilot_tools_location = str(location)
-    return cache
+    return _checked_cache(_file_persistence_class()(str(location)), location)
 
 
 def _keyring_reason(exc: BaseException) -> str:

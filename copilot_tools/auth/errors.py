@@ -1,96 +1,23 @@
-"""Sign-in errors richer than a plain ``AuthenticationError``.
+"""Turning MSAL's error dicts into the typed sign-in errors.
 
-Both are ``AuthenticationError`` subclasses, so the clients' contract holds: a provider
-that cannot produce a token raises an ``AuthenticationError``. None of them ever
-carries a token.
+The classes live in ``copilot_tools.errors`` (one tree); they are re-exported here for
+the code that imported them from this module. All are ``AuthenticationError``
+subclasses, so the clients' contract holds: a provider that cannot produce a token
+raises an ``AuthenticationError``. None of them ever carries a token.
 """
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from typing import Any
 
-from copilot_tools.errors import AuthenticationError, PermissionDeniedError
+from copilot_tools.errors import (
+    AuthenticationError,
+    ConsentRequiredError,
+    SignInFailedError,
+    SignInRequiredError,
+)
 
-
-class SignInRequiredError(AuthenticationError):
-    """Nobody is signed in yet; a device-code sign-in is waiting for the user.
-
-    Raised at once (never after more than about a second) by the background provider
-    that MCP stdio servers use. A flow keeps polling in the background: the user opens
-    ``verification_uri``, enters ``user_code``, and the next call succeeds.
-    ``expires_at`` is a Unix time; ``flow_id`` is stable for one flow (an MCP URL
-    elicitation id, for instance).
-    """
-
-    kind = "not_signed_in"
-
-    def __init__(
-        self,
-        *,
-        verification_uri: str,
-        user_code: str,
-        expires_at: float,
-        flow_id: str,
-        claims: str | None = None,
-        message: str | None = None,
-        previous_error: str | None = None,
-    ) -> None:
-        self.verification_uri = verification_uri
-        self.user_code = user_code
-        self.expires_at = expires_at
-        self.flow_id = flow_id
-        self.previous_error = previous_error
-        text = message or (
-            f"Sign-in required: open {verification_uri} and enter the code {user_code} "
-            f"to sign in to Microsoft 365 (the code expires in {self.expires_in_minutes} min)."
-        )
-        if previous_error:
-            text = f"{previous_error} {text}"
-        super().__init__(
-            text,
-            claims=claims,
-            hint=(
-                "Show this to the user: only their own sign-in makes the code useful. "
-                "The request succeeds once they have signed in; or run `copilot-tools login` in a terminal."
-            ),
-        )
-
-    @property
-    def expires_in_minutes(self) -> int:
-        return max(0, round((self.expires_at - time.time()) / 60))
-
-    @property
-    def expires_at_datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.expires_at, tz=UTC)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Structured form for tool results (no secrets: the code needs the user's sign-in)."""
-        return {
-            "error": "sign_in_required",
-            "message": self.message,
-            "verification_uri": self.verification_uri,
-            "user_code": self.user_code,
-            "expires_at": self.expires_at_datetime.isoformat(),
-            "flow_id": self.flow_id,
-        }
-
-
-class ConsentRequiredError(AuthenticationError, PermissionDeniedError):
-    """The app lacks (admin) consent for the permissions (AADSTS65001 and kin).
-
-    An ``AuthenticationError`` for the clients, a permission problem for people: its
-    ``kind`` makes the CLI exit with the permission code.
-    """
-
-    kind = "permission_denied"
-
-
-class SignInFailedError(AuthenticationError):
-    """An interactive sign-in ended without a token (declined, expired, blocked)."""
-
-    kind = "not_signed_in"
+__all__ = ["ConsentRequiredError", "SignInFailedError", "SignInRequiredError", "error_from_msal_result"]
 
 
 _CONSENT_CODES = ("AADSTS65001", "AADSTS650052", "AADSTS90094", "AADSTS90008")

@@ -50,15 +50,18 @@ def msal_provider_from_settings(
     """The MSAL public-client provider for ``settings`` (``kwargs`` go to its constructor)."""
     from copilot_tools.auth.public import MsalTokenProvider
 
+    from copilot_tools._protocol import validate_authority_host, validate_tenant
+
     env = os.environ if environ is None else environ
-    kwargs.setdefault("authority_host", env.get(ENV_AUTHORITY) or None)
+    kwargs.setdefault("authority_host", validate_authority_host(env.get(ENV_AUTHORITY) or None))
     kwargs.setdefault("ca_bundle", env.get(ENV_CA_BUNDLE) or None)
     return MsalTokenProvider(
         client_id=settings.client_id or default_client_id(settings.endpoint),
         scopes=scopes_from_settings(settings, env),
-        tenant=settings.tenant_id,
+        tenant=validate_tenant(settings.tenant_id),
         account=settings.account,
         interaction=interaction,
+        broker=settings.broker,
         **kwargs,
     )
 
@@ -78,3 +81,12 @@ def provider_from_settings(settings: Settings, *, interactive: bool, **kwargs: A
     from copilot_tools.auth.device_flow import BackgroundDeviceFlowProvider
 
     return BackgroundDeviceFlowProvider(msal_provider_from_settings(settings, interaction="none", **kwargs))
+
+
+def default_token_provider(settings: Settings) -> TokenProvider:
+    """The provider a client uses when given neither ``token`` nor ``token_provider``.
+
+    It never prompts: without a saved sign-in it raises ``SignInRequiredError`` at once,
+    with a device code that keeps polling in the background.
+    """
+    return provider_from_settings(settings, interactive=False)

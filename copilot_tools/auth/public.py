@@ -71,7 +71,8 @@ def _stderr_prompt(code: DeviceCode) -> None:
 
 
 def _in_container() -> bool:
-    if os.environ.get("container") or os.environ.get("KUBERNETES_SERVICE_HOST") or os.environ.get("CODESPACES"):
+    env = os.environ
+    if env.get("container") or env.get("KUBERNETES_SERVICE_HOST") or env.get("CODESPACES"):  # noqa: SIM112 - systemd sets it lowercase
         return True
     if os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"):
         return True
@@ -137,6 +138,7 @@ class MsalTokenProvider:
         min_poll_interval: float = 1.0,
         remember_account: bool = True,
         http_client: Any = None,
+        broker: bool = True,
     ) -> None:
         if not scopes:
             raise ValueError("MsalTokenProvider needs at least one scope")
@@ -154,6 +156,7 @@ class MsalTokenProvider:
         self.min_poll_interval = min_poll_interval
         self._remember = remember_account
         self._http_client = http_client
+        self.broker = broker
         self._app: Any = None
         self._lock = threading.RLock()  # the cache and small state; never held across network calls
         self._app_lock = threading.Lock()  # building the app (a discovery request)
@@ -217,6 +220,7 @@ class MsalTokenProvider:
         if not known:
             kwargs["instance_discovery"] = False
             kwargs["validate_authority"] = False
+        kwargs.update(broker_options(self.broker))
         try:
             return msal.PublicClientApplication(self.client_id, **kwargs)
         except ValueError as exc:
@@ -432,7 +436,7 @@ class MsalTokenProvider:
         if self.last_error:
             error = self._error(self.last_error, "Refreshing the saved sign-in")
             if claims and error.claims is None:
-                error.claims = claims
+                error = error.replace(claims=claims)
             return error
         who = f" as {self.username}" if self.username else ""
         if claims:
@@ -505,6 +509,8 @@ class MsalTokenProvider:
                     timeout=self._login_timeout,
                     on_before_launching_ui=announce,
                     auth_uri_callback=no_browser,
+                    # With the broker, its sign-in window is parented to this console.
+                    parent_window_handle=self.app.CONSOLE_WINDOW_HANDLE,
                 )
             )
         except OSError as exc:
@@ -527,6 +533,31 @@ class MsalTokenProvider:
         code = flow.start()
         self._prompt(code)
         return flow.wait()
+
+
+def broker_installed() -> bool:
+    """Whether ``msal[broker]`` (its ``pymsalruntime``) is installed; it is not imported here."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("pymsalruntime") is not None
+    except (ImportError, ValueError):  # a broken or deliberately blocked installation
+        return False
+
+
+def broker_options(enabled: bool) -> dict[str, bool]:
+    """The ``PublicClientApplication`` arguments that turn on the platform broker.
+
+    Device-based Conditional Access (a compliant or hybrid-joined device) accepts only
+    tokens obtained through the operating system's broker: WAM on Windows, the Enterprise
+    SSO plug-in (Company Portal) on macOS. MSAL uses it when ``msal[broker]`` is installed
+    and the app opts in; where the broker turns out to be unavailable MSAL falls back to
+    the browser by itself. ``enabled=False`` (the ``broker`` setting,
+    ``COPILOT_TOOLS_BROKER=false``) keeps the browser and device-code sign-in.
+    """
+    if not enabled or not broker_installed():
+        return {}
+    return {"enable_broker_on_windows": True, "enable_broker_on_mac": True}
 
 
 def http_session(ca_bundle: str, timeout: float) -> Any:

@@ -45,14 +45,14 @@ _WORKIQ_HOSTS = ("workiq.svc.cloud.microsoft",)
 def endpoint_kind(endpoint: str) -> str:
     """``graph``, ``workiq``, ``emulator`` or ``custom`` for a Settings.endpoint value."""
     key = endpoint.strip()
-    if key.lower() in ("graph", "workiq"):
-        return key.lower()
+    if key.lower() in ("graph", "workiq", "workiq-beta"):
+        return key.lower().removesuffix("-beta")
     if is_loopback_url(key):
         return "emulator"
     parts = urlsplit(key)
     host = (parts.hostname or "").lower()
     path = parts.path.rstrip("/")
-    if host in _WORKIQ_HOSTS or path.endswith(("/rest/beta", "/rest")):
+    if host in _WORKIQ_HOSTS or path.endswith(("/rest/beta", "/rest", "/rest/beta/copilot", "/rest/copilot")):
         return "workiq"
     if host.startswith(("graph.", "dod-graph.", "microsoftgraph.")):
         return "graph"

@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from copilot_tools.cli.common import EXIT_USAGE, add_global_options, run_command
+from copilot_tools.cli.common import EXIT_USAGE, add_global_options, error, program_name, run_command
 
 #: name -> (module under copilot_tools, one-line summary). Each module defines
 #: ``configure(parser)`` to add its options and ``run(args) -> int``.
@@ -86,6 +86,35 @@ def _command_parser(name: str) -> argparse.ArgumentParser:
     return parser
 
 
+#: Global options that take a value (the next argument, unless written ``--option=value``).
+_VALUE_OPTIONS = frozenset({"--endpoint", "--tenant", "--account", "--config", "--header"})
+
+
+def _first_positional(args: Sequence[str]) -> str | None:
+    """The first argument that is neither an option nor an option's value: the command as typed."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _unknown_command(name: str) -> int:
+    """``error: unknown command 'askk'`` with the closest command, if one is close."""
+    import difflib
+
+    prog = program_name()
+    close = difflib.get_close_matches(name.lower(), COMMANDS, n=1, cutoff=0.6)
+    hint = f"Did you mean `{prog} {close[0]}`?" if close else None
+    listing = f"`{prog} --help` lists the commands: {', '.join(COMMANDS)}."
+    error(f"unknown command {name!r}", f"{hint} {listing}" if hint else listing)
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (the console script exits with it)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -99,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args_list:
             top.print_help()
             return EXIT_USAGE
+        unknown = _first_positional(args_list)
+        if unknown is not None:
+            return _unknown_command(unknown)
         top.parse_args(args_list)  # handles --help/--version and reports unknown commands
         top.print_help()
         return EXIT_USAGE

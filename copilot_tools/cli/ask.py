@@ -11,10 +11,12 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from copilot_tools.cli.common import load_settings, make_client, preference
+from copilot_tools.cli.common import add_web_search_option, load_settings, make_client, preference
 
 if TYPE_CHECKING:
+    from copilot_tools._verify import Verification
     from copilot_tools.answer import Answer
+    from copilot_tools.cli.render import Output
     from copilot_tools.client import CopilotClient
     from copilot_tools.settings import Settings
 
@@ -23,6 +25,7 @@ EXAMPLES = """examples:
   copilot-tools ask "Summarise this spec" --file https://contoso.sharepoint.com/sites/Engineering/Shared%20Documents/Specs/Business-Model.docx
   copilot-tools ask "And who organises it?" --conversation 0d110e7e-2b7e-4270-a899-fd2af6fde333
   copilot-tools ask "Which meetings need me?" --json | jq -r .answer
+  copilot-tools ask "What is the per diem for New York?" --verify
   echo "What is our travel policy?" | copilot-tools ask
 
 exit codes: 0 answered, 1 service error, 2 bad input, 3 not signed in, 4 permission or
@@ -36,11 +39,7 @@ def add_turn_options(parser: argparse.ArgumentParser) -> None:
         "--file", action="append", default=[], metavar="URL", dest="files",
         help="a OneDrive or SharePoint file to ground the answer on (repeatable, up to 20)",
     )
-    parser.add_argument(
-        "--web", action=argparse.BooleanOptionalAction, default=None,
-        help="let Copilot search the web (default on; --no-web to keep to work data; "
-        "env COPILOT_TOOLS_WEB_SEARCH)",
-    )
+    add_web_search_option(parser)
     parser.add_argument(
         "--context", action="append", default=[], metavar="TEXT",
         help="extra text Copilot should take into account (repeatable)",
@@ -75,6 +74,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="show the answer as it is written (default; --no-stream waits for all of it; "
         "env COPILOT_TOOLS_STREAM)",
     )
+    parser.add_argument(
+        "--verify", action="store_true",
+        help="check each citation against the document it cites (one Retrieval API $batch, Graph only) "
+        "and print each source with its supporting extract under the answer (in --json: 'verification')",
+    )
 
 
 def prepare_turn(args: argparse.Namespace, question: str | None = None) -> tuple[Settings, dict[str, Any]]:
@@ -87,7 +91,7 @@ def prepare_turn(args: argparse.Namespace, question: str | None = None) -> tuple
 
     if args.conversation is not None:
         protocol.validate_conversation_id(args.conversation)
-    settings = load_settings(args, time_zone=args.time_zone, web_search=args.web)
+    settings = load_settings(args, time_zone=args.time_zone, web_search=args.web_search)
     if settings.time_zone:
         check_time_zone(settings)
     protocol.Endpoint.resolve(settings.endpoint, workiq_conversations_path=settings.workiq_conversations_path)
@@ -150,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
 
     question = read_question(args)
     settings, turn = prepare_turn(args, question)
+    if args.verify:
+        check_verifiable(settings)
     as_json, _ = preference(args, "json")
     stream, _ = preference(args, "stream")
     out = Output()
@@ -158,16 +164,56 @@ def run(args: argparse.Namespace) -> int:
             with out.spinner():
                 answer = _answer(client, args.conversation, question, turn)
             if as_json:
-                print_json(answer.structured())
+                print_json(_with_verification(client, answer) if args.verify else answer.structured())
                 return 0
             out.show_answer(answer)
         else:
             answer = out.show_stream(client.stream(args.conversation, question, **turn))
             out.show_sources(answer)
+        if args.verify:
+            with out.spinner("Checking the citations against their documents…"):
+                verification = client.verify(answer)
+            show_verification(out, verification)
     if out.rich_stderr:
         out.note("")
     out.note(continue_hint(answer))
     return 0
+
+
+def check_verifiable(settings: Settings) -> None:
+    """``--verify`` needs the Retrieval API, which is on Graph: say so before asking anything."""
+    from copilot_tools import _protocol as protocol
+    from copilot_tools._retrieval import require_graph
+
+    require_graph(protocol.Endpoint.resolve(settings.endpoint,
+                                            workiq_conversations_path=settings.workiq_conversations_path))
+
+
+def _with_verification(client: CopilotClient, answer: Answer) -> dict[str, Any]:
+    """The structured answer plus ``verification``; if checking fails, the answer is printed
+    first (nothing is lost) and the error then ends the command as usual."""
+    from copilot_tools.cli.render import print_json
+    from copilot_tools.errors import CopilotError
+
+    try:
+        verification = client.verify(answer)
+    except CopilotError as exc:
+        print_json({**answer.structured(), "verification": None, "verification_error": exc.message})
+        raise
+    return {**answer.structured(), "verification": verification.structured()}
+
+
+def show_verification(out: Output, verification: Verification) -> None:
+    """Each source, its status and its supporting extract, under the answer (stdout)."""
+    text = verification.render()
+    if out.rich:
+        from rich.text import Text
+
+        out.console.print()
+        out.console.print(Text(text), soft_wrap=True)
+    else:
+        out.stdout.write(f"\n{text}\n")
+        out.stdout.flush()
 
 
 def _answer(client: CopilotClient, conversation: str | None, question: str, turn: dict[str, Any]) -> Answer:

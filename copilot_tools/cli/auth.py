@@ -87,14 +87,37 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def _provider(settings: Any) -> Any:
-    from copilot_tools.auth.factory import msal_provider_from_settings
     from copilot_tools._net import is_loopback_url
+    from copilot_tools.auth.factory import msal_provider_from_settings
 
     if is_loopback_url(settings.endpoint):
         # The emulator needs no sign-in; the accounts live in the shared Graph cache.
         settings = settings.model_copy(update={"endpoint": "graph"})
 
     return msal_provider_from_settings(settings, interaction="auto")
+
+
+def _recovering(settings: Any, action: Any) -> int:
+    """``action(provider)``; when the token cache is corrupt, set it aside, say so, and run
+    ``action`` once more with a fresh cache (``login`` and ``logout --all`` must always work)."""
+    from copilot_tools.auth.cache import CorruptTokenCacheError, TokenCacheError, set_aside
+
+    try:
+        return int(action(_provider(settings)))
+    except CorruptTokenCacheError as exc:
+        try:
+            moved = set_aside(exc.path)
+        except FileNotFoundError:
+            moved = None  # another process set it aside first
+        except OSError as os_error:
+            raise TokenCacheError(
+                f"The token cache {exc.path} is unreadable ({exc.problem}) and cannot be set aside: "
+                f"{os_error.strerror}.", hint=f"Remove {exc.path} yourself, then run this again.",
+            ) from None
+        where = f" as {moved}" if moved else ""
+        _note(f"The token cache {exc.path} was unreadable ({exc.problem}); it is set aside{where} "
+              "and a fresh one is used.")
+        return int(action(_provider(settings)))
 
 
 def _endpoint_label(settings: Any) -> str:
@@ -113,7 +136,10 @@ def _login(args: argparse.Namespace) -> int:
         return EXIT_OK
     if settings.access_token is not None:
         _note("note: COPILOT_TOOLS_ACCESS_TOKEN is set and takes precedence over this sign-in until you unset it.")
-    provider = _provider(settings)
+    return _recovering(settings, lambda provider: _login_with(args, settings, provider))
+
+
+def _login_with(args: argparse.Namespace, settings: Any, provider: Any) -> int:
     if settings.account and not args.force:
         result = provider.try_silent()
         if result:
@@ -137,18 +163,26 @@ def _logout(args: argparse.Namespace) -> int:
     from copilot_tools.errors import AuthenticationError, InvalidInputError
 
     settings = _settings(args)
-    provider = _provider(settings)
     if args.all_accounts:
-        removed = provider.sign_out(all_accounts=True)
-    elif settings.account:
+        return _recovering(settings, lambda provider: _report_signed_out(provider.sign_out(all_accounts=True)))
+    provider = _provider(settings)
+    if settings.account:
         removed = provider.sign_out(settings.account)
         if not removed:
             raise AuthenticationError(f"{settings.account} is not signed in.", hint="`copilot-tools accounts` lists who is.")
     else:
+        from copilot_tools.auth.cache import TokenCacheError
+
         try:
             removed = provider.sign_out()
+        except TokenCacheError:
+            raise
         except AuthenticationError as exc:
             raise InvalidInputError("account", exc.message, hint="Name one with --account USER, or use --all.") from None
+    return _report_signed_out(removed)
+
+
+def _report_signed_out(removed: list[str]) -> int:
     if not removed:
         _note("Nobody was signed in.")
     for username in removed:

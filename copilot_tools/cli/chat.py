@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 EXAMPLES = """examples:
   copilot-tools chat
   copilot-tools chat --conversation 0d110e7e-2b7e-4270-a899-fd2af6fde333
-  copilot-tools chat --no-web --file https://contoso.sharepoint.com/sites/HR/Shared%20Documents/Handbook.docx
+  copilot-tools chat --no-web-search --file https://contoso.sharepoint.com/sites/HR/Shared%20Documents/Handbook.docx
 
 in the session:
   /new       start a new conversation

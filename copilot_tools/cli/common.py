@@ -98,6 +98,26 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_web_search_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup, default: Any = None) -> None:
+    """``--web-search/--no-web-search``, spelled as the setting, its variable and the MCP argument.
+
+    ``--web/--no-web`` (the first spelling of ``ask`` and ``chat``) still works, hidden.
+    """
+    parser.add_argument(
+        "--web-search", action=argparse.BooleanOptionalAction, default=default, dest="web_search",
+        help="let Copilot ground answers in web results (default on; --no-web-search keeps to work data; "
+        "env COPILOT_TOOLS_WEB_SEARCH)",
+    )
+    parser.add_argument("--web", action=argparse.BooleanOptionalAction, default=default, dest="web_search",
+                        help=argparse.SUPPRESS)
+
+
+def program_name(environ: Mapping[str, str] | None = None) -> str:
+    """How the user runs the command: ``copilot-tools``, or ``./dev`` from a clone (``COPILOT_TOOLS_PROG``)."""
+    env = os.environ if environ is None else environ
+    return env.get("COPILOT_TOOLS_PROG", "").strip() or "copilot-tools"
+
+
 # --- settings and preferences -------------------------------------------------------------
 
 
@@ -181,7 +201,16 @@ def _cli_table(path: Path) -> dict[str, Any]:
     table = data.get("cli")
     if table is None and isinstance(data.get("copilot-tools"), dict):
         table = data["copilot-tools"].get("cli")
-    return {key.replace("-", "_"): value for key, value in table.items()} if isinstance(table, dict) else {}
+    if not isinstance(table, dict):
+        return {}
+    values = {key.replace("-", "_"): value for key, value in table.items()}
+    unknown = set(values) - set(PREFERENCES)
+    if unknown:  # spelled as Settings.load spells an unknown key of [copilot-tools]
+        from copilot_tools.errors import InvalidInputError
+
+        raise InvalidInputError("config file", f"{path} has unknown keys {sorted(unknown)} in [cli]",
+                                hint=f"Known keys: {', '.join(PREFERENCES)}.")
+    return values
 
 
 def extra_headers(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -272,7 +301,16 @@ def configure_logging(verbosity: int) -> None:
 
 
 def error(message: str, hint: str | None = None) -> None:
-    """One line on stderr (two with a hint); the labels in colour on a terminal."""
+    """One line on stderr (two with a hint); the labels in colour on a terminal.
+
+    The one place the CLI writes an error: its text is redacted (it may quote a response
+    that echoed the request's token) and made encodable (it may quote hostile reply text).
+    """
+    from copilot_tools._redact import redact
+    from copilot_tools._text import encodable
+
+    message = encodable(redact(message))
+    hint = encodable(redact(hint)) if hint else hint
     color = _stderr_color()
     print(f"{color('error:', '31;1')} {message}", file=sys.stderr)
     if hint:
@@ -314,14 +352,20 @@ def report_error(exc: CopilotError, verbosity: int = 0) -> int:
     from copilot_tools.errors import InvalidInputError
 
     if verbosity:
-        import traceback
-
-        traceback.print_exception(exc)
+        print_traceback(exc)
     if isinstance(exc, InvalidInputError):
         error(usage_message(exc), exc.hint)
         return EXIT_USAGE
     error(exc.message + (f" (request-id {exc.request_id})" if exc.request_id else ""), exc.hint)
     return EXIT_CODES.get(exc.kind, EXIT_SERVICE)
+
+
+def print_traceback(exc: BaseException) -> None:
+    """The traceback ``-v`` shows, redacted: a refused header value quotes the token."""
+    from copilot_tools._redact import format_exception
+    from copilot_tools._text import encodable
+
+    print(encodable(format_exception(exc)), file=sys.stderr, end="")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -344,7 +388,7 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     except Exception as exc:  # a bug: say so in one line, the traceback with -v
         if level:
-            raise
+            print_traceback(exc)
         error(f"unexpected {type(exc).__name__}: {exc}",
               "Run again with -v for the traceback, and please report it.")
         return EXIT_SERVICE

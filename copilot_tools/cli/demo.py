@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from copilot_tools.cli.common import load_settings, make_client
+from copilot_tools.cli.common import load_settings, make_client, program_name
 
 if TYPE_CHECKING:
     from copilot_tools.cli.render import Output
@@ -25,11 +25,21 @@ EXAMPLES = """examples:
 """
 
 #: (command, what it is for): printed after the answer, for a new user's next step.
+#: ``{prog}`` is how the user ran the demo: ``copilot-tools``, or ``./dev`` from a clone.
 NEXT_STEPS: tuple[tuple[str, str], ...] = (
-    ("copilot-tools emulator --port 8000", "serve the emulator for your own agents"),
-    ("COPILOT_TOOLS_ENDPOINT=http://127.0.0.1:8000/beta copilot-tools chat", "talk to it"),
-    ("copilot-tools login", "then ask your own Microsoft 365 tenant"),
+    ('{prog} demo "What is our travel policy per diem?"', "ask the sample tenant something else"),
+    ("{prog} emulator --port 8000", "serve the emulator for your own agents (leave it running)"),
+    ("COPILOT_TOOLS_ENDPOINT=http://127.0.0.1:8000/beta {prog} chat", "then, in another terminal, talk to it"),
+    ("{prog} login", "then ask your own Microsoft 365 tenant"),
 )
+
+
+def next_steps(prog: str) -> list[tuple[str, str]]:
+    """The next steps spelled for ``prog``; from a clone, also how to type ``copilot-tools`` itself."""
+    steps = [(command.format(prog=prog), purpose) for command, purpose in NEXT_STEPS]
+    if prog != "copilot-tools":
+        steps.append(("source .venv/bin/activate", "to type copilot-tools yourself (./dev runs it for you)"))
+    return steps
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -67,10 +77,10 @@ def _show_next_steps(out: Output) -> None:
         console = out.err_console
         console.print()
         console.print(Text("Next:", style="bold"))
-        for command, purpose in NEXT_STEPS:
+        for command, purpose in next_steps(program_name()):
             console.print(Text("  ").append(command, style="cyan").append(f"   # {purpose}", style="dim"), soft_wrap=True)
         return
-    lines = ["", "Next:", *(f"  {command}   # {purpose}" for command, purpose in NEXT_STEPS)]
+    lines = ["", "Next:", *(f"  {command}   # {purpose}" for command, purpose in next_steps(program_name()))]
     out.stderr.write("\n".join(lines) + "\n")
 
 

@@ -19,14 +19,14 @@ EPILOG = """examples:
   copilot-tools emulator                                  the sample tenant Contoso on 127.0.0.1:8000
   copilot-tools emulator --corpus ~/notes --port 9000     your own markdown/text files
   copilot-tools emulator --fault 'throttle;count=1'       throttle the first request
-  copilot-tools emulator --layout compact --words-per-event 3 --event-delay 0.1
+  copilot-tools emulator --layout strict --words-per-event 3 --event-delay 0.1
 then, in another shell:
   COPILOT_TOOLS_ENDPOINT=http://127.0.0.1:8000/beta copilot-tools ask "What meeting do I have at 9 AM tomorrow?"
 
 fault language (--fault or the x-emulator-fault request header): NAME[;key=value]... with
 NAME one of throttle, unavailable, gateway-timeout, server-error, ic3-500, forbidden,
 license-403, claims, gone, latency (ms=), cut (after=), malformed (after=), rewrite, rai,
-empty, no-final; every fault takes count=N (first N requests only), key=ANY, and in=batch
+empty, no-final, unsupported-citation; every fault takes count=N (first N requests only), key=ANY, and in=batch
 (aim it at the sub-requests of a $batch).
 """
 
@@ -65,8 +65,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", metavar="DIR", help="folder of .md/.txt documents to serve "
                         "(default: the bundled sample tenant Contoso)")
     parser.add_argument("--token", help="accept only this bearer token (default: any non-empty token)")
-    parser.add_argument("--layout", choices=("pretty", "compact"), default="pretty",
-                        help="stream framing: the reference's multi-line layout, or one data: line per event")
+    parser.add_argument("--layout", choices=("captured", "strict", "pretty", "compact"), default="captured",
+                        help="stream layout: as the service was captured sending it (default; a strict SSE "
+                        "parser misses its last event), spec-conforming SSE (strict; compact is its old "
+                        "name), or the reference's multi-line rendering (pretty); see docs/emulator.md")
     parser.add_argument("--words-per-event", type=int, default=8, metavar="N", help="stream growth per event")
     parser.add_argument("--event-delay", type=float, default=0.02, metavar="SECONDS", help="pause between events")
     parser.add_argument("--latency-ms", type=int, default=0, metavar="MS", help="delay before every answer")

@@ -23,6 +23,7 @@ from copilot_tools.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_global_options,
+    add_web_search_option,
     error,
     extra_headers,
     load_settings,
@@ -32,6 +33,7 @@ from copilot_tools._net import is_loopback_host
 
 if TYPE_CHECKING:
     from copilot_tools.mcp.http_auth import EntraAuth
+    from copilot_tools.mcp.http_security import TransportSecurity
     from copilot_tools.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -58,6 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"HTTP: port (default {DEFAULT_PORT})")
     _add_setting_options(parser)
     _add_auth_options(parser)
+    _add_security_options(parser)
 
     actions = parser.add_subparsers(dest="mcp_action", metavar="ACTION", title="actions")
     install = actions.add_parser(
@@ -81,8 +84,7 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
                        help="Entra app (client) id to sign in with (env COPILOT_TOOLS_CLIENT_ID)")
     group.add_argument("--time-zone", default=argparse.SUPPRESS,
                        help="default IANA time zone for questions (env COPILOT_TOOLS_TIME_ZONE)")
-    group.add_argument("--web-search", action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                       help="ground answers in web results by default (env COPILOT_TOOLS_WEB_SEARCH)")
+    add_web_search_option(group, default=argparse.SUPPRESS)
     group.add_argument("--file-hosts", default=argparse.SUPPRESS,
                        help="comma-separated allowed file host suffixes (env COPILOT_TOOLS_FILE_HOSTS)")
 
@@ -154,6 +156,72 @@ def _add_auth_options(parser: argparse.ArgumentParser) -> None:
         help="its SHA-1 thumbprint (env COPILOT_TOOLS_MCP_CLIENT_CERTIFICATE_THUMBPRINT; default computed)")
     add("--auth-accept-v1-tokens", action="store_true", default=argparse.SUPPRESS,
         help="also accept v1.0 access tokens (env COPILOT_TOOLS_MCP_ACCEPT_V1_TOKENS)")
+
+
+#: Allowed Host/Origin values: argparse attribute -> environment variable (the ``[mcp]`` table
+#: of the config file holds them under the attribute's name).
+_SECURITY_OPTIONS = {
+    "allowed_hosts": "COPILOT_TOOLS_MCP_ALLOWED_HOSTS",
+    "allowed_origins": "COPILOT_TOOLS_MCP_ALLOWED_ORIGINS",
+}
+
+
+def _add_security_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "DNS-rebinding protection (--transport http)",
+        "Every request's Host (and Origin, when sent) must name this server: by default loopback names "
+        "on a loopback bind, and the --auth-resource-url's host and origin otherwise. Behind a reverse "
+        "proxy or for a browser-based client, allow more; see docs/security.md.",
+    )
+    group.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="HOST[:PORT]",
+                       default=None, help="also answer this Host header (repeatable; PORT may be *; "
+                       "env COPILOT_TOOLS_MCP_ALLOWED_HOSTS, comma-separated; config [mcp] allowed_hosts)")
+    group.add_argument("--allowed-origin", dest="allowed_origins", action="append", metavar="ORIGIN",
+                       default=None, help="also accept requests from this web origin, e.g. https://app.contoso.com "
+                       "(repeatable; env COPILOT_TOOLS_MCP_ALLOWED_ORIGINS; config [mcp] allowed_origins)")
+
+
+def transport_security(args: argparse.Namespace, auth: EntraAuth | None,
+                       environ: Mapping[str, str] | None = None) -> TransportSecurity:
+    """The Host/Origin check for this server: derived from ``--host``/``--port`` and the resource
+    URL, plus what the options, the environment and the ``[mcp]`` table of the config file allow.
+    A malformed value is an ``InvalidInputError`` naming the setting."""
+    from copilot_tools.cli.common import config_path
+    from copilot_tools.mcp.http_security import derive, parse_allowed
+
+    env = os.environ if environ is None else environ
+    table = _mcp_table(config_path(args, env))
+    extra: dict[str, tuple[str, ...]] = {}
+    for attr, variable in _SECURITY_OPTIONS.items():
+        values: list[str] = list(getattr(args, attr, None) or [])
+        if env.get(variable, "").strip():
+            values.append(env[variable])
+        configured = table.get(attr)
+        if isinstance(configured, str):
+            values.append(configured)
+        elif isinstance(configured, list):
+            values.extend(str(item) for item in configured)
+        elif configured is not None:
+            from copilot_tools.errors import InvalidInputError
+
+            raise InvalidInputError(attr, "the [mcp] table's value must be a list of strings")
+        extra[attr] = parse_allowed(attr, values)
+    return derive(args.host, args.port, resource_url=auth.config.resource_url if auth is not None else None,
+                  allowed_hosts=extra["allowed_hosts"], allowed_origins=extra["allowed_origins"])
+
+
+def _mcp_table(path: Path) -> dict[str, Any]:
+    """The ``[mcp]`` table of the config file (top level or under ``[copilot-tools]``)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+        return {}  # Settings.load has already reported a broken file, with its name
+    table = data.get("mcp")
+    if table is None and isinstance(data.get("copilot-tools"), dict):
+        table = data["copilot-tools"].get("mcp")
+    return {key.replace("-", "_"): value for key, value in table.items()} if isinstance(table, dict) else {}
 
 
 def _auth_values(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, str]:
@@ -264,6 +332,15 @@ def run(args: argparse.Namespace) -> int:
             "or use --transport stdio.",
         )
         return EXIT_USAGE
+    security = None
+    if args.transport == "http":
+        from copilot_tools.errors import InvalidInputError
+
+        try:
+            security = transport_security(args, auth)
+        except InvalidInputError as exc:
+            error(exc.message, exc.hint)
+            return EXIT_USAGE
     if auth is not None and settings.access_token is not None:
         _say("Note: COPILOT_TOOLS_ACCESS_TOKEN is ignored with --auth entra: each user's own token is used.")
 
@@ -289,8 +366,29 @@ def run(args: argparse.Namespace) -> int:
             config = auth.config
             _say(f"Authentication: Microsoft Entra tokens for {config.app_id_uri} with scope {config.scope}, "
                  f"tenant(s) {', '.join(config.allowed_tenants)}; resource {config.resource_url}")
-        server.run("streamable-http", host=args.host, port=args.port, streamable_http_path=HTTP_PATH)
+        assert security is not None
+        _serve_http(server, args.host, args.port, security, auth, log_level="info" if verbose else "warning")
     return EXIT_OK
+
+
+def _serve_http(server: Any, host: str, port: int, security: TransportSecurity, auth: EntraAuth | None,
+                *, log_level: str) -> None:
+    """The SDK's streamable HTTP app behind ``HttpGuard`` (Host/Origin before anything else; the
+    auth challenges completed), under uvicorn as ``server.run("streamable-http")`` would run it."""
+    import uvicorn
+
+    app = guarded_http_app(server, host, security, auth)
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level)).run()
+
+
+def guarded_http_app(server: Any, host: str, security: TransportSecurity, auth: EntraAuth | None) -> Any:
+    """The ASGI app ``mcp --transport http`` serves: the SDK's app (its own Host/Origin check set
+    to the same lists) behind ``HttpGuard``."""
+    from copilot_tools.mcp.http_security import guard
+
+    app = server.streamable_http_app(streamable_http_path=HTTP_PATH, transport_security=security.sdk_settings(),
+                                     host=host)
+    return guard(app, security, auth)
 
 
 def _with_headers(client_class: Any, headers: dict[str, str]) -> Any:
@@ -304,7 +402,7 @@ def _install(args: argparse.Namespace) -> int:
     from copilot_tools.mcp.install import claude_desktop_config_path, install_entry, server_entry
 
     env = {}
-    for field, (attr, variable) in _SETTING_OPTIONS.items():
+    for attr, variable in _SETTING_OPTIONS.values():
         value = getattr(args, attr, None)
         if value is not None:
             env[variable] = str(value).lower() if isinstance(value, bool) else str(value)

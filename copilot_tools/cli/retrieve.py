@@ -10,13 +10,21 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from copilot_tools.cli.common import load_settings, make_client, preference
+from copilot_tools.cli.common import load_settings, make_client, preference, program_name
+from copilot_tools.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from copilot_tools.cli.render import Output
     from copilot_tools._retrieval import RetrievalHit
 
 DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem")
+
+#: What to do about the first mistakes people make, by the argument the core names.
+_HINTS = {
+    "query": 'Say what to look for, e.g. {prog} retrieve "travel policy per diem".',
+    "max_results": "The Retrieval API returns at most 25 results per source: use --max 1 to 25, or add "
+    "--source oneDriveBusiness / externalItem to search more places in one request.",
+}
 
 EXAMPLES = """examples:
   copilot-tools retrieve "travel policy per diem"
@@ -50,9 +58,14 @@ def run(args: argparse.Namespace) -> int:
     from copilot_tools._retrieval import build_query, hits_structured, render_hits
 
     sources = tuple(dict.fromkeys(args.sources or ["sharePoint"]))
-    for source in sources:  # every argument checked before anything is sent
-        build_query(args.query, data_source=source, filter=args.filter, max_results=args.max_results,
-                    connections=args.connections if source == "externalItem" else None)
+    try:
+        for source in sources:  # every argument checked before anything is sent
+            build_query(args.query, data_source=source, filter=args.filter, max_results=args.max_results,
+                        connections=args.connections if source == "externalItem" else None)
+    except InvalidInputError as exc:
+        if exc.hint is None and exc.argument in _HINTS:
+            exc.hint = _HINTS[exc.argument].format(prog=program_name())
+        raise
     settings = load_settings(args)
     as_json, _ = preference(args, "json")
     out = Output()

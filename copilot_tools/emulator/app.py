@@ -29,9 +29,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from copilot_tools._wire import BatchRequestItem
 from copilot_tools.emulator.batch import batch_answer, read_batch
-from copilot_tools.emulator.composer import compose, declined
-from copilot_tools.emulator.config import LAYOUTS, EmulatorConfig
+from copilot_tools.emulator.composer import compose, declined, misattributed
+from copilot_tools.emulator.config import EmulatorConfig, layout_named
 from copilot_tools.emulator.conversations import ConversationStore
 from copilot_tools.emulator.corpus import load_corpus
 from copilot_tools.emulator.draft import Draft
@@ -46,13 +47,12 @@ from copilot_tools.emulator.faults import (
     status_error,
 )
 from copilot_tools.emulator.ids import IdSource, utc_now
-from copilot_tools.emulator.payloads import chat_result, created_conversation, refusal
+from copilot_tools.emulator.payloads import chat_result, created_conversation, refusal, stream_context
 from copilot_tools.emulator.questions import read_question
 from copilot_tools.emulator.ranking import index_for
 from copilot_tools.emulator.responses import EventStreamResponse, cut_response, json_response
 from copilot_tools.emulator.retrieval import run_retrieval
 from copilot_tools.emulator.streaming import event_stream
-from copilot_tools._wire import BatchRequestItem
 
 logger = logging.getLogger("copilot_tools.emulator")
 
@@ -150,7 +150,7 @@ class Emulator:
         if route.kind == "turn":
             return self._turn(request, route, body, ctx, plan, base)
         if route.kind == "retrieval":
-            result = run_retrieval(body, self.corpus, self.index, base)
+            result = run_retrieval(body, self.corpus, base)
             headers = {**ctx.headers, **({"x-emulator-warning": result.warning} if result.warning else {})}
             return self._send(Outcome(200, result.body), headers, plan)
         batch_faults = request.headers.get(HEADER)
@@ -205,16 +205,20 @@ class Emulator:
         else:
             reply = compose(question, corpus=self.corpus, index=self.index, now=self.config.now or asked,
                             ids=self.ids, previous=record.last_reply)
+            if plan.has("unsupported-citation"):
+                reply = misattributed(reply, self.corpus)
         turn = self.store.record_turn(route.conversation_id, question.text, reply, asked)
         if turn is None:
             raise not_found(f"The conversation '{route.conversation_id}' was not found or has expired.")
         if not route.stream:
             return self._send(Outcome(200, chat_result(turn, base)), ctx.headers, plan)
-        layout = request.headers.get(LAYOUT_HEADER, self.config.layout).strip().lower()
-        if layout not in LAYOUTS:
-            raise bad_request(f"{LAYOUT_HEADER} must be pretty or compact, not {layout!r}.")
+        try:
+            layout = layout_named(request.headers.get(LAYOUT_HEADER, self.config.layout))
+        except ValueError as exc:
+            raise bad_request(f"{LAYOUT_HEADER}: {exc}.") from None
+        context = stream_context(base, turn.conversation_id) if route.base == "/beta" else None
         events = event_stream(turn, layout=layout, words_per_event=self.config.words_per_event,
-                              delay=self.config.event_delay, faults=plan)
+                              delay=self.config.event_delay, faults=plan, context=context)
         return EventStreamResponse(events, ctx.headers)
 
     def _send(self, outcome: Outcome, headers: dict[str, str], plan: FaultPlan) -> Response:
@@ -236,7 +240,7 @@ class Emulator:
                 raise not_found(f"The emulator's $batch serves only /copilot/retrieval, not {item.url}.")
             if item.method.upper() != "POST":
                 raise ApiError(405, "MethodNotAllowed", f"{item.method} is not supported on {item.url}; use POST.")
-            result = run_retrieval(item.body, self.corpus, self.index, base)
+            result = run_retrieval(item.body, self.corpus, base)
         except ApiError as exc:
             outcome = exc.outcome(ctx)
             outcome.headers = {"Content-Type": "application/json; charset=utf-8", **outcome.headers}

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from copilot_tools._wire import BatchRequest, BatchRequestItem, BatchResponse, BatchResponseItem
 from copilot_tools.emulator.errors import Outcome, bad_request, validated
 from copilot_tools.emulator.payloads import dump
-from copilot_tools._wire import BatchRequest, BatchRequestItem, BatchResponse, BatchResponseItem
 
 MAX_REQUESTS = 20
 

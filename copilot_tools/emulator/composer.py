@@ -9,10 +9,11 @@ caller's ``additionalContext``, and when nothing is relevant the reply says so.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from copilot_tools.emulator.corpus import Corpus
-from copilot_tools.emulator.draft import Draft, Reply
+from copilot_tools.emulator.corpus import Corpus, Document
+from copilot_tools.emulator.draft import Draft, Reply, Source
 from copilot_tools.emulator.ids import IdSource
 from copilot_tools.emulator.people import answer_person, person_asked
 from copilot_tools.emulator.questions import Question
@@ -82,3 +83,27 @@ def compose(
 def declined(ids: IdSource) -> Reply:
     """What a turn that Copilot declines for responsible-AI reasons says (the ``rai`` fault)."""
     return Draft(ids).finish(RAI_TEXT, state="disengagedForRai")
+
+
+def misattributed(reply: Reply, corpus: Corpus) -> Reply:
+    """The ``unsupported-citation`` fault: the reply's last numbered citation now points at
+    the tenant file that shares the fewest terms with the lines it marks, so that checking
+    the citation against its document (``client.verify``) must flag it. The text is unchanged."""
+    if not reply.marked:
+        return reply
+    number = reply.marked
+    claimed = set(terms(" ".join(line for line in reply.text.split("\n") if f"[^{number}^]" in line)))
+    cited = {source.document for source in reply.citations if source.document is not None}
+
+    def shared(document: Document) -> int:
+        return len(claimed & set(terms(" ".join(u for section in document.sections for u in section.units))))
+
+    candidates = [d for d in corpus.documents if d.is_file and not d.is_embedded and d not in cited]
+    if not candidates:
+        return reply
+    planted = min(candidates, key=shared)  # min() keeps the first of equals: the same file every time
+    original = reply.citations[number - 1]
+    citations = (*reply.citations[: number - 1], Source.of_document(planted, grounding=original.grounding),
+                 *reply.citations[number:])
+    return replace(reply, citations=citations,
+                   documents=tuple(source.document for source in citations if source.document is not None))

@@ -14,8 +14,19 @@ from typing import Literal
 
 from copilot_tools.emulator.faults import parse_faults
 
-Layout = Literal["pretty", "compact"]
-LAYOUTS: tuple[str, ...] = ("pretty", "compact")
+Layout = Literal["captured", "strict", "pretty", "compact"]
+LAYOUTS: tuple[str, ...] = ("captured", "strict", "pretty")
+#: Old names that keep working: ``compact`` was ``strict``'s name before the capture was read.
+LAYOUT_ALIASES: dict[str, str] = {"compact": "strict"}
+
+
+def layout_named(name: str) -> str:
+    """The layout ``name`` means (case and spaces ignored, aliases resolved); ValueError if none."""
+    key = name.strip().lower()
+    key = LAYOUT_ALIASES.get(key, key)
+    if key not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {name!r}")
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +36,10 @@ class EmulatorConfig:
     - ``corpus``: the folder to answer from; None serves the bundled Contoso tenant.
     - ``token``: when set, only ``Authorization: Bearer <token>`` is accepted; otherwise
       any non-empty bearer token is (there is no real identity to check).
-    - ``layout``: ``pretty`` frames stream events as the reference prints them (JSON over
-      many lines after one ``data:``), ``compact`` as one ``data:`` line per event.
+    - ``layout``: how streams look (``streaming``'s docstring, ``docs/emulator.md``):
+      ``captured`` (default) as Microsoft's raw capture shows the service sending them,
+      ``strict`` as spec-conforming SSE (``compact`` is an alias), ``pretty`` as the
+      reference prints them (JSON over many lines after one ``data:``).
     - ``words_per_event`` / ``event_delay``: how fast a streamed reply grows.
     - ``latency_ms``: a fixed delay before every answer (benchmarks, slow-network tests).
     - ``faults``: fault specs applied to every request (see ``faults``'s docstring).
@@ -37,7 +50,7 @@ class EmulatorConfig:
 
     corpus: Path | None = None
     token: str | None = None
-    layout: Layout = "pretty"
+    layout: Layout = "captured"
     words_per_event: int = 8
     event_delay: float = 0.02
     latency_ms: int = 0
@@ -53,8 +66,7 @@ class EmulatorConfig:
             object.__setattr__(self, "faults", (self.faults,))
         else:
             object.__setattr__(self, "faults", tuple(self.faults))
-        if self.layout not in LAYOUTS:
-            raise ValueError(f"layout must be pretty or compact, not {self.layout!r}")
+        object.__setattr__(self, "layout", layout_named(self.layout))
         if self.words_per_event < 1:
             raise ValueError("words_per_event must be at least 1")
         if self.event_delay < 0 or self.latency_ms < 0:

@@ -37,6 +37,8 @@ LOCAL_SITE_URL = "https://contoso.sharepoint.com/sites/Local/Shared%20Documents/
 LOCAL_SITE_ID = "5b0c6d5e-3f1a-4c57-9a39-2f0d6c8e1a01"
 _TENANT_FILES = ("people.json", "calendar.json", "labels.json", "README.md", "readme.md")
 _TOOL_FOLDERS = frozenset({"node_modules", "__pycache__"})
+EMBEDDED = "sharePointEmbedded"
+SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem", EMBEDDED)
 
 
 class CorpusError(ValueError):
@@ -73,6 +75,7 @@ class Document:
     modified: datetime | None = None
     label: Label | None = None
     connection_id: str | None = None
+    container_type_id: str | None = None
 
     @property
     def extension(self) -> str:
@@ -81,6 +84,11 @@ class Document:
     @property
     def is_file(self) -> bool:
         return self.source != "externalItem"
+
+    @property
+    def is_embedded(self) -> bool:
+        """A SharePoint Embedded file: retrievable with its container type, never in chat answers."""
+        return self.source == EMBEDDED
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,9 +288,12 @@ def _document(
         if label is None:
             warnings.append(f"{relative}: sensitivity label {label_ref!r} is not in labels.json; ignored")
     source = meta.get("source") or ("externalItem" if connector else "sharePoint")
-    if source not in ("sharePoint", "oneDriveBusiness", "externalItem"):
-        warnings.append(f"{relative}: source {source!r} is not sharePoint, oneDriveBusiness or externalItem")
+    if source not in SOURCES:
+        warnings.append(f"{relative}: source {source!r} is not one of {', '.join(SOURCES)}")
         source = "sharePoint"
+    if source == EMBEDDED and not meta.get("container_type_id"):
+        warnings.append(f"{relative}: a sharePointEmbedded file needs a container_type_id; skipped")
+        return None
     title = meta.get("title") or first_heading(body) or path.stem.replace("-", " ").replace("_", " ")
     return Document(
         key=relative,
@@ -300,6 +311,7 @@ def _document(
         or datetime.fromtimestamp(int(path.stat().st_mtime), UTC),
         label=label,
         connection_id=meta.get("connection_id") or (path.parent.name if connector else None),
+        container_type_id=meta.get("container_type_id") or None,
     )
 
 
@@ -321,7 +333,7 @@ def _load(root: Path) -> Corpus:
         raise CorpusError(f"{root} is not a folder")
     warnings: list[str] = []
     label_list = _labels(root)
-    labels = {label.id: label for label in label_list} | {l.display_name.casefold(): l for l in label_list}
+    labels = {label.id: label for label in label_list} | {label.display_name.casefold(): label for label in label_list}
     tenant_layout = (root / "documents").is_dir()
     if tenant_layout:
         paths = [(p, False) for p in _files(root / "documents")]

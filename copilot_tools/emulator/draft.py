@@ -22,10 +22,10 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus
 
+from copilot_tools._wire import Attribution
 from copilot_tools.emulator.corpus import Document, Event, Label
 from copilot_tools.emulator.ids import IdSource
 from copilot_tools.emulator.text import CONTROL
-from copilot_tools._wire import Attribution
 
 # Tags never nest and markers hold no brackets: each match runs to the next '<' or '[',
 # so scanning stays linear even on a question made of thousands of unclosed ones.

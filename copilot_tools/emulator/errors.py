@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from copilot_tools.emulator.ids import IdSource, utc_now
 from copilot_tools._wire import GraphError, GraphErrorDetail, GraphInnerError
+from copilot_tools.emulator.ids import IdSource, utc_now
 
 
 @dataclass(frozen=True, slots=True)

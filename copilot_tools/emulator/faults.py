@@ -34,8 +34,9 @@ Faults that change the answer:
 | `rai` | the turn is declined: `state: "disengagedForRai"` on the reply and on every snapshot |
 | `empty` | the reply's text is empty |
 | `no-final` | the stream ends cleanly after the intermediate events, without the final snapshot |
+| `unsupported-citation` | the reply's last numbered citation points at a tenant file that does not contain what the cited lines say (the text is unchanged), so that `client.verify` has a claim to flag |
 
-`cut`, `malformed`, `rewrite`, `rai`, `empty` and `no-final` concern turns (`/chat`,
+`cut`, `malformed`, `rewrite`, `rai`, `empty`, `no-final` and `unsupported-citation` concern turns (`/chat`,
 `/chatOverStream`; `cut` also retrieval and `$batch`); create ignores them, so a client
 that creates a conversation on the way to a faulty turn is not tripped up early.
 
@@ -52,8 +53,10 @@ Parameters every fault takes:
   one 429 among twenty 200s. (A sub-request's own `x-emulator-fault` header, in its
   `headers`, applies to that sub-request alone.)
 
-One more request header: `x-emulator-layout: pretty|compact` chooses a stream's framing
-for one request (the reference's multi-line layout, or one `data:` line per event).
+One more request header: `x-emulator-layout: captured|strict|pretty` chooses a stream's
+layout for one request (as the service was captured sending it, spec-conforming SSE, or
+the reference's multi-line rendering; `compact` is an old name of `strict`). The `after`
+of `cut` and `malformed` counts events after the leading keep-alives.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ STATUS_FAULTS = (
     "throttle", "unavailable", "gateway-timeout", "server-error", "ic3-500",
     "forbidden", "license-403", "claims", "gone",
 )
-TURN_FAULTS = ("cut", "malformed", "rewrite", "rai", "empty", "no-final")
+TURN_FAULTS = ("cut", "malformed", "rewrite", "rai", "empty", "no-final", "unsupported-citation")
 #: Status faults that only make sense on a turn of an existing conversation.
 TURN_ONLY = ("gone",)
 KNOWN = (*STATUS_FAULTS, "latency", *TURN_FAULTS)

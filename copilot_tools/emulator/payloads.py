@@ -11,10 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from copilot_tools.emulator.conversations import ConversationRecord, Turn
-from copilot_tools.emulator.corpus import Label
-from copilot_tools.emulator.draft import Reply
-from copilot_tools.emulator.ids import graph_time, utc_now
 from copilot_tools._wire import (
     RESPONSE_MESSAGE_TYPE,
     Conversation,
@@ -22,14 +18,29 @@ from copilot_tools._wire import (
     SensitivityLabel,
     WireModel,
 )
+from copilot_tools.emulator.conversations import ConversationRecord, Turn
+from copilot_tools.emulator.corpus import Label
+from copilot_tools.emulator.draft import Reply
+from copilot_tools.emulator.ids import graph_time, utc_now
 
 INTERMEDIATE = "Intermediate Conversation Update"
+ADAPTIVE_CARDS = "adaptiveCards"
 #: Fields whose wire names are not identifiers go in by alias.
 _MESSAGE_TYPE: dict[str, Any] = {"@odata.type": RESPONSE_MESSAGE_TYPE}
 
 
 def _context(base: str, fragment: str) -> dict[str, Any]:
     return {"@odata.context": f"{base}/$metadata#{fragment}"}
+
+
+def stream_context(base: str, conversation_id: str) -> str:
+    """The ``@odata.context`` of every event of a Graph stream, as the capture shows it."""
+    return (f"{base}/copilot/conversations('{conversation_id}')/microsoft.graph.copilot.chatOverStream"
+            "/$metadata#Edm.Stream/$entity")
+
+
+def _stream_context(context: str | None) -> dict[str, Any]:
+    return {} if context is None else {"@odata.context": context}
 
 
 def _jsonable(value: Any) -> Any:
@@ -129,25 +140,33 @@ def chat_result(turn: Turn, base: str) -> dict[str, Any]:
     )
 
 
-def stream_snapshot(turn: Turn, partial: str | None) -> dict[str, Any]:
-    """An intermediate event: the reply so far (``partial``), or a keep-alive when None."""
+def stream_snapshot(
+    turn: Turn, partial: str | None, *, turn_count: int = 0, context: str | None = None
+) -> dict[str, Any]:
+    """An intermediate event: the reply so far (``partial``), or a keep-alive when None.
+
+    ``turn_count`` is 0 except on the capture's second keep-alive, which says 1 before
+    any reply exists; ``context`` is the stream's ``@odata.context`` (None: left out).
+    """
     messages = [] if partial is None else [reply_message(turn, partial=partial, streamed=True)]
     return dump(
         Conversation(
+            **_stream_context(context),
             id=turn.conversation_id,
             agent_id=None,
             created_date_time=utc_now(),
             display_name=INTERMEDIATE,
             state=turn.reply.state,
-            turn_count=0,
+            turn_count=turn_count,
             messages=messages,
         )
     )
 
 
-def stream_final(turn: Turn) -> dict[str, Any]:
+def stream_final(turn: Turn, *, context: str | None = None) -> dict[str, Any]:
     return dump(
         Conversation(
+            **_stream_context(context),
             id=turn.conversation_id,
             agent_id=None,
             created_date_time=turn.asked,

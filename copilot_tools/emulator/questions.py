@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from copilot_tools._protocol import validate_time_zone
+from copilot_tools._wire import ChatRequest
 from copilot_tools.emulator.corpus import Corpus, Document
 from copilot_tools.emulator.errors import ApiError, bad_request, validated
 from copilot_tools.emulator.text import CONTROL
 from copilot_tools.errors import InvalidInputError
-from copilot_tools._protocol import validate_time_zone
-from copilot_tools._wire import ChatRequest
 
 
 @dataclass(frozen=True, slots=True)

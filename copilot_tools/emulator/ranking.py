@@ -169,6 +169,11 @@ class Index:
 
 
 @lru_cache(maxsize=16)
-def index_for(corpus: Corpus) -> Index:
-    """The corpus's index, built once per corpus (corpora are cached per folder)."""
-    return Index(document_passages(corpus.documents))
+def index_for(corpus: Corpus, *, embedded: bool = False) -> Index:
+    """The corpus's index, built once per corpus (corpora are cached per folder).
+
+    SharePoint Embedded files have an index of their own (``embedded=True``): only the
+    Retrieval API reaches them, with their container type, as on the service, where
+    Copilot chat does not ground on an application's containers.
+    """
+    return Index(document_passages(d for d in corpus.documents if d.is_embedded == embedded))

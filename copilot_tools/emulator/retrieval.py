@@ -16,14 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from copilot_tools.emulator.corpus import Corpus, Document
+from copilot_tools._wire import RetrievalExtract, RetrievalHit, RetrievalRequest, RetrievalResponse
+from copilot_tools.emulator.corpus import EMBEDDED, Corpus, Document
 from copilot_tools.emulator.errors import bad_request, validated
 from copilot_tools.emulator.kql import KqlError, Predicate, parse_filter
 from copilot_tools.emulator.payloads import dump, sensitivity_label
-from copilot_tools.emulator.ranking import Hit, Index
-from copilot_tools._wire import RetrievalExtract, RetrievalHit, RetrievalRequest, RetrievalResponse
+from copilot_tools.emulator.ranking import Hit, Index, index_for
+from copilot_tools.emulator.text import split_sentences, terms
 
-DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem", "sharePointEmbedded")
+DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem", EMBEDDED)
 MAX_QUERY = 1500
 MAX_RESULTS = 25
 EXTRACTS_PER_HIT = 3
@@ -57,11 +58,40 @@ def _metadata(document: Document) -> dict[str, Any]:
         "informationprotectionlabelid": label,
         "sensitivitylabelid": label,
         "connectionid": document.connection_id,
+        "containertypeid": document.container_type_id,
     }
     return {key: value for key, value in values.items() if value}
 
 
-def _check(body: Any) -> RetrievalRequest:
+def container_type(body: dict[str, Any]) -> str | None:
+    """``dataSourceConfiguration.sharePointEmbedded.containerTypeId``, if the body has one."""
+    config = body.get("dataSourceConfiguration")
+    embedded = config.get("sharePointEmbedded") if isinstance(config, dict) else None
+    value = embedded.get("containerTypeId") if isinstance(embedded, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _check_configuration(body: dict[str, Any], source: str, base: str) -> None:
+    """A configuration fits its data source: connections for connectors (optional), a
+    container type for SharePoint Embedded (required, and beta only, as documented)."""
+    config = body.get("dataSourceConfiguration")
+    if source == EMBEDDED:
+        if base.endswith("/v1.0"):
+            raise bad_request("The sharePointEmbedded dataSource is only available on /beta.")
+        if container_type(body) is None:
+            raise bad_request("The sharePointEmbedded dataSource needs dataSourceConfiguration: "
+                              '{"sharePointEmbedded": {"containerTypeId": "<container type id>"}}.')
+        if isinstance(config, dict) and config.get("externalItem") is not None:
+            raise bad_request("dataSourceConfiguration.externalItem cannot be used with the sharePointEmbedded dataSource.")
+    elif config is not None and source != "externalItem":
+        raise bad_request("dataSourceConfiguration can only be used with the externalItem or sharePointEmbedded "
+                          "dataSource.")
+    elif isinstance(config, dict) and config.get("sharePointEmbedded") is not None:
+        raise bad_request("dataSourceConfiguration.sharePointEmbedded can only be used with the sharePointEmbedded "
+                          "dataSource.")
+
+
+def _check(body: Any, base: str) -> RetrievalRequest:
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
     query = body.get("queryString")
@@ -71,11 +101,10 @@ def _check(body: Any) -> RetrievalRequest:
         raise bad_request(f"queryString is {len(query)} characters long; the limit is {MAX_QUERY}.")
     source = body.get("dataSource")
     if source is None:
-        raise bad_request("dataSource is required: sharePoint, oneDriveBusiness or externalItem.")
+        raise bad_request(f"dataSource is required: {', '.join(DATA_SOURCES)}.")
     if source not in DATA_SOURCES:
         raise bad_request(f"dataSource '{source}' is not one of {', '.join(DATA_SOURCES)}.")
-    if body.get("dataSourceConfiguration") is not None and source != "externalItem":
-        raise bad_request("dataSourceConfiguration can only be used with the externalItem dataSource.")
+    _check_configuration(body, source, base)
     maximum = body.get("maximumNumberOfResults")
     if maximum is not None:
         number = int(maximum) if isinstance(maximum, str) and maximum.strip().isdigit() else maximum
@@ -87,7 +116,7 @@ def _check(body: Any) -> RetrievalRequest:
     return validated(RetrievalRequest, body, "retrieval request")
 
 
-def _scope(request: RetrievalRequest) -> tuple[Predicate, str | None]:
+def _scope(request: RetrievalRequest, container: str | None) -> tuple[Predicate, str | None]:
     """Which documents the request may see, and a warning when its filter was ignored."""
     connections: set[str] = set()
     config = request.data_source_configuration
@@ -109,20 +138,38 @@ def _scope(request: RetrievalRequest) -> tuple[Predicate, str | None]:
             return False
         if connections and (document.connection_id or "").casefold() not in connections:
             return False
+        if container is not None and (document.container_type_id or "").casefold() != container.casefold():
+            return False
         return kql is None or kql(document)
 
     return allowed, warning
 
 
+def unit_relevance(index: Index, unit: str, query: str) -> float:
+    """``relevanceScore`` of one extract: the share of the query's term weight (IDF) it holds,
+    against the query sentence it matches best, so that a sentence quoted from the document
+    scores 1.0 whatever else the query holds (the service's score is a cosine in 0..1)."""
+    have = set(terms(unit))
+    best = 0.0
+    for sentence in split_sentences(query) or [query]:
+        wanted = set(terms(sentence))
+        total = sum(index.idf(term) for term in wanted)
+        if total:
+            best = max(best, sum(index.idf(term) for term in wanted & have) / total)
+    return round(best, 4)
+
+
 def _hit(document: Document, hits: list[Hit], index: Index, request: RetrievalRequest) -> RetrievalHit:
-    extracts: list[RetrievalExtract] = []
+    # The document's best sentences wherever they are, not the best passage's first three:
+    # a query made of sentences the chat quoted from this file finds each of them.
+    scored: dict[str, float] = {}
     for hit in hits:
-        ranked = index.rank_units(hit.passage.units, request.query_string)
-        best = ranked[0][1] if ranked else 1.0
-        for position, weight in ranked:
-            text = hit.passage.units[position]
-            if len(extracts) < EXTRACTS_PER_HIT and all(e.text != text for e in extracts):
-                extracts.append(RetrievalExtract(text=text, relevance_score=round(hit.coverage * weight / best, 4)))
+        for unit in hit.passage.units:
+            score = unit_relevance(index, unit, request.query_string)
+            if score > 0:
+                scored[unit] = max(scored.get(unit, 0.0), score)
+    top = sorted(scored.items(), key=lambda item: -item[1])[:EXTRACTS_PER_HIT]
+    extracts = [RetrievalExtract(text=text, relevance_score=score) for text, score in top]
     fields = _metadata(document)
     metadata = {name: fields[name.casefold()] for name in request.resource_metadata or () if name.casefold() in fields}
     labelled = {"sensitivity_label": sensitivity_label(document.label)} if document.is_file else {}
@@ -135,10 +182,11 @@ def _hit(document: Document, hits: list[Hit], index: Index, request: RetrievalRe
     )
 
 
-def run_retrieval(body: Any, corpus: Corpus, index: Index, base: str) -> RetrievalResult:
+def run_retrieval(body: Any, corpus: Corpus, base: str) -> RetrievalResult:
     """The retrieval answer for ``body``; raises ``ApiError`` (400) for a body the API refuses."""
-    request = _check(body)
-    allowed, warning = _scope(request)
+    request = _check(body, base)
+    allowed, warning = _scope(request, container_type(body))
+    index = index_for(corpus, embedded=request.data_source == EMBEDDED)
     limit = request.maximum_number_of_results or MAX_RESULTS
     ranked = index.search(request.query_string, allow=lambda p: p.document is not None and allowed(p.document),
                           limit=len(index.passages))

@@ -44,12 +44,14 @@ _CALL_OPTIONS = ("files", "web_search", "time_zone")
 class ChatCopilot(BaseChatModel):
     """Microsoft 365 Copilot as a chat model, with structured citations.
 
+    ```python
     >>> from copilot_tools.langchain import ChatCopilot
     >>> model = ChatCopilot()                      # settings from COPILOT_TOOLS_* and the config file
     >>> reply = model.invoke("What meeting do I have at 9 AM tomorrow?")
     >>> reply.text                                  # the answer, with [n] markers
     >>> reply.content_blocks[0]["annotations"]      # citation annotations: url, title, span
     >>> reply.response_metadata["conversation_id"]
+    ```
 
     Conversations: passing ``[*history, reply, HumanMessage("And after that?")]`` continues
     Copilot's conversation (only the new message is sent); any other history starts a new

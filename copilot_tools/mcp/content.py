@@ -1,32 +1,28 @@
-"""What a tool hands back: text for the model, ``structuredContent`` for programs.
+"""What a tool hands back: text for the model, ``resource_link``s for the sources, ``structuredContent``.
 
-The text is ``copilot_tools.agent_text``'s (the same the LangChain tools give): answers
-and retrieved extracts spotlighted between nonce markers, because they come from
-documents other people author. This module only puts it in a ``CallToolResult``.
+The text is the spec's (``ToolOutput.text()``, the same the LangChain tools give):
+answers and retrieved extracts spotlighted between nonce markers, because they come from
+documents other people author. Each cited source follows as a ``resource_link`` block
+(title, uri, mimeType where the URL names one), so hosts can show it as a link.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from mcp.types import CallToolResult, ContentBlock, ResourceLink, TextContent
 
-from mcp.types import CallToolResult, TextContent
+from copilot_tools.agent import SourceLink, ToolOutput
+from copilot_tools.agent.text import wrap_untrusted
 
-from copilot_tools.agent_text import answer_text, hits_text, wrap_untrusted
-from copilot_tools.answer import Answer
-from copilot_tools._retrieval import RetrievalHit, hits_structured
-
-__all__ = ["answer_result", "hits_result", "wrap_untrusted"]
+__all__ = ["output_result", "resource_links", "wrap_untrusted"]
 
 
-def answer_result(answer: Answer) -> CallToolResult:
-    """The answer rendered for the model, and ``answer.structured()`` for programs."""
-    return CallToolResult(
-        content=[TextContent(type="text", text=answer_text(answer))],
-        structured_content=answer.structured(),
-    )
+def resource_links(sources: list[SourceLink]) -> list[ResourceLink]:
+    return [ResourceLink(type="resource_link", uri=source.uri, name=source.title, title=source.title,
+                         mime_type=source.mime_type) for source in sources]
 
 
-def hits_result(hits: Sequence[RetrievalHit]) -> CallToolResult:
-    """Numbered extracts with their sources for the model, every hit for programs."""
-    return CallToolResult(content=[TextContent(type="text", text=hits_text(hits))],
-                          structured_content=hits_structured(hits))
+def output_result(output: ToolOutput) -> CallToolResult:
+    """The spec's text, one link per source, and the structured result."""
+    content: list[ContentBlock] = [TextContent(type="text", text=output.text())]
+    content.extend(resource_links(output.sources()))
+    return CallToolResult(content=content, structured_content=output.structured())

@@ -41,7 +41,7 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from pydantic import AnyHttpUrl, SecretStr
 
-from copilot_tools.errors import AuthenticationError
+from copilot_tools.errors import AuthConfigError, AuthenticationError
 
 if TYPE_CHECKING:
     from copilot_tools.auth.base import TokenProvider
@@ -59,17 +59,8 @@ DEFAULT_KEYS_TTL = 6 * 3600.0
 DEFAULT_KEYS_MIN_REFRESH = 60.0
 V1_ISSUER = "https://sts.windows.net/{tid}/"
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
-
-
-class AuthConfigError(ValueError):
-    """A configuration the server cannot start with: ``message`` says what, ``hint`` what to do."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_SCOPE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -116,13 +107,13 @@ class EntraAuthConfig:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        if not self.tenant_id or not _GUID.match(self.tenant_id.strip()):
+        if not self.tenant_id or not _GUID.fullmatch(self.tenant_id.strip()):
             raise AuthConfigError(
                 f"the tenant id {self.tenant_id or '(none)'!r} is not a GUID",
                 "Set --auth-tenant (or COPILOT_TOOLS_MCP_TENANT_ID) to the Directory (tenant) ID of the "
                 "server's app registration, e.g. 72f988bf-86f1-41af-91ab-2d7cd011db47.",
             )
-        if not self.client_id or not _GUID.match(self.client_id.strip()):
+        if not self.client_id or not _GUID.fullmatch(self.client_id.strip()):
             raise AuthConfigError(
                 f"the API client id {self.client_id or '(none)'!r} is not a GUID",
                 "Set --auth-client-id (or COPILOT_TOOLS_MCP_CLIENT_ID) to the Application (client) ID of the "
@@ -131,17 +122,17 @@ class EntraAuthConfig:
         set_(self, "tenant_id", self.tenant_id.strip().lower())
         set_(self, "client_id", self.client_id.strip().lower())
         tenants = tuple(t.strip().lower() for t in self.allowed_tenants if t.strip()) or (self.tenant_id,)
-        bad = [t for t in tenants if not _GUID.match(t)]
+        bad = [t for t in tenants if not _GUID.fullmatch(t)]
         if bad:
             raise AuthConfigError(f"allowed tenants must be tenant GUIDs, not {', '.join(map(repr, bad))}",
                                   "List tenant ids separated by commas.")
         set_(self, "allowed_tenants", tenants)
         set_(self, "allowed_client_ids", tuple(c.strip().lower() for c in self.allowed_client_ids if c.strip()))
-        if not _SCOPE_NAME.match(self.scope or ""):
+        if not _SCOPE_NAME.fullmatch(self.scope or ""):
             raise AuthConfigError(f"the scope {self.scope!r} is not a scope name",
                                   f"Give the scope's name as exposed by the API, e.g. {DEFAULT_SCOPE}.")
         set_(self, "app_id_uri", (self.app_id_uri or f"api://{self.client_id}").rstrip("/"))
-        set_(self, "authority_host", self.authority_host.rstrip("/"))
+        set_(self, "authority_host", _checked_authority(self.authority_host))
         try:
             url = AnyHttpUrl(self.resource_url)
         except ValueError:
@@ -244,6 +235,38 @@ def _certificate_credential(path: Path, thumbprint: str | None) -> dict[str, str
     return credential
 
 
+def _checked_authority(value: str) -> str:
+    """The identity provider's base URL: https (plain http only on loopback, for test stand-ins),
+    because the token-signing keys come from it and a key fetched in clear text can be forged."""
+    from copilot_tools._protocol import split_base_url
+    from copilot_tools.errors import InvalidInputError
+
+    hint = "Set COPILOT_TOOLS_AUTHORITY to an https URL such as https://login.microsoftonline.us (or unset it)."
+    try:
+        parts = split_base_url("authority", value.strip().rstrip("/"))
+    except InvalidInputError as exc:
+        raise AuthConfigError(f"the authority host is not usable: {exc.message}", hint) from None
+    if parts.scheme != "https" and not _is_loopback(parts.hostname or ""):
+        raise AuthConfigError(
+            f"the authority host {value[:200]!r} is plain http: the token-signing keys would be fetched unencrypted",
+            hint,
+        )
+    return value.strip().rstrip("/")
+
+
+def is_secure_url(url: object) -> bool:
+    """https, or plain http to this machine (a test stand-in): where signing keys may come from."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname or ""))
+
+
 def _is_loopback(host: str) -> bool:
     from copilot_tools._net import is_loopback_host
 
@@ -306,6 +329,8 @@ class SigningKeys:
             discovery = await client.get(self.discovery_url)
             discovery.raise_for_status()
             jwks_uri = discovery.json()["jwks_uri"]
+            if not is_secure_url(jwks_uri):
+                raise ValueError("the published jwks_uri is not https")
             response = await client.get(jwks_uri)
             response.raise_for_status()
             keys = {}

@@ -27,10 +27,11 @@ def test_config_shows_where_each_value_came_from(run: Run, cli_env: dict[str, st
     assert str(config) in result.stdout.splitlines()[0]
     assert setting(result.stdout, "endpoint") == (CLOSED_ENDPOINT, "environment (COPILOT_TOOLS_ENDPOINT)")
     assert setting(result.stdout, "tenant_id") == ("contoso.onmicrosoft.com", "argument")
-    assert setting(result.stdout, "web_search") == ("False", f"config file ({config})")
+    assert setting(result.stdout, "web_search") == ("false", f"config file ({config})")
     assert setting(result.stdout, "max_retries") == ("5", f"config file ({config})")
     assert setting(result.stdout, "stream") == ("false", f"config file ({config})")
-    assert setting(result.stdout, "client_id") == ("(unset)", "default")
+    assert setting(result.stdout, "client_id") == (
+        "14d82eec-204b-4c2f-b7e8-296a70dab67e", "default (Microsoft Graph Command Line Tools)")
 
 
 def test_config_never_shows_a_token(run: Run) -> None:
@@ -57,7 +58,7 @@ def test_demo_answers_from_its_own_emulator_with_sources(run: Run) -> None:
     assert result.stdout.startswith("> What meeting do I have at 9 AM tomorrow?")
     sources = result.stdout.split("\nSources:\n", 1)[1]
     assert re.search(r"^\[1\] .+ — https://", sources, re.MULTILINE)
-    assert "copilot-tools emulator" in result.stderr  # what to try next
+    assert "copilot-tools emulator --port 8000" in result.stderr  # what to try next
 
 
 @pytest.mark.parametrize("command", ["ask", "chat", "retrieve", "demo", "config"])

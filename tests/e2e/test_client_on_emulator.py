@@ -113,7 +113,7 @@ def test_an_unknown_conversation_is_not_found(client: CopilotClient) -> None:
     assert info.value.request_id
 
 
-@pytest.mark.parametrize("layout", ["pretty", "compact"])
+@pytest.mark.parametrize("layout", ["captured", "strict", "pretty", "compact"])
 def test_streams_deliver_deltas_that_add_up_to_the_answer(emulator, layout: str) -> None:
     with CopilotClient(base_url=emulator.base_url, token="t", time_zone="America/New_York",
                        headers={"x-emulator-layout": layout}) as client:

@@ -25,7 +25,7 @@ BUSINESS_MODEL = "https://contoso.sharepoint.com/sites/Engineering/Shared%20Docu
 BOX_OFFICE = "What is the highest grossing movie at the global box office this year?"
 BIRTHDAY = "What is the birthday of my best friend, John Doe?"
 NOTES = Path(__file__).parent / "fixtures" / "notes"
-_ID_LINE = re.compile(r"^id:(\d+)$")
+_ID_LINE = re.compile(r"^id:(\d+) ?$")
 
 
 @dataclass(frozen=True)

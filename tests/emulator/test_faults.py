@@ -10,8 +10,8 @@ import re
 import httpx
 import pytest
 
-from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 from copilot_tools._wire import Conversation
+from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 
 from .conftest import MEETING, Api, client_for, parse_events, reply_of
 
@@ -115,7 +115,9 @@ def test_cut_stream_breaks_the_connection_after_n_events(api: Api) -> None:
         assert response.status_code == 200
         for chunk in response.iter_raw():
             received += chunk
-    assert len(parse_events(received.decode())) == 2
+    events = [e.json() for e in parse_events(received.decode())]
+    # ``after`` counts from the end of the two leading keep-alives: two snapshots of the reply arrive.
+    assert [bool(e["messages"]) for e in events] == [False, False, True, True]
 
 
 def test_cut_chat_breaks_mid_body(api: Api) -> None:
@@ -126,9 +128,9 @@ def test_cut_chat_breaks_mid_body(api: Api) -> None:
 def test_malformed_event_is_not_json_and_the_rest_are(api: Api) -> None:
     events = api.stream(MEETING, headers=fault("malformed;after=1"))
     with pytest.raises(json.JSONDecodeError):
-        events[1].json()
-    assert [e.json()["turnCount"] for e in events[2:]][-1] == 1
-    events[0].json()
+        events[3].json()  # the first event after the two leading keep-alives and one reply snapshot
+    assert [e.json()["turnCount"] for e in events[4:]][-1] == 1
+    assert events[2].json()["messages"] and not events[0].json()["messages"]
 
 
 def test_rewrite_sends_a_snapshot_the_next_does_not_extend(api: Api) -> None:
@@ -155,7 +157,8 @@ def test_empty_reply_text(api: Api) -> None:
 
 def test_no_final_ends_cleanly_without_the_final_snapshot(api: Api) -> None:
     events = [e.json() for e in api.stream(MEETING, headers=fault("no-final"))]
-    assert events and all(e["turnCount"] == 0 for e in events)
+    assert events and all(e["turnCount"] == 0 for e in events if e["messages"])
+    assert events[-1]["messages"] == [] and all(len(e["messages"]) <= 1 for e in events)
 
 
 def test_several_faults_in_one_header(api: Api) -> None:
@@ -174,3 +177,15 @@ def test_start_option_faults_apply_to_every_request() -> None:
 def test_a_bad_start_option_fails_at_construction() -> None:
     with pytest.raises(ValueError, match="unknown emulator fault"):
         EmulatorConfig(faults=("meltdown",))
+
+
+def test_unsupported_citation_repoints_the_last_citation_and_keeps_the_text(api: Api) -> None:
+    question = "What is the per diem for New York?"
+    honest = reply_of(api.ask(question))
+    planted = reply_of(api.ask(question, headers=fault("unsupported-citation")))
+    assert planted["text"] == honest["text"]
+    before, after = [[a["seeMoreWebUrl"] for a in m["attributions"] if a["attributionType"] == "citation"]
+                     for m in (honest, planted)]
+    assert before[0] == after[0] and before[1] != after[1]
+    streamed = api.stream(question, headers=fault("unsupported-citation"))[-1].json()["messages"][1]
+    assert [a["seeMoreWebUrl"] for a in streamed["attributions"] if a["attributionType"] == "citation"] == after

@@ -5,40 +5,52 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 
-from .conftest import BUSINESS_MODEL, MEETING, Api, client_for, parse_events
+from .conftest import BUSINESS_MODEL, MEETING, Api, Event, client_for, parse_events
 
 TAG_OR_MARKER_CUT = re.compile(r"<(Person|Event|File)>[^<]*$|\[\^[^\]]*$|<[A-Za-z/]*$")
 
 
-def test_the_sequence_grows_then_keeps_alive_then_ends(api: Api) -> None:
+def replies(events: list[Event]) -> list[dict[str, Any]]:
+    """The intermediate snapshots that carry the reply so far."""
+    return [e.json() for e in events if e.json()["messages"] and e.json()["turnCount"] == 0]
+
+
+def test_the_sequence_keeps_alive_grows_keeps_alive_then_ends(api: Api) -> None:
     conversation = api.create()
     events = [e.json() for e in api.stream(MEETING, conversation)]
-    *intermediate, keep_alive, final = events
+    first, second, *rest = events
+    *intermediate, final = rest
+    trailing = intermediate[-4:]
+    intermediate = intermediate[:-4]
+    # As captured: two empty snapshots first, the second already saying turnCount 1.
+    assert [(e["messages"], e["turnCount"]) for e in (first, second)] == [([], 0), ([], 1)]
     assert intermediate, "at least one intermediate snapshot"
+    for event in [first, second, *intermediate, *trailing]:
+        assert (event["displayName"], event["agentId"]) == ("Intermediate Conversation Update", None)
     for event in intermediate:
-        assert (event["displayName"], event["turnCount"], event["agentId"]) == (
-            "Intermediate Conversation Update", 0, None)
-        assert len(event["messages"]) == 1
+        assert event["turnCount"] == 0 and len(event["messages"]) == 1
     texts = [e["messages"][0]["text"] for e in intermediate]
     assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(texts))
     assert len({e["messages"][0]["id"] for e in intermediate}) == 1
-    assert keep_alive["messages"] == [] and keep_alive["turnCount"] == 0
+    assert [(e["messages"], e["turnCount"]) for e in trailing] == [([], 0)] * 4
     assert (final["displayName"], final["turnCount"], final["id"]) == (MEETING, 1, conversation)
     prompt, reply = final["messages"]
     assert prompt["text"] == MEETING and reply["text"] == texts[-1]
     assert reply["id"] == intermediate[0]["messages"][0]["id"]
-    assert "@odata.context" not in final
+    context = f"/beta/copilot/conversations('{conversation}')/microsoft.graph.copilot.chatOverStream/$metadata#"
+    assert all(context in e["@odata.context"] for e in events)
 
 
 def test_growing_text_never_stops_inside_a_tag_or_marker() -> None:
     with EmulatorServer(EmulatorConfig(words_per_event=1, event_delay=0)) as server, client_for(server) as client:
         events = Api(client).stream(MEETING)
-    texts = [e.json()["messages"][0]["text"] for e in events[:-2]]
+    texts = [e["messages"][0]["text"] for e in replies(events)]
     assert len(texts) > 30
     assert not [t for t in texts if TAG_OR_MARKER_CUT.search(t)]
 
@@ -60,8 +72,8 @@ def test_streamed_messages_carry_a_card_with_links(api: Api) -> None:
 
 def test_intermediate_attributions_follow_the_text_so_far() -> None:
     with EmulatorServer(EmulatorConfig(words_per_event=2, event_delay=0)) as server, client_for(server) as client:
-        events = [e.json() for e in Api(client).stream(MEETING)]
-    for event in events[:-2]:
+        events = replies(Api(client).stream(MEETING))
+    for event in events:
         message = event["messages"][0]
         kinds = [a["attributionType"] for a in message["attributions"]]
         tags = len(set(re.findall(r"<(?:Person|Event|File)>(.*?)</", message["text"])))
@@ -71,7 +83,7 @@ def test_intermediate_attributions_follow_the_text_so_far() -> None:
 
 def test_a_grounding_file_is_cited_from_the_first_snapshot(api: Api) -> None:
     events = api.stream("Summarize this document for me.", contextualResources={"files": [{"uri": BUSINESS_MODEL}]})
-    first = events[0].json()["messages"][0]
+    first = replies(events)[0]["messages"][0]
     assert [a["attributionSource"] for a in first["attributions"] if a["attributionType"] == "citation"] == [
         "grounding"]
 

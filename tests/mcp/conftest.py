@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
+import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +70,53 @@ def isolated_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def server_command() -> list[str]:
     return [sys.executable, "-m", "copilot_tools", "mcp"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 30) -> None:
+    """Block until the server ``process`` accepts connections on ``port`` (its ``log`` if it died first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, f"the server did not listen on {port} within {timeout} s"
+            time.sleep(0.05)
+
+
+@dataclass
+class HttpServer:
+    """``copilot-tools mcp --transport http`` running as a subprocess against the emulator."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> bytes:
+        """Stop it; what it wrote on stdout (which must stay empty)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        out, _ = self.process.communicate(timeout=10)
+        return out or b""
+
+
+@pytest.fixture
+def http_server(emulator: Any, isolated_env: dict[str, str], tmp_path: Path) -> Iterator[HttpServer]:
+    port = free_port()
+    env = {**isolated_env, "COPILOT_TOOLS_ENDPOINT": emulator.base_url, "COPILOT_TOOLS_ACCESS_TOKEN": "test"}
+    log = tmp_path / "server.log"
+    with open(log, "w", encoding="utf-8") as errlog:
+        process = subprocess.Popen([*server_command(), "--transport", "http", "--port", str(port)], env=env,
+                                   cwd=ROOT, stdout=subprocess.PIPE, stderr=errlog)
+    server = HttpServer(f"http://127.0.0.1:{port}/mcp", process)
+    try:
+        wait_until_listening(process, port, log)
+        yield server
+    finally:
+        server.stop()

@@ -40,7 +40,9 @@ from mcp.shared.exceptions import MCPError
 from pydantic import SecretStr
 
 from copilot_tools import Settings
+from copilot_tools.agent import all_tools
 from copilot_tools.cli import main
+from copilot_tools.cli import mcp as cli_mcp
 from copilot_tools.emulator import EmulatorConfig
 from copilot_tools.emulator.app import create_app
 from copilot_tools.emulator.server import bind
@@ -319,7 +321,7 @@ async def test_a_user_gets_answers_and_graph_only_ever_sees_their_exchanged_toke
     exchanges = len(obo_requests(idp))
     graph.tokens.clear()
     async with connect(mcp_url, incoming) as client:
-        assert len((await client.list_tools()).tools) == 4
+        assert len((await client.list_tools()).tools) == len(all_tools())
         first = await client.call_tool("ask_copilot", {"question": MEETING})
         assert not first.is_error, first.content
         assert "Contoso Engineering Standup" in first.structured_content["answer"]
@@ -504,7 +506,11 @@ def captured_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[
     def run(self: MCPServer, transport: str = "stdio", **kwargs: Any) -> None:
         calls.append((self, transport, kwargs))
 
+    def serve_http(server: MCPServer, host: str, port: int, security: Any, auth: Any, **kwargs: Any) -> None:
+        calls.append((server, "streamable-http", {"host": host, "port": port, "security": security, **kwargs}))
+
     monkeypatch.setattr(MCPServer, "run", run)
+    monkeypatch.setattr(cli_mcp, "_serve_http", serve_http)
     monkeypatch.setenv("COPILOT_TOOLS_CONFIG", str(tmp_path / "absent.toml"))
     for name in ("COPILOT_TOOLS_ACCESS_TOKEN", "COPILOT_TOOLS_EXTRA_HEADERS", "COPILOT_TOOLS_TENANT_ID",
                  "COPILOT_TOOLS_SCOPES", "COPILOT_TOOLS_MCP_AUTH", "COPILOT_TOOLS_MCP_CLIENT_SECRET"):

@@ -1,47 +1,31 @@
 """A real MCP host drives the server: the MCP Inspector's CLI mode over stdio.
 
 The Inspector (npm ``@modelcontextprotocol/inspector``, v1: it runs on Node 20) is
-installed once into a cache directory outside the repository and reused by later runs
-(``COPILOT_TOOLS_TEST_CACHE`` moves it). Where node or npm are absent the tests skip and
-say so.
+installed once into the test cache (``tests.mcp.npm``).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from copilot_tools.agent import all_tools
 from tests.mcp.conftest import MEETING, ROOT
+from tests.mcp.npm import npm_install, require_node
 
 INSPECTOR = "@modelcontextprotocol/inspector@1.0.3"
 
 
 @pytest.fixture(scope="session")
-def inspector() -> Iterator[Path]:
+def inspector() -> Path:
     """The ``mcp-inspector`` executable, installed with npm on first use."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed to run the MCP Inspector; they are not on PATH")
-    cache = Path(os.environ.get("COPILOT_TOOLS_TEST_CACHE") or Path(tempfile.gettempdir()) / "copilot-tools-test-cache")
-    prefix = cache / "inspector-1.0.3"
-    executable = prefix / "node_modules" / ".bin" / "mcp-inspector"
-    if not executable.exists():
-        prefix.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(prefix), INSPECTOR],
-            capture_output=True, text=True, timeout=300,
-        )
-        if result.returncode != 0 or not executable.exists():
-            pytest.fail(f"npm could not install {INSPECTOR}:\n{result.stderr[-2000:]}")
-    yield executable
+    require_node("run the MCP Inspector")
+    return npm_install("inspector-1.0.3", [INSPECTOR], "node_modules/.bin/mcp-inspector") / "node_modules/.bin/mcp-inspector"
 
 
 def run_inspector(inspector: Path, env: dict[str, str], *method: str) -> Any:
@@ -50,7 +34,7 @@ def run_inspector(inspector: Path, env: dict[str, str], *method: str) -> Any:
                 "PYTHONPATH"):
         command += ["-e", f"{key}={env[key]}"]
     command += [sys.executable, "-m", "copilot_tools", "mcp", *method]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout)
 
@@ -59,9 +43,9 @@ def test_inspector_lists_the_tools(inspector: Path, emulator: Any, isolated_env:
     env = {**isolated_env, "COPILOT_TOOLS_ENDPOINT": emulator.base_url}
     listed = run_inspector(inspector, env, "--method", "tools/list")
     tools = {tool["name"]: tool for tool in listed["tools"]}
-    assert set(tools) == {"ask_copilot", "ask_with_files", "continue_conversation", "retrieve"}
-    assert tools["ask_copilot"]["annotations"]["readOnlyHint"] is True
-    assert tools["ask_copilot"]["outputSchema"]["required"][0] == "answer"
+    assert set(tools) == {spec.name for spec in all_tools()}
+    assert tools["ask_copilot"]["annotations"]["readOnlyHint"] is False  # it adds to the user's history
+    assert tools["ask_copilot"]["outputSchema"]["required"][:2] == ["notice", "answer"]
 
 
 def test_inspector_calls_ask_copilot(inspector: Path, emulator: Any, isolated_env: dict[str, str]) -> None:

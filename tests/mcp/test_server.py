@@ -10,16 +10,17 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from copilot_tools import AsyncCopilotClient, Settings
-from copilot_tools.answer import STRUCTURED_ANSWER_SCHEMA
+from copilot_tools.agent import AnswerOutput, RetrievalOutput, portable_schema
 from copilot_tools.auth.errors import SignInRequiredError
 from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 from copilot_tools.mcp import build_server
 from copilot_tools.mcp.errors import ERROR_META_KEY
-from copilot_tools._retrieval import RETRIEVAL_SCHEMA
 from tests.mcp.conftest import BUSINESS_MODEL, MEETING, TIME_ZONE, ServerFactory, connect
 
 EXPIRED = "0d110e7e-2b7e-4270-a899-fd2af6fde333"
 CONVERSATION_TOOLS = ("ask_copilot", "ask_with_files", "continue_conversation")
+ANSWER_SCHEMA = portable_schema(AnswerOutput, mode="serialization")
+RETRIEVAL_SCHEMA = portable_schema(RetrievalOutput, mode="serialization")
 
 
 def text_of(result: Any) -> str:
@@ -37,11 +38,13 @@ def error_of(result: Any) -> dict[str, Any]:
 async def test_lists_the_tools_with_their_schemas_and_annotations(make_server: ServerFactory) -> None:
     async with connect(make_server()) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-        assert set(tools) == {*CONVERSATION_TOOLS, "retrieve"}
+        assert set(tools) == {*CONVERSATION_TOOLS, "retrieve", "verify_answer", "whoami"}
         for name in CONVERSATION_TOOLS:
             tool = tools[name]
-            assert tool.output_schema == STRUCTURED_ANSWER_SCHEMA
-            assert tool.annotations.read_only_hint is True
+            assert tool.output_schema == ANSWER_SCHEMA
+            # Each call appends a turn to the user's Copilot history: not read-only, not destructive.
+            assert tool.annotations.read_only_hint is False
+            assert tool.annotations.destructive_hint is False
             assert tool.annotations.open_world_hint is True
             assert tool.annotations.idempotent_hint is False
             assert "tens of seconds" in tool.description and "not instructions" in tool.description
@@ -57,11 +60,13 @@ async def test_lists_the_tools_with_their_schemas_and_annotations(make_server: S
             "sharePoint", "oneDriveBusiness", "externalItem"]
 
 
-async def test_the_web_search_default_follows_the_settings(make_server: ServerFactory) -> None:
+async def test_web_search_left_out_follows_the_settings(make_server: ServerFactory) -> None:
     async with connect(make_server(web_search=False)) as client:
         tools = (await client.list_tools()).tools
-    assert all(t.input_schema["properties"]["web_search"]["default"] is False
-               for t in tools if t.name in CONVERSATION_TOOLS)
+        web = [t.input_schema["properties"]["web_search"] for t in tools if t.name in CONVERSATION_TOOLS]
+        assert all(schema["default"] is None and "server's setting" in schema["description"] for schema in web)
+        result = await client.call_tool("ask_copilot", {"question": MEETING})
+        assert not result.is_error, text_of(result)
 
 
 # --- happy paths ------------------------------------------------------------------------------
@@ -72,7 +77,7 @@ async def test_ask_copilot_answers_with_citations(make_server: ServerFactory) ->
         result = await client.call_tool("ask_copilot", {"question": MEETING})
         assert not result.is_error, text_of(result)
         structured = result.structured_content
-        jsonschema.validate(structured, STRUCTURED_ANSWER_SCHEMA)
+        jsonschema.validate(structured, ANSWER_SCHEMA)
         assert structured["turn_count"] == 1 and structured["conversation_id"]
         standup = [c for c in structured["citations"] if c["title"] == "Contoso Engineering Standup"]
         assert standup and standup[0]["url"].startswith("https://")
@@ -255,6 +260,9 @@ async def test_bad_input_is_a_tool_error_naming_the_argument(
         ("ask_copilot", {}, "question"),
         ("retrieve", {"query": "q", "data_sources": ["web"]}, "data_sources"),
         ("retrieve", {"query": "q", "max_results": 99}, "max_results"),
+        ("retrieve", {"query": "q", "max_results": 0}, "max_results"),
+        ("retrieve", {"query": "q", "max_results": "three"}, "max_results"),
+        ("retrieve", {"query": "q", "filters": "x"}, "filters"),
     ],
 )
 async def test_arguments_off_the_schema_are_tool_errors_naming_the_field(
@@ -262,7 +270,11 @@ async def test_arguments_off_the_schema_are_tool_errors_naming_the_field(
 ) -> None:
     async with connect(make_server()) as client:
         result = await client.call_tool(tool, arguments)
-        assert result.is_error and field in text_of(result)
+    error = error_of(result)  # the same shape as every other tool error
+    assert error["kind"] == "invalid_input" and error["argument"] == field and error["hint"]
+    text = text_of(result)
+    assert text.startswith(f"invalid_input: Invalid argument `{field}`") and "What to do:" in text
+    assert "pydantic" not in text and "http" not in text  # no validator jargon, no links
 
 
 async def test_an_unknown_conversation_says_to_start_a_new_one(make_server: ServerFactory) -> None:

@@ -33,11 +33,17 @@ def test_turn_urls_per_endpoint() -> None:
     assert Endpoint.resolve("graph").turn_url(GUID, stream=True) == (
         f"https://graph.microsoft.com/beta/copilot/conversations/{GUID}/chatOverStream"
     )
-    workiq = Endpoint.resolve("workiq")
-    assert workiq.conversations_url() == "https://workiq.svc.cloud.microsoft/rest/beta/conversations"
-    assert workiq.turn_url(GUID, stream=False).endswith(f"/rest/beta/conversations/{GUID}/chat")
-    seed_path = Endpoint.resolve("workiq", workiq_conversations_path="copilot/conversations")
+    workiq = Endpoint.resolve("workiq")  # production, documented since 2026-06-25
+    assert workiq.conversations_url() == "https://workiq.svc.cloud.microsoft/rest/conversations"
+    assert workiq.turn_url(GUID, stream=False).endswith(f"/rest/conversations/{GUID}/chat")
+    beta = Endpoint.resolve("workiq-beta")
+    assert beta.conversations_url() == "https://workiq.svc.cloud.microsoft/rest/beta/conversations"
+    assert beta.turn_url(GUID, stream=False).endswith(f"/rest/beta/conversations/{GUID}/chat")
+    seed_path = Endpoint.resolve("workiq-beta", workiq_conversations_path="copilot/conversations")
     assert seed_path.conversations_url().endswith("/rest/beta/copilot/conversations")
+    # The seed's spelling of the base URL creates where /chat then works too.
+    seed_base = Endpoint.resolve("https://workiq.svc.cloud.microsoft/rest/beta/copilot")
+    assert seed_base.conversations_url() == "https://workiq.svc.cloud.microsoft/rest/beta/conversations"
     local = Endpoint.resolve("http://127.0.0.1:8000/beta/")
     assert local.conversations_url() == "http://127.0.0.1:8000/beta/copilot/conversations"
     assert local.is_loopback
@@ -173,9 +179,9 @@ def test_retry_after_parsing() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert parse_retry_after("3", now=now) == 3
     assert parse_retry_after("0", now=now) == 0
-    assert parse_retry_after("-5", now=now) == 0
+    assert parse_retry_after("-5", now=now) is None  # no advice: back off, never retry at once
     assert parse_retry_after("Thu, 01 Jan 2026 00:00:10 GMT", now=now) == 10
-    assert parse_retry_after("Wed, 31 Dec 2025 23:59:00 GMT", now=now) == 0
+    assert parse_retry_after("Wed, 31 Dec 2025 23:59:00 GMT", now=now) is None
     assert parse_retry_after("soon", now=now) is None
     assert parse_retry_after(None) is None
     assert parse_retry_after("inf") is None

@@ -139,7 +139,7 @@ def test_a_sub_request_throttled_too_long_surfaces_with_its_query() -> None:
 
 
 def test_retrieval_is_refused_on_work_iq() -> None:
-    with CopilotClient(endpoint="workiq", token="t", time_zone="UTC") as c, pytest.raises(InvalidInputError):
+    with CopilotClient(base_url="workiq", token="t", time_zone="UTC") as c, pytest.raises(InvalidInputError):
         c.retrieve("q")
 
 

@@ -23,7 +23,7 @@ def decode(chunks: list[bytes]) -> list[ServerSentEvent]:
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
-    return [data[a:b] for a, b in zip(points, points[1:])]
+    return [data[a:b] for a, b in zip(points, points[1:], strict=False)]
 
 
 SNAPSHOTS = [{"id": "c1", "turnCount": 0, "messages": [{"id": "m", "text": "Héllo 📅 wörld"}]}, {"id": "c1", "messages": []}]
