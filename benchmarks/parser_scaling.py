@@ -33,10 +33,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.reference and the copilot_tools next to this script
 
-from benchmarks._report import report
-from copilot_tools._wire import ResponseMessage
-from copilot_tools.answer import clean_text, normalize_message, stable_prefix
-from copilot_tools.streaming import StreamAssembler, StreamReader
+from benchmarks._report import report  # noqa: E402
+from copilot_tools._wire import ResponseMessage  # noqa: E402
+from copilot_tools.answer import clean_text, normalize_message, stable_prefix  # noqa: E402
+from copilot_tools.streaming import StreamAssembler, StreamReader  # noqa: E402
 
 CAPTURE = ROOT / "tests" / "fixtures" / "captures" / "graph-chatOverStream-capture-1.sse"
 MB = 1_000_000
