@@ -77,9 +77,12 @@ def loads(data: bytes | bytearray | str, *, max_depth: int = MAX_DEPTH) -> Any:
 def iter_values(text: str, *, max_depth: int = MAX_DEPTH) -> Iterator[Any]:
     """Every JSON value in ``text``, which may hold several back to back, as :func:`loads` makes them.
 
-    Raises ``ValueError`` (``json.JSONDecodeError``) when any part is not JSON.
+    Raises ``ValueError`` (``json.JSONDecodeError``) when any part is not JSON. Unlike
+    :func:`loads`, raw surrogate code points already in ``text`` are left alone: event text comes
+    from the SSE decoder, which never makes one, and scanning every event for them would cost
+    more than parsing it (the normaliser makes what leaves the package encodable in any case).
     """
-    text = without_lone_surrogates(encodable(text))
+    text = without_lone_surrogates(text)
     index = 0
     length = len(text)
     while True:
