@@ -6,16 +6,17 @@
   ``json.dumps`` in a front end) raise ``RecursionError``, which no caller expects;
 - the escape ``\\ud83d`` yields a lone surrogate that no UTF-8 writer can encode.
 
-:func:`loads` turns the first into :class:`JSONTooDeepError` (a ``ServiceError`` and a
-``ValueError``) when even the C parser cannot go that deep, prunes containers nested deeper than
-:data:`MAX_DEPTH` (replaced by ``None``, with a logged warning: an odd card must not discard an
-answer), and makes every string encodable by rewriting lone surrogate escapes in the text to
-``\\ufffd`` before parsing (as :func:`copilot_tools._text.encodable` would replace them after).
+:func:`loads` and :func:`iter_values` prune containers nested deeper than :data:`MAX_DEPTH`
+(replaced by ``None``, with a logged warning: an odd card must not discard an answer), also when
+the nesting is too deep for the C parser itself (the text is pruned first, in one linear pass),
+and make every string encodable by rewriting lone surrogate escapes in the text to ``\\ufffd``
+before parsing (as :func:`copilot_tools._text.encodable` would replace them after).
+:func:`sanitize` does the same for a value that did not come through them (a caller's dict).
 
-Speed: the common body pays for ``json.loads`` plus three C-level scans of the text (two
-``str.count`` and a one-character ``str.find``). The surrogate rewrite runs only when the text
-holds a ``\\u`` escape, and the Python walk that prunes only when there are more opening
-brackets than :data:`MAX_DEPTH` (otherwise the depth cannot exceed it).
+Speed: the common body pays for ``json.loads`` plus a few C-level scans of the text (two
+``str.count``, one-character and two-character ``str.find``). The surrogate rewrite runs only
+when the text may hold a lone surrogate escape, and the Python walk that prunes only when there
+are more opening brackets than :data:`MAX_DEPTH` (otherwise the depth cannot exceed it).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ _LONE_CANDIDATE = re.compile(
 
 
 class JSONTooDeepError(ServiceError, ValueError):
-    """The JSON nests deeper than the parser can follow; it is refused, not half-read."""
+    """JSON still too deep to parse after pruning (not expected): refused, never a RecursionError."""
 
 
 def loads(data: bytes | bytearray | str, *, max_depth: int = MAX_DEPTH) -> Any:
