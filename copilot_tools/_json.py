@@ -14,9 +14,10 @@ before parsing (as :func:`copilot_tools._text.encodable` would replace them afte
 :func:`sanitize` does the same for a value that did not come through them (a caller's dict).
 
 Speed: the common body pays for ``json.loads`` plus a few C-level scans of the text (two
-``str.count``, one-character and two-character ``str.find``). The surrogate rewrite runs only
-when the text may hold a lone surrogate escape, and the Python walk that prunes only when there
-are more opening brackets than :data:`MAX_DEPTH` (otherwise the depth cannot exceed it).
+``str.count``, a one-character ``str.find``, one regular-expression search when the text holds a
+backslash). The surrogate rewrite runs only when the text may hold a lone surrogate escape,
+and the Python walk that prunes only when there are more opening brackets than
+:data:`MAX_DEPTH` (otherwise the depth cannot exceed it).
 """
 
 from __future__ import annotations
@@ -116,9 +117,10 @@ def without_lone_surrogates(text: str) -> str:
 
     A pair (``\\ud83d\\udcc5``) is kept: the parser joins it into the character it encodes.
     """
-    # A one-character find is a memchr; most texts stop there or at the plain search.
-    if (text.find("\\") == -1 or (text.find("\\ud") == -1 and text.find("\\uD") == -1)
-            or _LONE_CANDIDATE.search(text) is None):
+    # A one-character find is a memchr, and a text without any backslash stops there; otherwise
+    # one scan for a candidate (a prefilter for "\\ud" would only add a second scan when escapes
+    # abound, as in JSON written with ensure_ascii).
+    if text.find("\\") == -1 or _LONE_CANDIDATE.search(text) is None:
         return text
     return _ESCAPES.sub(_replace_lone, text)
 
