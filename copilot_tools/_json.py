@@ -6,16 +6,18 @@
   ``json.dumps`` in a front end) raise ``RecursionError``, which no caller expects;
 - the escape ``\\ud83d`` yields a lone surrogate that no UTF-8 writer can encode.
 
-:func:`loads` turns the first into :class:`JSONTooDeepError` (a ``ServiceError`` and a
-``ValueError``) when even the C parser cannot go that deep, prunes containers nested deeper than
-:data:`MAX_DEPTH` (replaced by ``None``, with a logged warning: an odd card must not discard an
-answer), and makes every string encodable by rewriting lone surrogate escapes in the text to
-``\\ufffd`` before parsing (as :func:`copilot_tools._text.encodable` would replace them after).
+:func:`loads` and :func:`iter_values` prune containers nested deeper than :data:`MAX_DEPTH`
+(replaced by ``None``, with a logged warning: an odd card must not discard an answer), also when
+the nesting is too deep for the C parser itself (the text is pruned first, in one linear pass),
+and make every string encodable by rewriting lone surrogate escapes in the text to ``\\ufffd``
+before parsing (as :func:`copilot_tools._text.encodable` would replace them after).
+:func:`sanitize` does the same for a value that did not come through them (a caller's dict).
 
-Speed: the common body pays for ``json.loads`` plus three C-level scans of the text (two
-``str.count`` and a one-character ``str.find``). The surrogate rewrite runs only when the text
-holds a ``\\u`` escape, and the Python walk that prunes only when there are more opening
-brackets than :data:`MAX_DEPTH` (otherwise the depth cannot exceed it).
+Speed: the common body pays for ``json.loads`` plus a few C-level scans of the text (two
+``str.count``, a one-character ``str.find``, one regular-expression search when the text holds a
+backslash). The surrogate rewrite runs only when the text may hold a lone surrogate escape,
+and the Python walk that prunes only when there are more opening brackets than
+:data:`MAX_DEPTH` (otherwise the depth cannot exceed it).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from copilot_tools._text import encodable
+from copilot_tools._text import encodable, is_encodable
 from copilot_tools.errors import ServiceError
 
 logger = logging.getLogger("copilot_tools.json")
@@ -45,11 +47,19 @@ MAX_DEPTH = 64
 _ESCAPES = re.compile(
     r"\\(?:\\|(u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})|(u[dD][89a-fA-F][0-9a-fA-F]{2}))"
 )
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# Where a lone surrogate escape may be, a superset (it ignores how many backslashes precede):
+# a high escape not followed by a low one, a low one not preceded by a high one, or a high
+# one after a second backslash (so literal text, and the low one after it lone). Well-formed
+# pairs, the usual case (any emoji sent with ensure_ascii), do not match: no rewrite for them.
+_LONE_CANDIDATE = re.compile(
+    r"\\(?:u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2}\\)u[dD][c-fC-F][0-9a-fA-F]{2}"
+    r"|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F])"
+)
 
 
 class JSONTooDeepError(ServiceError, ValueError):
-    """The JSON nests deeper than the parser can follow; it is refused, not half-read."""
+    """JSON still too deep to parse after pruning (not expected): refused, never a RecursionError."""
 
 
 def loads(data: bytes | bytearray | str, *, max_depth: int = MAX_DEPTH) -> Any:
@@ -69,9 +79,12 @@ def loads(data: bytes | bytearray | str, *, max_depth: int = MAX_DEPTH) -> Any:
 def iter_values(text: str, *, max_depth: int = MAX_DEPTH) -> Iterator[Any]:
     """Every JSON value in ``text``, which may hold several back to back, as :func:`loads` makes them.
 
-    Raises ``ValueError`` (``json.JSONDecodeError``) when any part is not JSON.
+    Raises ``ValueError`` (``json.JSONDecodeError``) when any part is not JSON. Unlike
+    :func:`loads`, raw surrogate code points already in ``text`` are left alone: event text comes
+    from the SSE decoder, which never makes one, and scanning every event for them would cost
+    more than parsing it (the normaliser makes what leaves the package encodable in any case).
     """
-    text = without_lone_surrogates(encodable(text))
+    text = without_lone_surrogates(text)
     index = 0
     length = len(text)
     while True:
@@ -84,7 +97,7 @@ def iter_values(text: str, *, max_depth: int = MAX_DEPTH) -> Iterator[Any]:
         except RecursionError:
             text = text[:index] + _prune_text(text[index:], max_depth)
             length = len(text)
-            value, end = _parse_pruned(lambda t: _DECODER.raw_decode(t, index), text)  # noqa: B023 - called at once
+            value, end = _parse_pruned(lambda t, at=index: _DECODER.raw_decode(t, at), text)
         yield _bounded(value, text, index, end, max_depth)
         index = end
 
@@ -104,8 +117,10 @@ def without_lone_surrogates(text: str) -> str:
 
     A pair (``\\ud83d\\udcc5``) is kept: the parser joins it into the character it encodes.
     """
-    # A one-character find is a memchr; most texts stop there or at the plain search.
-    if text.find("\\") == -1 or text.find("\\u") == -1 or _SURROGATE_ESCAPE.search(text) is None:
+    # A one-character find is a memchr, and a text without any backslash stops there; otherwise
+    # one scan for a candidate (a prefilter for "\\ud" would only add a second scan when escapes
+    # abound, as in JSON written with ensure_ascii).
+    if text.find("\\") == -1 or _LONE_CANDIDATE.search(text) is None:
         return text
     return _ESCAPES.sub(_replace_lone, text)
 
@@ -150,8 +165,60 @@ def _prune(root: Any, max_depth: int) -> Any:
     return root
 
 
-# A JSON string (unrolled, so linear even when unterminated) or one bracket.
-_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+def sanitize(value: Any, *, max_depth: int = MAX_DEPTH) -> Any:
+    """``value`` as :func:`loads` would have made it: strings encodable, depth at most ``max_depth``.
+
+    For values that did not come through :func:`loads` (a dict a caller built). Returned as is
+    when already clean (a read-only walk); otherwise a cleaned copy, so the caller's data is never
+    changed. Iterative, so any depth is fine.
+    """
+    if _is_clean(value, max_depth):
+        return value
+    if isinstance(value, str):
+        return encodable(value)
+    if not isinstance(value, (dict, list)):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    stack: list[tuple[Any, Any, int]] = [(value, root, 1)]
+    while stack:
+        source, target, depth = stack.pop()
+        for key, child in (source.items() if isinstance(source, dict) else enumerate(source)):
+            new: Any
+            if isinstance(child, (dict, list)):
+                new = None if depth >= max_depth else ({} if isinstance(child, dict) else [])
+                if new is not None:
+                    stack.append((child, new, depth + 1))
+            else:
+                new = encodable(child) if isinstance(child, str) else child
+            if isinstance(target, dict):
+                target[encodable(key) if isinstance(key, str) else key] = new
+            else:
+                target.append(new)
+    return root
+
+
+def _is_clean(value: Any, max_depth: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            if not is_encodable(node):
+                return False
+        elif isinstance(node, (dict, list)):
+            if depth >= max_depth:
+                return False
+            if isinstance(node, dict):
+                stack.extend((key, depth) for key in node if isinstance(key, str))
+                stack.extend((child, depth + 1) for child in node.values())
+            else:
+                stack.extend((child, depth + 1) for child in node)
+    return True
+
+
+# A JSON string or one bracket. The string is unrolled and also matches when unterminated (to the
+# end of the text), so no quote is ever a start that scans ahead and fails: linear on any text.
+# Possessive quantifiers (Python 3.11+) keep the engine from saving backtracking state per escape.
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
 
 
 def _prune_text(text: str, max_depth: int) -> str:

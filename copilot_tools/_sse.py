@@ -26,7 +26,6 @@ rather than line by line (see ``_complete_lines``).
 from __future__ import annotations
 
 import codecs
-import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from copilot_tools import _json
 from copilot_tools.errors import ServiceError
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
-_FIELD = re.compile(r"(data|id|event|retry)(?::|$)")
+_FIELD_BY_INITIAL = {"d": "data", "i": "id", "e": "event", "r": "retry"}
 # Where the lines that are not continuation lines start: fields, comments and blank lines. The
 # pattern begins with a literal LF so that the regex engine skips ahead to each LF in C; the
 # same test with MULTILINE's ``^`` is tried at every character and is ten times slower.
@@ -136,9 +135,9 @@ class SSEDecoder:
         """Every line of ``text`` (lines joined by LF, the last one ended too)."""
         events: list[ServerSentEvent] = []
         position = 0
-        starts: Iterator[int] = (match.end() for match in _NEXT_SPECIAL_LINE.finditer(text))
+        starts = [match.end() for match in _NEXT_SPECIAL_LINE.finditer(text)]
         if _FIRST_LINE_SPECIAL.match(text):
-            starts = itertools.chain((0,), starts)
+            starts.insert(0, 0)
         for start in starts:
             if start > position:
                 self._continuation(text[position : start - 1])
@@ -166,14 +165,16 @@ class SSEDecoder:
                 return self._dispatch()
             self._event = None
             return None
-        if text[start] == ":":
+        # The field name by its first character, then one C-level comparison: several times
+        # cheaper per line than a regular-expression match and its group.
+        name = _FIELD_BY_INITIAL.get(text[start])
+        if name is None:  # ":" (a comment) is the only other special line
             return None
-        match = _FIELD.match(text, start, end)
-        if match is None:  # "dataX..." and the like: an ordinary line after all
-            self._continuation(text[start:end])
+        after = start + len(name)
+        if not text.startswith(name, start, end) or (after < end and text[after] != ":"):
+            self._continuation(text[start:end])  # "dataX..." and the like: an ordinary line after all
             return None
-        name = match.group(1)
-        begin = min(start + len(name) + 1, end)
+        begin = after + 1 if after < end else end
         if begin < end and text[begin] == " ":
             begin += 1
         value = text[begin:end]

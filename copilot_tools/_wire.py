@@ -137,11 +137,11 @@ def _existing_path(root: Any, loc: tuple[Any, ...], copies: dict[int, Any],
     path: list[tuple[Any, Any]] = []
     container = root
     for key in loc:
-        if (isinstance(container, dict) and key in container) or (
-            isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container)
-        ):
-            pass
+        if isinstance(container, dict):
+            exists = key in container
         else:
+            exists = isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container)
+        if not exists:
             break
         path.append((container, key))
         child = container[key]
@@ -157,11 +157,20 @@ def _existing_path(root: Any, loc: tuple[Any, ...], copies: dict[int, Any],
     return path
 
 
+_WARNED: dict[str, None] = {}  # recent kinds of odd value, so a stream does not repeat one per event
+
+
 def _warn(model: str, loc: tuple[Any, ...], value: Any, action: str) -> None:
     where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
     shown = repr(value)
-    logger.warning("the service sent an odd %s.%s (%s); %s", model, where,
-                   shown if len(shown) <= 60 else shown[:57] + "...", action)
+    kind = "".join(f".{part}" for part in loc if not isinstance(part, int)) + model + action
+    first = kind not in _WARNED
+    if first:
+        if len(_WARNED) >= 256:
+            _WARNED.pop(next(iter(_WARNED)))
+        _WARNED[kind] = None
+    logger.log(logging.WARNING if first else logging.DEBUG, "the service sent an odd %s.%s (%s); %s", model,
+               where, shown if len(shown) <= 60 else shown[:57] + "...", action)
 
 
 # --- request bodies ---------------------------------------------------------------------
@@ -434,3 +443,8 @@ def _header_text(value: Any) -> str:
 
 class BatchResponse(WireModel):
     responses: list[BatchResponseItem] = Field(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _tolerant("BatchResponse", data, handler)

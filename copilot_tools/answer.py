@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from copilot_tools import _json
 from copilot_tools._text import encodable
 from copilot_tools._wire import RESPONSE_MESSAGE_TYPE, Attribution, Conversation, ResponseMessage
 from copilot_tools._wire import SensitivityLabel as WireSensitivityLabel
@@ -424,8 +425,10 @@ def normalize_message(
         sensitivity_label=SensitivityLabel.from_wire(message.sensitivity_label),
         message_id=message.id,
         state=state,
-        adaptive_cards=tuple(message.adaptive_cards),
-        attributions=tuple(a.to_wire() for a in message.attributions),
+        # Raw structures leave as the wire sent them, but encodable and bounded like the rest
+        # (free when they came through _json already; a copy only when something needed fixing).
+        adaptive_cards=tuple(_json.sanitize(list(message.adaptive_cards))),
+        attributions=tuple(_json.sanitize([a.to_wire() for a in message.attributions])),
     )
 
 

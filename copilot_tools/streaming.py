@@ -15,11 +15,11 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from copilot_tools.answer import Answer, clean_text, find_reply, normalize_message, stable_prefix
-from copilot_tools.errors import EmptyResponseError, ResponseDeclinedError, StreamInterruptedError
 from copilot_tools._sse import ServerSentEvent, SSEDecoder, iter_json_objects
 from copilot_tools._text import encodable
 from copilot_tools._wire import Conversation, ResponseMessage
+from copilot_tools.answer import Answer, clean_text, find_reply, normalize_message, stable_prefix
+from copilot_tools.errors import EmptyResponseError, ResponseDeclinedError, StreamInterruptedError
 
 logger = logging.getLogger("copilot_tools.stream")
 

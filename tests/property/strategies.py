@@ -7,6 +7,7 @@ surrogates, control characters and the runs that once made the regexes quadratic
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -110,7 +111,7 @@ def chunkings(draw: st.DrawFn, body: bytes) -> list[bytes]:
     """``body`` cut at random places (at most 40 cuts)."""
     cuts = sorted(set(draw(st.lists(st.integers(min_value=0, max_value=max(len(body), 1)), max_size=40))))
     points = [0, *cuts, len(body)]
-    return [body[a:b] for a, b in zip(points, points[1:], strict=False) if b > a]
+    return [body[a:b] for a, b in itertools.pairwise(points) if b > a]
 
 
 def encodable_everywhere(value: Any) -> None:

@@ -14,10 +14,9 @@ from hypothesis import strategies as st
 
 from copilot_tools import CopilotError, _json
 from copilot_tools import _protocol as protocol
-from copilot_tools._exchange import Received
+from copilot_tools._exchange import Received, Sleep
 from copilot_tools._retrieval import RunFlow, batch_flow, build_query, parse_hits
 from copilot_tools._retry import RetryPolicy
-from copilot_tools._exchange import Sleep
 from copilot_tools.answer import find_reply
 from copilot_tools.streaming import build_answer
 from tests.property.strategies import (

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from copilot_tools import AnswerComplete, TextDelta, TextReset
-from copilot_tools.answer import Answer
 from copilot_tools._retrieval import RetrievalHit
+from copilot_tools.answer import Answer
 from tests import reference
 from tests.canned import CONVERSATION_ID, Canned
 

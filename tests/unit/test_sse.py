@@ -112,3 +112,21 @@ def test_split_inside_a_utf8_character() -> None:
     body = compact(SNAPSHOTS)
     index = body.index("📅".encode()) + 2
     assert decode([body[:index], body[index:]]) == decode([body])
+
+
+def test_a_cr_ending_one_chunk_and_an_lf_starting_the_next_are_one_line_end() -> None:
+    # A second line end here would be a blank line, dispatching the event too early.
+    events = decode([b'data: {"a":\r', b"\n", b'data: 1}\r', b"\n\r\n"])
+    assert [e.data for e in events] == ['{"a":\n1}']
+
+
+def test_the_unterminated_last_event_carries_its_parsed_json() -> None:
+    (event,) = decode([b'data: {"a": [1, 2]}\nid: 9'])
+    assert event.parsed == ({"a": [1, 2]},) and event.id == "9"
+    assert event == ServerSentEvent('{"a": [1, 2]}', "9")  # what was parsed is not part of equality
+
+
+def test_json_nested_thousands_deep_is_pruned_not_a_recursion_error() -> None:
+    data = '{"text": "kept", "card": ' + "[" * 5000 + "]" * 5000 + "}"
+    (value,) = iter_json_objects(data)
+    assert value["text"] == "kept"

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from copilot_tools import AnswerComplete
-from copilot_tools.answer import Answer
 from copilot_tools._text import is_encodable
+from copilot_tools.answer import Answer
 from tests import reference
 from tests.canned import CONVERSATION_ID, Canned
 
@@ -54,14 +54,14 @@ def test_dates_that_are_not_iso_8601(caplog: pytest.LogCaptureFixture) -> None:
         for message in response["messages"]:
             message["createdDateTime"] = "31/12/2025"
 
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.DEBUG, logger="copilot_tools"):
         answer = ask(odd(mutate))
     assert answer.text == BASELINE.text
     assert "createdDateTime" in caplog.text
 
 
 def test_turn_count_null_in_a_synchronous_reply(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.DEBUG, logger="copilot_tools"):
         answer = ask(odd(lambda r: r.__setitem__("turnCount", None)))
     assert answer.text == BASELINE.text and answer.turn_count == 0
     assert "turnCount" in caplog.text
@@ -72,7 +72,7 @@ def test_turn_count_null_on_the_last_event_of_a_stream(caplog: pytest.LogCapture
     final = body.rindex(b'"turnCount":')
     mutated = body[:final] + body[final:].replace(b'"turnCount":1', b'"turnCount":null', 1)
     assert mutated != body
-    with caplog.at_level(logging.WARNING), Canned(stream=mutated).sync_client() as client:
+    with caplog.at_level(logging.DEBUG, logger="copilot_tools"), Canned(stream=mutated).sync_client() as client:
         events = list(client.stream(CONVERSATION_ID, reference.CAPTURE_PROMPT))
     with Canned(stream=body).sync_client() as client:
         expected = list(client.stream(CONVERSATION_ID, reference.CAPTURE_PROMPT))[-1].answer
@@ -102,7 +102,7 @@ def test_messages_out_of_order_in_the_final_stream_event() -> None:
 
 
 def test_an_odd_attribution_is_left_out_and_the_rest_kept(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.DEBUG, logger="copilot_tools"):
         answer = ask(odd(lambda r: reply_of(r)["attributions"].append({"imageWidth": "wide", "seeMoreWebUrl": 5})))
     assert answer.text == BASELINE.text and answer.citations == BASELINE.citations
     assert "imageWidth" in caplog.text
@@ -125,7 +125,7 @@ def test_a_card_nested_thousands_deep_keeps_the_answer(caplog: pytest.LogCapture
     card = '{"type": "AdaptiveCard", "body": [' + '{"items": [' * 5000 + '{"type": "TextBlock", "text": "deep"}' + "]}" * 5000 + "]}"
     marker = '"adaptiveCards": [{}]'
     assert marker in text
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.DEBUG, logger="copilot_tools"):
         answer = ask_raw(text.replace(marker, f'"adaptiveCards": [{card}]', 1))
     assert answer.text == BASELINE.text
     answer.model_dump_json()  # every front end can serialise it
@@ -158,7 +158,7 @@ def test_a_hit_without_web_url_keeps_its_extracts() -> None:
 def test_an_extract_with_null_text_and_null_hits(caplog: pytest.LogCaptureFixture) -> None:
     response = copy.deepcopy(RETRIEVAL_RESPONSE)
     response["retrievalHits"][0]["extracts"][0]["text"] = None
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.DEBUG, logger="copilot_tools"):
         hits = retrieve(response)
         assert retrieve({"retrievalHits": None}) == []
     assert hits[0].extracts[0].text == "" and hits[0].extracts[1].text
@@ -166,7 +166,7 @@ def test_an_extract_with_null_text_and_null_hits(caplog: pytest.LogCaptureFixtur
 
 
 def test_a_batch_header_whose_value_is_a_number() -> None:
-    path, request, response = reference.retrieval_examples()[2]
+    path, _, response = reference.retrieval_examples()[2]
     assert path.endswith("$batch")
     responses = copy.deepcopy(response["responses"])
     for item in responses:
