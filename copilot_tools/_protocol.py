@@ -89,7 +89,6 @@ _PLAIN_HTTPS_URL = re.compile(
 )
 #: An IANA zone name: ``Area/Location`` with letters, digits, ``_ + -``.
 _TIME_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}")
-_COUNTRY = re.compile(r"[A-Za-z]{2}")
 #: Files in a zoneinfo directory that ``ZoneInfo`` opens but that are not IANA zone names.
 _NOT_ZONES = frozenset({"localtime", "posixrules", "factory"})
 _NOT_ZONE_PREFIXES = ("posix/", "right/")
@@ -410,16 +409,10 @@ def build_chat_body(
     web_search: bool | None = None,
     additional_context: Sequence[str | Mapping[str, str] | ContextMessage] = (),
     allowed_file_hosts: Sequence[str] = DEFAULT_FILE_HOSTS,
-    country_or_region: str | None = None,
 ) -> ChatRequest:
     """Validate every argument and build the ``/chat`` body. Raises ``InvalidInputError``."""
     validate_message(message)
     validate_time_zone(time_zone)
-    if country_or_region is not None and not (
-        isinstance(country_or_region, str) and _COUNTRY.fullmatch(country_or_region)
-    ):
-        raise InvalidInputError("country_or_region", f"{str(country_or_region)[:40]!r} is not a two-letter "
-                                "country or region code", hint="Use an ISO 3166 code such as 'US' or 'FR'.")
     files = as_list(files)
     additional_context = as_list(additional_context)
     if len(files) > MAX_FILES:
@@ -434,7 +427,7 @@ def build_chat_body(
         )
     return ChatRequest(
         message=RequestMessage(text=message),
-        location_hint=LocationHint(time_zone=time_zone, country_or_region=country_or_region),
+        location_hint=LocationHint(time_zone=time_zone),
         additional_context=context or None,
         contextual_resources=resources,
     )

@@ -216,14 +216,6 @@ class ContextualResources(WireModel):
     web_context: WebContext | None = None
 
 
-class ResponseOptions(WireModel):
-    """Newer SDK field with undocumented behaviour; modelled so callers can pass it through."""
-
-    is_adaptive_card_enabled: bool | None = None
-    is_annotations_enabled: bool | None = None
-    is_delta_streaming_enabled: bool | None = None
-
-
 class ChatRequest(WireModel):
     """Body of ``/chat`` and ``/chatOverStream``."""
 
@@ -231,7 +223,6 @@ class ChatRequest(WireModel):
     location_hint: LocationHint
     additional_context: list[ContextMessage] | None = None
     contextual_resources: ContextualResources | None = None
-    response_options: ResponseOptions | None = None
 
 
 # --- responses ---------------------------------------------------------------------------

@@ -63,7 +63,6 @@ class StreamAssembler:
         self._final: tuple[Conversation, ResponseMessage] | None = None
         self._uncounted: tuple[Conversation, ResponseMessage] | None = None
         self._last_raw: str | None = None
-        self.events_seen = 0
         self.malformed_events = 0
 
     @property
@@ -71,7 +70,6 @@ class StreamAssembler:
         return self._shown
 
     def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
-        self.events_seen += 1
         out: list[StreamEvent] = []
         try:
             objects = event.parsed if event.parsed is not None else tuple(iter_json_objects(event.data))

@@ -126,12 +126,6 @@ def test_additional_context_is_bounded_and_checked(context: list) -> None:
     assert info.value.argument == "additional_context"
 
 
-def test_country_code_is_checked() -> None:
-    with pytest.raises(errors.InvalidInputError) as info:
-        build_chat_body("hello", time_zone="UTC", country_or_region="x" * 10_000)
-    assert info.value.argument == "country_or_region"
-
-
 @pytest.mark.parametrize("expression", ["path:\"a\x00b\"", "Title:a\x1b", "Author:" + "x" * 5000])
 def test_kql_filters_refuse_control_characters_and_huge_input(expression: str) -> None:
     with pytest.raises(errors.InvalidInputError) as info:
