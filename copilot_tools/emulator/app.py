@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -113,6 +113,9 @@ class Emulator:
             return await self._handle(request, ctx)
         except ApiError as exc:
             return json_response(exc.outcome(ctx), ctx.headers)
+        except ClientDisconnect:  # the client went away mid-request (a cancelled call): nobody to answer
+            logger.debug("client disconnected during %s %s", request.method, request.url.path)
+            return Response(status_code=499)
         except Exception as exc:  # a bug of the emulator: still a Graph error, and logged
             logger.exception("emulator failure on %s %s", request.method, request.url.path)
             error = ApiError(500, "InternalServerError", f"The emulator failed: {type(exc).__name__}.")
