@@ -1,4 +1,4 @@
-"""``copilot-tools ask`` end to end: the real entry point in a subprocess, against the emulator."""
+"""``copilot-tools ask`` end to end against the emulator: `main(argv)` in-process, the pty run in a real process."""
 
 from __future__ import annotations
 
