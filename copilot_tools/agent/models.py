@@ -33,6 +33,18 @@ from copilot_tools.agent.spec import CoreOutput, SourceLink, ToolInput, ToolOutp
 from copilot_tools.agent.text import DATA_NOTICE, answer_text, hits_text
 from copilot_tools.answer import Answer, SensitivityLabel
 
+__all__ = [
+    "AnswerOutput",
+    "AskInput",
+    "AskWithFilesInput",
+    "ContinueInput",
+    "RetrievalOutput",
+    "RetrieveInput",
+    "StatusInput",
+    "StatusOutput",
+    "portable_schema",
+]
+
 # The core's data sources, less ``sharePointEmbedded``: it needs a container type id that only the
 # application knows (a model cannot choose it), so the tools do not offer it; the client does.
 DataSource = Literal["sharePoint", "oneDriveBusiness", "externalItem"]
