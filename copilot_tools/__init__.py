@@ -4,7 +4,9 @@ The public surface is small on purpose: the two clients, ``Answer`` and its part
 stream events and the errors. Everything else is private and may change.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from copilot_tools._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from copilot_tools._retrieval import RetrievalHit
@@ -68,15 +70,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'copilot_tools' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 
 def __dir__() -> list[str]:

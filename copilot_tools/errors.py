@@ -37,7 +37,7 @@ from __future__ import annotations
 import copy
 import time
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Self, TypedDict, Unpack
 
 #: What every error holds; these may not change once the error is built.
 _FIELDS = frozenset({
@@ -53,6 +53,21 @@ def _restore(cls: type[CopilotError], state: dict[str, Any]) -> CopilotError:
     Exception.__init__(error, error._render())
     object.__setattr__(error, "_frozen", True)
     return error
+
+
+class ErrorDetails(TypedDict, total=False):
+    """The keyword arguments every error takes besides its message (see ``CopilotError``)."""
+
+    hint: str | None
+    request_id: str | None
+    status_code: int | None
+    code: str | None
+
+
+class StatusDetails(ErrorDetails, total=False):
+    """The keyword arguments of ``APIStatusError`` and its subclasses besides their message."""
+
+    body: bytes | None
 
 
 class CopilotError(Exception):
@@ -142,18 +157,9 @@ class APIStatusError(CopilotError):
 
     body: bytes | None
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        hint: str | None = None,
-        request_id: str | None = None,
-        status_code: int | None = None,
-        code: str | None = None,
-        body: bytes | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, body: bytes | None = None, **details: Unpack[ErrorDetails]) -> None:
         self._set(body=body)
-        super().__init__(message, hint=hint, request_id=request_id, status_code=status_code, code=code)
+        super().__init__(message, **details)
 
 
 class BadRequestError(APIStatusError):
@@ -173,19 +179,10 @@ class AuthenticationError(APIStatusError):
 
     claims: str | None
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        hint: str | None = SIGN_IN_HINT,
-        request_id: str | None = None,
-        status_code: int | None = None,
-        code: str | None = None,
-        body: bytes | None = None,
-        claims: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, claims: str | None = None, **details: Unpack[StatusDetails]) -> None:
         self._set(claims=claims)
-        super().__init__(message, hint=hint, request_id=request_id, status_code=status_code, code=code, body=body)
+        details.setdefault("hint", SIGN_IN_HINT)
+        super().__init__(message, **details)
 
 
 class PermissionDeniedError(APIStatusError):
@@ -213,21 +210,11 @@ class ThrottledError(APIStatusError):
 
     retry_after: float | None
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        hint: str | None = None,
-        request_id: str | None = None,
-        status_code: int | None = None,
-        code: str | None = None,
-        body: bytes | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, **details: Unpack[StatusDetails]) -> None:
         self._set(retry_after=retry_after)
-        if hint is None:
-            hint = f"Retry after {retry_after:g} s." if retry_after is not None else "Retry in a little while."
-        super().__init__(message, hint=hint, request_id=request_id, status_code=status_code, code=code, body=body)
+        if details.get("hint") is None:
+            details["hint"] = f"Retry after {retry_after:g} s." if retry_after is not None else "Retry in a little while."
+        super().__init__(message, **details)
 
 
 class ServiceError(APIStatusError):

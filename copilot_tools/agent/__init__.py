@@ -44,68 +44,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from copilot_tools.agent import models as _models
+from copilot_tools.agent import spec as _spec
 from copilot_tools.agent.errors import ToolErrorReport, tool_error
-from copilot_tools.agent.models import (
-    AnswerOutput,
-    AskInput,
-    AskWithFilesInput,
-    ContinueInput,
-    RetrievalOutput,
-    RetrieveInput,
-    StatusInput,
-    StatusOutput,
-    portable_schema,
-)
-from copilot_tools.agent.spec import (
-    Identity,
-    IdentityLookup,
-    ProgressCallback,
-    SourceLink,
-    ToolContext,
-    ToolHints,
-    ToolInput,
-    ToolOutput,
-    ToolSpec,
-    Transcripts,
-    Turn,
-)
-from copilot_tools.agent.tools import (
-    ASK_COPILOT,
-    ASK_WITH_FILES,
-    CONTINUE_CONVERSATION,
-    RETRIEVE,
-    WHOAMI,
-)
+from copilot_tools.agent.models import *  # noqa: F403 - the names in models.__all__
+from copilot_tools.agent.spec import *  # noqa: F403 - the names in spec.__all__
+from copilot_tools.agent.spec import ToolSpec
+from copilot_tools.agent.tools import ASK_COPILOT, ASK_WITH_FILES, CONTINUE_CONVERSATION, RETRIEVE, WHOAMI
 from copilot_tools.agent.verify import VERIFY_ANSWER, VerificationOutput, VerifyInput
 
-__all__ = [
-    "AnswerOutput",
-    "AskInput",
-    "AskWithFilesInput",
-    "ContinueInput",
-    "Identity",
-    "IdentityLookup",
-    "ProgressCallback",
-    "RetrievalOutput",
-    "RetrieveInput",
-    "SourceLink",
-    "StatusInput",
-    "StatusOutput",
-    "ToolContext",
-    "ToolErrorReport",
-    "ToolHints",
-    "ToolInput",
-    "ToolOutput",
-    "ToolSpec",
-    "Transcripts",
-    "Turn",
-    "VerificationOutput",
-    "VerifyInput",
-    "all_tools",
-    "get_tool",
-    "portable_schema",
-    "tool_error",
-]
+# Each module lists what it exports once, in its own ``__all__`` (as asyncio's package does).
+__all__ = ["ToolErrorReport", "VerificationOutput", "VerifyInput", "all_tools", "get_tool", "tool_error"]
+__all__ += _models.__all__
+__all__ += _spec.__all__
 
 _TOOLS: tuple[ToolSpec[Any, Any], ...] = (
     ASK_COPILOT, ASK_WITH_FILES, CONTINUE_CONVERSATION, RETRIEVE, VERIFY_ANSWER, WHOAMI,

@@ -29,9 +29,21 @@ from copilot_tools._retrieval import (
     RetrievalHit,
     hits_structured,
 )
-from copilot_tools.agent.spec import SourceLink, ToolInput, ToolOutput
+from copilot_tools.agent.spec import CoreOutput, SourceLink, ToolInput, ToolOutput
 from copilot_tools.agent.text import DATA_NOTICE, answer_text, hits_text
 from copilot_tools.answer import Answer, SensitivityLabel
+
+__all__ = [
+    "AnswerOutput",
+    "AskInput",
+    "AskWithFilesInput",
+    "ContinueInput",
+    "RetrievalOutput",
+    "RetrieveInput",
+    "StatusInput",
+    "StatusOutput",
+    "portable_schema",
+]
 
 # The core's data sources, less ``sharePointEmbedded``: it needs a container type id that only the
 # application knows (a model cannot choose it), so the tools do not offer it; the client does.
@@ -148,7 +160,7 @@ class EntityOutput(_Result):
     url: str | None
 
 
-class AnswerOutput(ToolOutput):
+class AnswerOutput(CoreOutput[Answer]):
     """Copilot's answer to one turn (``Answer.structured()`` with the notice)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
@@ -161,18 +173,12 @@ class AnswerOutput(ToolOutput):
     turn_count: int
     sensitivity_label: SensitivityLabel | None
 
-    _answer: Answer | None = PrivateAttr(default=None)
-
     @classmethod
     def from_answer(cls, answer: Answer) -> AnswerOutput:
-        output = cls.model_validate(answer.structured())
-        output._answer = answer
-        return output
+        return cls.from_core(answer, answer.structured())
 
-    def text(self) -> str:
-        if self._answer is None:
-            return super().text()
-        return answer_text(self._answer)
+    def render(self, core: Answer) -> str:
+        return answer_text(core)
 
     def sources(self) -> list[SourceLink]:
         return _links((c.url, c.title) for c in self.citations if c.source != "external")

@@ -11,9 +11,9 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from copilot_tools.errors import InvalidInputError
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from copilot_tools.client import AsyncCopilotClient
 
 __all__ = [
+    "CoreOutput",
     "Identity",
     "IdentityLookup",
     "ProgressCallback",
@@ -162,6 +163,32 @@ class ToolOutput(BaseModel):
     def structured(self) -> dict[str, Any]:
         """The JSON published as the structured result (MCP ``structuredContent``, LangChain artifact)."""
         return self.model_dump(mode="json")
+
+
+Core = TypeVar("Core")
+
+
+class CoreOutput(ToolOutput, Generic[Core]):
+    """An output made from a core result (an ``Answer``, a ``Verification``): its structured form
+    is the core's own ``structured()``, and the core object, kept, writes what the model reads.
+
+    One validated from JSON alone (no core object) reads as its JSON.
+    """
+
+    _core: Core | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_core(cls, core: Core, structured: Mapping[str, Any]) -> Self:
+        output = cls.model_validate(structured)
+        output._core = core
+        return output
+
+    def text(self) -> str:
+        return super().text() if self._core is None else self.render(self._core)
+
+    def render(self, core: Core) -> str:
+        """What the model reads, written from the core object."""
+        raise NotImplementedError
 
 
 In = TypeVar("In", bound=ToolInput)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from contextlib import aclosing
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import anyio
 
@@ -26,7 +26,7 @@ from copilot_tools.agent.models import (
     StatusInput,
     StatusOutput,
 )
-from copilot_tools.agent.spec import Identity, ToolContext, ToolHints, ToolSpec
+from copilot_tools.agent.spec import Identity, In, ToolContext, ToolHints, ToolSpec
 from copilot_tools.agent.text import (
     ASK_ARGUMENTS,
     CONTINUE_ARGUMENTS,
@@ -212,20 +212,25 @@ async def _token(client: AsyncCopilotClient) -> str:
     return await anyio.to_thread.run_sync(lambda: provider.get_token())
 
 
-ASK_COPILOT = ToolSpec(
-    name="ask_copilot", title="Ask Microsoft 365 Copilot", description=ASK_DESCRIPTION,
-    input_model=AskInput, output_model=AnswerOutput, hints=CONVERSATION_HINTS, run=ask_copilot,
-    core_arguments=ASK_ARGUMENTS,
+def _conversation_tool(
+    name: str, title: str, description: str, input_model: type[In],
+    run: Callable[[ToolContext, In], Awaitable[AnswerOutput]], core_arguments: Mapping[str, str],
+) -> ToolSpec[In, AnswerOutput]:
+    """A tool that asks Copilot in a conversation: it answers with an ``AnswerOutput`` and may start one."""
+    return ToolSpec(name=name, title=title, description=description, input_model=input_model,
+                    output_model=AnswerOutput, hints=CONVERSATION_HINTS, run=run, core_arguments=core_arguments)
+
+
+ASK_COPILOT = _conversation_tool(
+    "ask_copilot", "Ask Microsoft 365 Copilot", ASK_DESCRIPTION, AskInput, ask_copilot, ASK_ARGUMENTS
 )
-ASK_WITH_FILES = ToolSpec(
-    name="ask_with_files", title="Ask Copilot about specific files", description=ASK_WITH_FILES_DESCRIPTION,
-    input_model=AskWithFilesInput, output_model=AnswerOutput, hints=CONVERSATION_HINTS, run=ask_with_files,
-    core_arguments=ASK_ARGUMENTS,
+ASK_WITH_FILES = _conversation_tool(
+    "ask_with_files", "Ask Copilot about specific files", ASK_WITH_FILES_DESCRIPTION, AskWithFilesInput,
+    ask_with_files, ASK_ARGUMENTS,
 )
-CONTINUE_CONVERSATION = ToolSpec(
-    name="continue_conversation", title="Continue a Copilot conversation", description=CONTINUE_DESCRIPTION,
-    input_model=ContinueInput, output_model=AnswerOutput, hints=CONVERSATION_HINTS, run=continue_conversation,
-    core_arguments=CONTINUE_ARGUMENTS,
+CONTINUE_CONVERSATION = _conversation_tool(
+    "continue_conversation", "Continue a Copilot conversation", CONTINUE_DESCRIPTION, ContinueInput,
+    continue_conversation, CONTINUE_ARGUMENTS,
 )
 RETRIEVE = ToolSpec(
     name="retrieve", title="Retrieve grounding passages", description=RETRIEVE_DESCRIPTION,

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 from copilot_tools._verify import Verification
 from copilot_tools.agent.models import _links
-from copilot_tools.agent.spec import SourceLink, ToolContext, ToolHints, ToolInput, ToolOutput, ToolSpec
+from copilot_tools.agent.spec import CoreOutput, SourceLink, ToolContext, ToolHints, ToolInput, ToolSpec
 from copilot_tools.agent.text import DATA_NOTE, DATA_NOTICE, wrap_untrusted
 from copilot_tools.agent.throttle import throttle_budget
 from copilot_tools.errors import InvalidInputError
@@ -85,7 +85,7 @@ class MeasureOutput(_Result):
     min_shared_terms: int
 
 
-class VerificationOutput(ToolOutput):
+class VerificationOutput(CoreOutput[Verification]):
     """``Verification.structured()`` with the data notice."""
 
     model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
@@ -99,23 +99,17 @@ class VerificationOutput(ToolOutput):
     measure: MeasureOutput
     citations: list[CitationCheckOutput]
 
-    _verification: Verification | None = PrivateAttr(default=None)
-
     @classmethod
     def from_verification(cls, verification: Verification) -> VerificationOutput:
-        output = cls.model_validate(verification.structured())
-        output._verification = verification
-        return output
+        return cls.from_core(verification, verification.structured())
 
-    def text(self) -> str:
-        if self._verification is None:
-            return super().text()
+    def render(self, core: Verification) -> str:
         summary = (f"Checked the citations of conversation {self.conversation_id}, turn {self.turn_count}: "
                    f"{self.claims_supported} of {self.claims_checked} claims supported by the cited documents.")
         unsupported = [str(c.index) for c in self.citations if c.status in ("unsupported", "partly_supported")]
         if unsupported:
             summary += f" Do not rely on what citations {', '.join(unsupported)} are said to support."
-        return f"{summary}\n\n{wrap_untrusted(self._verification.render(), what='the verification of the answer')}"
+        return f"{summary}\n\n{wrap_untrusted(core.render(), what='the verification of the answer')}"
 
     def sources(self) -> list[SourceLink]:
         return _links((c.url, c.title) for c in self.citations if c.status != "not_checked")

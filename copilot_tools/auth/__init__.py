@@ -16,9 +16,9 @@ this package does not import MSAL (names below load their module on first use).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from copilot_tools._lazy import lazy_exports
 from copilot_tools.auth.base import AsyncTokenProvider, StaticTokenProvider, TokenProvider
 from copilot_tools.auth.errors import ConsentRequiredError, SignInFailedError, SignInRequiredError
 
@@ -32,30 +32,24 @@ if TYPE_CHECKING:
     from copilot_tools.auth.scopes import scopes_for_endpoint
 
 _LAZY: dict[str, str] = {
-    "TokenCacheError": "cache",
-    "open_token_cache": "cache",
-    "CredentialTokenProvider": "credential",
-    "BackgroundDeviceFlowProvider": "device_flow",
-    "DeviceCodeFlow": "device_flow",
-    "msal_provider_from_settings": "factory",
-    "provider_from_settings": "factory",
-    "OnBehalfOfProvider": "obo",
-    "UserTokenProvider": "obo",
-    "Account": "public",
-    "DeviceCode": "public",
-    "MsalTokenProvider": "public",
-    "browser_available": "public",
-    "scopes_for_endpoint": "scopes",
+    "TokenCacheError": ".cache",
+    "open_token_cache": ".cache",
+    "CredentialTokenProvider": ".credential",
+    "BackgroundDeviceFlowProvider": ".device_flow",
+    "DeviceCodeFlow": ".device_flow",
+    "msal_provider_from_settings": ".factory",
+    "provider_from_settings": ".factory",
+    "OnBehalfOfProvider": ".obo",
+    "UserTokenProvider": ".obo",
+    "Account": ".public",
+    "DeviceCode": ".public",
+    "MsalTokenProvider": ".public",
+    "browser_available": ".public",
+    "scopes_for_endpoint": ".scopes",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'copilot_tools.auth' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"copilot_tools.auth.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, globals(), _LAZY)
 
 
 __all__ = [

@@ -30,11 +30,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from copilot_tools.auth.errors import SignInFailedError, error_from_msal_result
 from copilot_tools.auth.scopes import DEFAULT_TENANT
 from copilot_tools.errors import AuthenticationError, TransportError
+
+T = TypeVar("T")
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 CLIENT_CAPABILITIES = ["CP1"]
@@ -157,9 +159,8 @@ class MsalTokenProvider:
         self._remember = remember_account
         self._http_client = http_client
         self.broker = broker
-        self._app: Any = None
+        self._app: BuiltOnce[Any] = BuiltOnce(self._build_app)  # building it sends a discovery request
         self._lock = threading.RLock()  # the cache and small state; never held across network calls
-        self._app_lock = threading.Lock()  # building the app (a discovery request)
         self._preferred: str | None = None  # set after a sign-in in this process
         self.last_error: dict[str, Any] | None = None
 
@@ -193,33 +194,15 @@ class MsalTokenProvider:
     @property
     def app(self) -> Any:
         """The MSAL ``PublicClientApplication`` (created, with its discovery request, on first use)."""
-        app = self._app
-        if app is not None:
-            return app
-        with self._app_lock:
-            if self._app is None:
-                self._app = self._build_app()
-            return self._app
+        return self._app.get()
 
     def _build_app(self) -> Any:
         import msal  # type: ignore[import-untyped]
-        from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS  # type: ignore[import-untyped]
 
-        known = self.environment in WELL_KNOWN_AUTHORITY_HOSTS
-        kwargs: dict[str, Any] = {
-            "authority": self.authority,
-            "token_cache": self.token_cache,
-            "client_capabilities": CLIENT_CAPABILITIES,
-            "timeout": self._http_timeout,
-            "app_name": "copilot-tools",
-        }
-        if self._http_client is not None:
-            kwargs["http_client"] = self._http_client
-        elif self._ca_bundle:
-            kwargs["http_client"] = http_session(self._ca_bundle, self._http_timeout)
-        if not known:
-            kwargs["instance_discovery"] = False
-            kwargs["validate_authority"] = False
+        kwargs = msal_app_options(
+            self.authority_host, timeout=self._http_timeout, http_client=self._http_client, ca_bundle=self._ca_bundle,
+            authority=self.authority, token_cache=self.token_cache, client_capabilities=CLIENT_CAPABILITIES,
+        )
         kwargs.update(broker_options(self.broker))
         try:
             return msal.PublicClientApplication(self.client_id, **kwargs)
@@ -558,6 +541,52 @@ def broker_options(enabled: bool) -> dict[str, bool]:
     if not enabled or not broker_installed():
         return {}
     return {"enable_broker_on_windows": True, "enable_broker_on_mac": True}
+
+
+class BuiltOnce(Generic[T]):
+    """A value built on first use, once however many threads ask at the same time.
+
+    ``functools.cached_property`` does not lock (since 3.12); building an MSAL application
+    sends a discovery request, which two threads must not both send.
+    """
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        value = self._value
+        if value is not None:
+            return value
+        with self._lock:
+            if self._value is None:
+                self._value = self._build()
+            return self._value
+
+
+def msal_app_options(
+    authority_host: str, *, timeout: float, http_client: Any, ca_bundle: str | None, **options: Any
+) -> dict[str, Any]:
+    """The keyword arguments every MSAL application here is built with, plus ``options``.
+
+    ``authority_host`` (``https://login.microsoftonline.com``) outside MSAL's well-known clouds turns instance
+    discovery and authority validation off (a sovereign cloud, a test identity provider);
+    ``http_client`` wins over ``ca_bundle``.
+    """
+    from urllib.parse import urlsplit
+
+    from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS  # type: ignore[import-untyped]
+
+    kwargs: dict[str, Any] = {**options, "timeout": timeout, "app_name": "copilot-tools"}
+    if http_client is not None:
+        kwargs["http_client"] = http_client
+    elif ca_bundle:
+        kwargs["http_client"] = http_session(ca_bundle, timeout)
+    if (urlsplit(authority_host).hostname or "").lower() not in WELL_KNOWN_AUTHORITY_HOSTS:
+        kwargs["instance_discovery"] = False
+        kwargs["validate_authority"] = False
+    return kwargs
 
 
 def http_session(ca_bundle: str, timeout: float) -> Any:

@@ -38,7 +38,6 @@ from langchain_core.messages import (
 from copilot_tools.answer import Answer, Citation
 from copilot_tools.langchain._branches import ConversationLedger, answer_digest, history_digest
 from copilot_tools.errors import InvalidInputError
-from copilot_tools.streaming import StreamEvent, TextDelta, TextReset
 
 logger = logging.getLogger("copilot_tools.langchain")
 
@@ -246,17 +245,12 @@ class StreamText:
 
     def __init__(self, stop: Sequence[str] | None = None) -> None:
         self._stop = [s for s in stop or () if s]
-        self._shown = ""
         self.sent = ""
         self.diverged = False
 
-    def update(self, event: StreamEvent) -> str:
-        """The text to hand out now for ``event`` (possibly empty)."""
-        if isinstance(event, TextDelta):
-            self._shown += event.text
-        elif isinstance(event, TextReset):
-            self._shown = event.text
-        return self._release(self._releasable(self._shown))
+    def update(self, shown: str) -> str:
+        """The text to hand out now that the reply reads ``shown`` (the stream's ``text``; possibly empty)."""
+        return self._release(self._releasable(shown))
 
     def finish(self, final_text: str) -> str:
         """The rest of ``final_text`` (already cut at a stop sequence) to hand out last."""

@@ -9,8 +9,7 @@ How a history maps onto Copilot's server-side conversations is in ``_convert``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
-from contextlib import aclosing, closing
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any, Self, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -276,11 +275,9 @@ class ChatCopilot(CopilotConnection, BaseChatModel):
         turn, options = self._prepare(messages, kwargs)
         stop = stop or self.stop
         text = StreamText(stop)
-        events = cast("Generator[StreamEvent, None, None]",
-                      client.stream(turn.conversation_id, turn.message, **options))
-        with closing(events):
+        with client.stream(turn.conversation_id, turn.message, **options) as events:
             for event in events:
-                if chunk := self._chunk(turn, text, event, stop):
+                if chunk := self._chunk(turn, text, event, events.text, stop):
                     if isinstance(event, AnswerComplete) and self._verifies(kwargs):
                         chunk.message.response_metadata["verification"] = client.verify(event.answer).structured()
                     yield chunk
@@ -300,11 +297,9 @@ class ChatCopilot(CopilotConnection, BaseChatModel):
         turn, options = self._prepare(messages, kwargs)
         stop = stop or self.stop
         text = StreamText(stop)
-        stream = cast("AsyncGenerator[StreamEvent, None]",
-                      client.stream(turn.conversation_id, turn.message, **options))
-        async with aclosing(stream) as events:
+        async with client.stream(turn.conversation_id, turn.message, **options) as events:
             async for event in events:
-                if chunk := self._chunk(turn, text, event, stop):
+                if chunk := self._chunk(turn, text, event, events.text, stop):
                     if isinstance(event, AnswerComplete) and self._verifies(kwargs):
                         verification = await client.verify(event.answer)
                         chunk.message.response_metadata["verification"] = verification.structured()
@@ -337,14 +332,14 @@ class ChatCopilot(CopilotConnection, BaseChatModel):
         return turn, {k: v for k, v in options.items() if v is not None}
 
     def _chunk(
-        self, turn: Turn, text: StreamText, event: StreamEvent, stop: list[str] | None
+        self, turn: Turn, text: StreamText, event: StreamEvent, shown: str, stop: list[str] | None
     ) -> ChatGenerationChunk | None:
-        """The chunk for one stream event: text that may go out now, or the final chunk."""
+        """The chunk for one stream event (``shown``: the reply after it): text that may go out now, or the final chunk."""
         if isinstance(event, AnswerComplete):
             chunk = last_chunk(text, event.answer, self.model, stop)
             turn.answered(LEDGER, event.answer.conversation_id, text.sent)
             return ChatGenerationChunk(message=chunk)
-        piece = text.update(event)
+        piece = text.update(shown)
         return ChatGenerationChunk(message=text_chunk(piece)) if piece else None
 
     def _verifies(self, kwargs: Mapping[str, Any]) -> bool:

@@ -1,4 +1,4 @@
-"""``copilot-tools ask`` end to end: the real entry point in a subprocess, against the emulator."""
+"""``copilot-tools ask`` end to end against the emulator: `main(argv)` in-process, the pty run in a real process."""
 
 from __future__ import annotations
 
@@ -206,6 +206,13 @@ def test_a_network_failure_is_a_service_error(run: Run) -> None:
     result = run("ask", MEETING, env={"COPILOT_TOOLS_ENDPOINT": CLOSED_ENDPOINT, "COPILOT_TOOLS_MAX_RETRIES": "0"})
     assert result.returncode == 1
     assert result.stderr.startswith("error: ")
+
+
+def test_the_installed_entry_point_exits_with_the_command_status(run_process: Run) -> None:
+    """The other tests call ``main(argv)``; this one runs ``python -m copilot_tools`` as a user would."""
+    result = run_process("ask", MEETING, "--no-such-option", env={"COPILOT_TOOLS_ENDPOINT": CLOSED_ENDPOINT})
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--no-such-option" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_argparse_errors_are_usage_errors(run: Run) -> None:

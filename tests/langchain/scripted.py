@@ -6,11 +6,13 @@ rewrite of an earlier line (never seen from the service) needs a scripted stream
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
 
 from copilot_tools import AnswerComplete, AsyncCopilotClient, CopilotClient, TextDelta, TextReset
+from copilot_tools._stream import AsyncStream, Stream
 from copilot_tools.answer import Answer, Citation
+from copilot_tools.streaming import StreamEvent
 
 Event = TextDelta | TextReset
 
@@ -34,8 +36,11 @@ class ScriptedClient(CopilotClient):
         self.calls: list[tuple[str | None, str, dict[str, Any]]] = []
         return self
 
-    def stream(self, conversation_id: str | None, message: str, **kwargs: Any) -> Iterator[Any]:
+    def stream(self, conversation_id: str | None, message: str, **kwargs: Any) -> Stream:
         self.calls.append((conversation_id, message, kwargs))
+        return Stream(self._replay())
+
+    def _replay(self) -> Generator[StreamEvent, None, None]:
         yield from self.events
         yield AnswerComplete(self.final)
 
@@ -53,7 +58,10 @@ class ScriptedAsyncClient(AsyncCopilotClient):
         super().__init__(base_url="http://127.0.0.1:9/beta", token="scripted", time_zone="UTC")
         self.events, self.final = list(events), final
 
-    async def stream(self, conversation_id: str | None, message: str, **kwargs: Any) -> AsyncIterator[Any]:
+    def stream(self, conversation_id: str | None, message: str, **kwargs: Any) -> AsyncStream:
+        return AsyncStream(self._replay())
+
+    async def _replay(self) -> AsyncGenerator[StreamEvent, None]:
         for event in self.events:
             yield event
         yield AnswerComplete(self.final)
