@@ -136,6 +136,8 @@ class _Alarms:
         self._order = itertools.count()  # ties on time never compare two watchdogs
         self._stopped = 0
         self._thread: threading.Thread | None = None
+        #: When the thread will next look at the heap: a later deadline need not wake it.
+        self._wake_at = float("inf")
 
     def add(self, when: float, watchdog: Watchdog) -> None:
         with self._condition:
@@ -143,8 +145,9 @@ class _Alarms:
                 self._thread = threading.Thread(target=self._run, name="copilot-tools-watchdog", daemon=True)
                 self._thread.start()
             heapq.heappush(self._heap, (when, next(self._order), watchdog))
-            if self._heap[0][2] is watchdog:
-                self._condition.notify()  # the new deadline is the earliest: wake to wait less
+            if when < self._wake_at:  # sooner than the thread means to look: wake it to wait less
+                self._wake_at = when
+                self._condition.notify()
 
     def stopped(self) -> None:
         with self._condition:
@@ -162,9 +165,11 @@ class _Alarms:
                         heapq.heappop(self._heap)
                         self._stopped = max(0, self._stopped - 1)
                     if not self._heap:
+                        self._wake_at = float("inf")
                         self._condition.wait()
                         continue
-                    delay = self._heap[0][0] - time.monotonic()
+                    self._wake_at = self._heap[0][0]
+                    delay = self._wake_at - time.monotonic()
                     if delay <= 0:
                         due = heapq.heappop(self._heap)[2]
                         break
