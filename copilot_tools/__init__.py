@@ -69,14 +69,9 @@ _EXPORTS: dict[str, str] = {
 
 
 def __getattr__(name: str) -> Any:
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'copilot_tools' has no attribute {name!r}")
-    import importlib
+    from copilot_tools._exports import import_export
 
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
+    return import_export(__name__, _EXPORTS, globals(), name)
 
 
 def __dir__() -> list[str]:
