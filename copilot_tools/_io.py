@@ -126,8 +126,8 @@ class _Alarms:
     about a tenth of a ``chat`` turn against a local server (benchmarks/client_overhead.py).
     Here arming is a heap push under a lock; the thread sleeps until the earliest deadline.
     A stopped watchdog stays in the heap until it comes up or until stopped ones are the
-    majority, when the heap is rebuilt without them, so a long deadline on many short turns
-    holds no more than twice the entries that are live.
+    majority (past 64 of them), when the heap is rebuilt without them: a long deadline on many
+    short turns holds about twice the entries that are live, not one per turn ever made.
     """
 
     def __init__(self) -> None:
