@@ -26,24 +26,26 @@ CID = "0d110e7e-2b7e-4270-a899-fd2af6fde333"
 BODY = {"message": {"text": "What meeting do I have at 9 AM tomorrow morning?"}, "locationHint": {"timeZone": "UTC"}}
 
 
-def per_call(function, repeat: int) -> float:
+def per_call(baseline, function, repeat: int) -> tuple[float, float]:
+    """Median time of one call of each, the two interleaved so that load on a shared machine
+    falls on both alike (one block after the other let a burst of load land on one side)."""
     for _ in range(min(20, repeat)):
-        function()
-    samples = []
+        baseline(), function()
+    base_samples, samples = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+        for run, into in ((baseline, base_samples), (function, samples)):
+            started = time.perf_counter()
+            run()
+            into.append(time.perf_counter() - started)
+    return statistics.median(base_samples), statistics.median(samples)
 
 
 def bench_turns(base_url: str, turns: int) -> tuple[float, float]:
     with httpx.Client(timeout=30) as bare, CopilotClient(base_url=base_url, token="bench", time_zone="UTC") as client:
         url = f"{base_url}/copilot/conversations/{CID}/chat"
         headers = {"Authorization": "Bearer bench"}
-        bare_time = per_call(lambda: json.loads(bare.post(url, json=BODY, headers=headers).content), turns)
-        client_time = per_call(lambda: client.chat(CID, BODY["message"]["text"]), turns)
-    return bare_time, client_time
+        return per_call(lambda: json.loads(bare.post(url, json=BODY, headers=headers).content),
+                        lambda: client.chat(CID, BODY["message"]["text"]), turns)
 
 
 def bench_first_delta(base_url: str, streams: int) -> tuple[float, float]:
@@ -61,7 +63,7 @@ def bench_first_delta(base_url: str, streams: int) -> tuple[float, float]:
             finally:
                 events.close()
 
-        return per_call(bare_first_byte, streams), per_call(client_first_delta, streams)
+        return per_call(bare_first_byte, client_first_delta, streams)
 
 
 def bench_decoder(megabytes: int) -> dict[str, float]:

@@ -8,7 +8,10 @@ here; the only code they do not share is how they wait and move bytes.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
+import os
 import socket
 import threading
 import time
@@ -116,37 +119,107 @@ def decoding_error(error: httpx.DecodingError, response: httpx.Response) -> Serv
     )
 
 
+class _Alarms:
+    """One daemon thread that fires every armed ``Watchdog`` at its deadline.
+
+    A ``threading.Timer`` per response cost a thread start (and its switches) on every turn,
+    about a tenth of a ``chat`` turn against a local server (benchmarks/client_overhead.py).
+    Here arming is a heap push under a lock; the thread sleeps until the earliest deadline.
+    A stopped watchdog stays in the heap until it comes up or until stopped ones are the
+    majority (past 64 of them), when the heap is rebuilt without them: a long deadline on many
+    short turns holds about twice the entries that are live, not one per turn ever made.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int, Watchdog]] = []
+        self._order = itertools.count()  # ties on time never compare two watchdogs
+        self._stopped = 0
+        self._thread: threading.Thread | None = None
+        #: When the thread will next look at the heap: a later deadline need not wake it.
+        self._wake_at = float("inf")
+
+    def add(self, when: float, watchdog: Watchdog) -> None:
+        with self._condition:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="copilot-tools-watchdog", daemon=True)
+                self._thread.start()
+            heapq.heappush(self._heap, (when, next(self._order), watchdog))
+            if when < self._wake_at:  # sooner than the thread means to look: wake it to wait less
+                self._wake_at = when
+                self._condition.notify()
+
+    def stopped(self) -> None:
+        with self._condition:
+            self._stopped += 1
+            if self._stopped > 64 and self._stopped * 2 > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
+                self._stopped = 0
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while True:
+                    while self._heap and self._heap[0][2].done:
+                        heapq.heappop(self._heap)
+                        self._stopped = max(0, self._stopped - 1)
+                    if not self._heap:
+                        self._wake_at = float("inf")
+                        self._condition.wait()
+                        continue
+                    self._wake_at = self._heap[0][0]
+                    delay = self._wake_at - time.monotonic()
+                    if delay <= 0:
+                        due = heapq.heappop(self._heap)[2]
+                        break
+                    self._condition.wait(delay)
+            due.fire()
+
+
+_alarms = _Alarms()
+
+
+def _alarms_after_fork() -> None:
+    """A child process has none of its parent's threads (and may inherit the lock held)."""
+    global _alarms
+    _alarms = _Alarms()
+
+
+os.register_at_fork(after_in_child=_alarms_after_fork)
+
+
 class Watchdog:
     """Cuts a sync response's connection when the deadline passes.
 
     A blocked ``recv`` cannot look at a clock, and httpx fixes a response's read timeout when
     it is sent; so without this a sync body or stream that falls silent near its deadline
     would overrun it by up to one silence timeout. ``arm()`` (called once the first piece has
-    arrived, so a body that comes in one piece costs no thread) starts a timer that shuts the
-    socket down at the deadline; the blocked read then fails or ends at once. It never fires
-    after ``stop()``: the connection may go back to the pool only once nothing can cut it.
+    arrived) asks the one shared alarm thread (``_Alarms``) to shut the socket down at the
+    deadline; the blocked read then fails or ends at once. It never fires after ``stop()``:
+    the connection may go back to the pool only once nothing can cut it.
     """
 
     def __init__(self, response: httpx.Response, deadline: Deadline) -> None:
         self._deadline = deadline
         self._lock = threading.Lock()
-        self._done = False
+        #: Whether ``stop()`` has run: the alarm thread skips (and forgets) a done watchdog.
+        self.done = False
         #: Whether the deadline cut the connection (a body that "ended" then is not whole).
         self.fired = False
         network = response.extensions.get("network_stream")
         sock = network.get_extra_info("socket") if network is not None else None
         self._socket = sock if isinstance(sock, socket.socket) else None
-        self._timer: threading.Timer | None = None
+        self._armed = False
 
     def arm(self) -> None:
-        if self._timer is None and self._socket is not None and not self._done:
-            self._timer = threading.Timer(self._deadline.remaining(), self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+        if not self._armed and self._socket is not None and not self.done:
+            self._armed = True
+            _alarms.add(time.monotonic() + self._deadline.remaining(), self)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
         with self._lock:
-            if self._done or self._socket is None:
+            if self.done or self._socket is None:
                 return
             self.fired = True
             try:
@@ -156,9 +229,12 @@ class Watchdog:
 
     def stop(self) -> None:
         with self._lock:
-            self._done = True
-        if self._timer is not None:
-            self._timer.cancel()
+            if self.done:
+                return
+            self.done = True
+            self._socket = None  # the heap may hold this watchdog a while; not the socket
+        if self._armed:
+            _alarms.stopped()
 
     def __enter__(self) -> Self:
         return self

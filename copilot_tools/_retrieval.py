@@ -52,7 +52,7 @@ DEFAULT_METADATA = ("title", "author")
 
 
 class Extract(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # validator built on first use, not at import
 
     text: str
     relevance_score: float | None = None
@@ -61,7 +61,7 @@ class Extract(BaseModel):
 class RetrievalHit(BaseModel):
     """One document (or connector item) with the extracts that matched."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # validator built on first use, not at import
 
     url: str
     extracts: tuple[Extract, ...] = ()

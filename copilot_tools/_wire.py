@@ -47,6 +47,9 @@ class WireModel(BaseModel):
         populate_by_name=True,
         extra="allow",
         serialize_by_alias=True,
+        # Build each validator on first use, not at import: most programs read a few of these
+        # models and the import of the client is what every program pays (benchmarks/import_time.py).
+        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, Any]:

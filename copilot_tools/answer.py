@@ -45,7 +45,8 @@ CitationSource = Literal["model", "grounding", "external"] | str
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the validator is built on first use, not at import (benchmarks/import_time.py).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class SensitivityLabel(_Model):

@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import anyio
 import httpx
@@ -36,7 +36,11 @@ from copilot_tools.answer import Answer
 from copilot_tools.auth.base import AsyncTokenProvider, TokenProvider
 from copilot_tools.settings import Settings
 from copilot_tools.streaming import AnswerComplete, StreamEvent, StreamReader
-from copilot_tools._verify import Verification, plan_verification
+
+if TYPE_CHECKING:
+    # Imported by ``verify`` on first use: its dataclasses and patterns cost every import of the
+    # client a few milliseconds (benchmarks/import_time.py) and most programs never verify.
+    from copilot_tools._verify import Verification
 
 __all__ = [
     "AsyncCopilotClient",
@@ -371,6 +375,8 @@ class CopilotClient(_ClientOptions[httpx.Client]):
 
     def verify(self, answer: Answer) -> Verification:
         """Check each citation of ``answer`` against the document it cites, in one ``$batch``."""
+        from copilot_tools._verify import plan_verification
+
         plan = plan_verification(answer, file_hosts=self._core.settings.file_hosts)
         return plan.judge(self._run(plan.batch(self._core.endpoint, self._core.policy), self._deadline()) if plan.queries else [])
 
@@ -586,6 +592,8 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
 
     async def verify(self, answer: Answer) -> Verification:
         """Check each citation of ``answer`` against the document it cites, in one ``$batch``."""
+        from copilot_tools._verify import plan_verification
+
         plan = plan_verification(answer, file_hosts=self._core.settings.file_hosts)
         return plan.judge(await self._run(plan.batch(self._core.endpoint, self._core.policy), self._deadline()) if plan.queries else [])
 

@@ -58,7 +58,8 @@ class Settings(BaseModel):
     until it is done, so its wait is bounded by the deadline alone.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # defer_build: the validator is built on first use, not at import (benchmarks/import_time.py).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
     endpoint: str = "graph"
     access_token: SecretStr | None = None

@@ -94,6 +94,12 @@ def test_a_mistyped_command_through_dev_gets_did_you_mean(clone: DevClone) -> No
 def test_help_lists_dev_and_copilot_tools_commands(clone: DevClone) -> None:
     result = dev(clone.env, "--help")
     assert result.returncode == 0
-    for line in ("demo ", "test ", "lint ", "docs ", "COMMAND "):
+    for line in ("demo ", "test ", "lint ", "docs ", "bench ", "COMMAND "):
         assert f"  {line}" in result.stderr
     assert "retrieve" in result.stderr and "source .venv/bin/activate" in result.stderr
+
+
+def test_bench_passes_its_arguments_to_the_benchmark_runner(clone: DevClone) -> None:
+    result = dev(clone.env, "bench", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage: run_all.py" in result.stdout and "--quick" in result.stdout
