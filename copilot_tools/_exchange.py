@@ -117,7 +117,9 @@ def exchange(
         yield Sleep(delay, reason, attempt)
 
 
-def _transport_error(outcome: Failed, operation: Operation, request: HttpRequest, endpoint: Endpoint) -> APIConnectionError:
+def _transport_error(
+    outcome: Failed, operation: Operation, request: HttpRequest, endpoint: Endpoint
+) -> APIConnectionError:
     name = type(outcome.error).__name__
     kind = APITimeoutError if isinstance(outcome.error, httpx.TimeoutException) else APIConnectionError
     if outcome.request_sent and operation == "turn":

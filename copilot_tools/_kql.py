@@ -77,7 +77,8 @@ def check_filter(expression: str, *, allow_any_property: bool = False) -> str:
     if depth > 0:
         _fail(expression, len(expression), "a '(' is never closed")
     if expect_term:
-        _fail(expression, tokens[-1].position, f"the filter ends with {tokens[-1].text!r}, which needs a condition after it")
+        last = tokens[-1]
+        _fail(expression, last.position, f"the filter ends with {last.text!r}, which needs a condition after it")
     return expression
 
 

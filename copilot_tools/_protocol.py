@@ -302,7 +302,8 @@ def split_base_url(argument: str, value: str) -> SplitResult:
         raise InvalidInputError(argument, f"{shown} is not a well-formed URL ({exc})", hint=hint) from None
     problem = None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        problem = "is not an http(s) URL" + (" (nor 'graph', 'workiq' or 'workiq-beta')" if argument == "endpoint" else "")
+        aliases = " (nor 'graph', 'workiq' or 'workiq-beta')" if argument == "endpoint" else ""
+        problem = "is not an http(s) URL" + aliases
     elif "\\" in value:
         problem = "contains a backslash"
     elif "@" in parts.netloc:
@@ -594,7 +595,10 @@ def error_from_response(
             reply = next((m.text for m in reversed(conversation.messages) if m.text), "")
             return LicenseRequiredError(
                 f"Copilot refused the request: {reply or 'no valid licence'}",
-                hint="Ask an administrator to assign a Microsoft 365 Copilot licence; a new licence takes 15–30 minutes to work.",
+                hint=(
+                    "Ask an administrator to assign a Microsoft 365 Copilot licence; "
+                    "a new licence takes 15–30 minutes to work."
+                ),
                 **common,
             )
         if re.search(r"licen[cs]e", message, re.IGNORECASE):

@@ -41,7 +41,9 @@ class RetryPolicy:
     max_delay: float = 30.0
     max_retry_after: float = 60.0
 
-    def delay_for_status(self, operation: Operation, status: int, attempt: int, retry_after: float | None) -> float | None:
+    def delay_for_status(
+        self, operation: Operation, status: int, attempt: int, retry_after: float | None
+    ) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None to give up."""
         if attempt >= self.max_retries or status not in _RETRY_STATUS[operation]:
             return None
@@ -87,7 +89,9 @@ class Deadline:
         """Whether a wait of ``seconds`` ends before the deadline (with time left to act)."""
         return seconds < self._expires - self._clock()
 
-    def exceeded(self, *, partial_text: str = "", request_id: str | None = None, sent: bool = False) -> DeadlineExceededError:
+    def exceeded(
+        self, *, partial_text: str = "", request_id: str | None = None, sent: bool = False
+    ) -> DeadlineExceededError:
         """The error that ends a call whose deadline passed."""
         message = f"The call did not finish within its deadline of {self.seconds:g} s."
         if partial_text:

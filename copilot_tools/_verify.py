@@ -62,7 +62,15 @@ _DECORATION = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d{1,3}[.)]\s+|>\s*)+|[*_`]
 _TERM = re.compile(r"[^\W_]+")
 _SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
 _STOP_WORDS = frozenset(
-    ["the", "and", "for", "are", "but", "not", "you", "your", "yours", "with", "from", "this", "that", "these", "those", "was", "were", "has", "have", "had", "its", "our", "ours", "their", "they", "them", "can", "could", "will", "would", "shall", "should", "may", "might", "must", "all", "any", "each", "every", "which", "who", "whom", "whose", "what", "when", "where", "why", "how", "than", "then", "there", "here", "also", "into", "onto", "upon", "about", "over", "under", "after", "before", "between", "only", "just", "very", "more", "most", "less", "least", "such", "same", "other", "some", "been", "being", "does", "did", "doing", "per", "via", "out", "off", "one"]
+    [
+        "the", "and", "for", "are", "but", "not", "you", "your", "yours", "with", "from", "this", "that", "these",
+        "those", "was", "were", "has", "have", "had", "its", "our", "ours", "their", "they", "them", "can", "could",
+        "will", "would", "shall", "should", "may", "might", "must", "all", "any", "each", "every", "which", "who",
+        "whom", "whose", "what", "when", "where", "why", "how", "than", "then", "there", "here", "also", "into",
+        "onto", "upon", "about", "over", "under", "after", "before", "between", "only", "just", "very", "more",
+        "most", "less", "least", "such", "same", "other", "some", "been", "being", "does", "did", "doing", "per",
+        "via", "out", "off", "one",
+    ]
 )
 
 

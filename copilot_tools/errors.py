@@ -213,7 +213,10 @@ class ThrottledError(APIStatusError):
     def __init__(self, message: str, *, retry_after: float | None = None, **details: Unpack[StatusDetails]) -> None:
         self._set(retry_after=retry_after)
         if details.get("hint") is None:
-            details["hint"] = f"Retry after {retry_after:g} s." if retry_after is not None else "Retry in a little while."
+            if retry_after is not None:
+                details["hint"] = f"Retry after {retry_after:g} s."
+            else:
+                details["hint"] = "Retry in a little while."
         super().__init__(message, **details)
 
 

@@ -19,7 +19,8 @@ from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorServer]:
-    """A running ``EmulatorServer``: ``.base_url`` is ``http://127.0.0.1:PORT/beta``, ``.root_url`` without ``/beta``."""
+    """A running ``EmulatorServer``: ``.base_url`` is ``http://127.0.0.1:PORT/beta``, ``.root_url`` without
+    ``/beta``."""
     # A fixed Monday morning, so "9 AM tomorrow" has the weekday standup whatever day CI runs.
     now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
     with EmulatorServer(EmulatorConfig(words_per_event=12, event_delay=0.0, now=now)) as server:

@@ -24,7 +24,9 @@ class ToolErrorReport:
     is_configuration: bool
 
 
-def tool_error(spec: ToolSpec[Any, Any], error: CopilotError, arguments: Mapping[str, Any] | None = None) -> ToolErrorReport:
+def tool_error(
+    spec: ToolSpec[Any, Any], error: CopilotError, arguments: Mapping[str, Any] | None = None
+) -> ToolErrorReport:
     """The report of ``error`` raised by ``spec`` called with ``arguments`` (the raw ones are fine)."""
     sent = arguments if isinstance(arguments, Mapping) else {}
     # Any argument the model sent is the model's to fix, even one the tool does not have.

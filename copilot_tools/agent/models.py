@@ -62,7 +62,8 @@ class _TurnInput(ToolInput):
         description="Let Copilot ground the answer in web search results too; default: the server's setting.",
     )
     additional_context: list[str] = Field(
-        default_factory=list, description="Extra text Copilot should take into account (e.g. an excerpt the user pasted)."
+        default_factory=list,
+        description="Extra text Copilot should take into account (e.g. an excerpt the user pasted).",
     )
     time_zone: str | None = Field(
         default=None,
@@ -93,7 +94,9 @@ class ContinueInput(_TurnInput):
     )
     message: str = Field(description="The next message in the conversation (a follow-up question).")
     files: list[str] = Field(
-        default_factory=list, max_length=MAX_FILES, description=f"Up to {MAX_FILES} {_FILE_URLS} to ground this turn in."
+        default_factory=list,
+        max_length=MAX_FILES,
+        description=f"Up to {MAX_FILES} {_FILE_URLS} to ground this turn in.",
     )
 
 
@@ -286,7 +289,9 @@ class StatusOutput(ToolOutput):
 # --- portable schemas -------------------------------------------------------------------------
 
 
-def portable_schema(model: type[BaseModel], *, mode: Literal["validation", "serialization"] = "validation") -> dict[str, Any]:
+def portable_schema(
+    model: type[BaseModel], *, mode: Literal["validation", "serialization"] = "validation"
+) -> dict[str, Any]:
     """``model``'s JSON schema with every ``$ref`` inlined (the models hold no cycles) and ``$defs`` dropped.
 
     Pydantic already writes optional values as ``anyOf [X, {type: null}]``; inlining keeps

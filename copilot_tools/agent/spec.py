@@ -229,7 +229,8 @@ class ToolSpec(Generic[In, Out]):
         is read as what it spells.
         """
         if not isinstance(arguments, Mapping):
-            raise InvalidInputError("arguments", f"expected an object of named arguments, got {type(arguments).__name__}")
+            got = type(arguments).__name__
+            raise InvalidInputError("arguments", f"expected an object of named arguments, got {got}")
         try:
             return self.input_model.model_validate(_json_text_decoded(self.input_model, arguments))
         except ValidationError as exc:

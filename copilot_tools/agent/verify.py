@@ -20,7 +20,8 @@ from copilot_tools.agent.text import DATA_NOTE, DATA_NOTICE, wrap_untrusted
 from copilot_tools.agent.throttle import throttle_budget
 from copilot_tools.errors import InvalidInputError
 
-VERIFY_DESCRIPTION = f"""Check the [n] citations of an answer Copilot gave in this session against the documents they cite.
+VERIFY_DESCRIPTION = f"""Check the [n] citations of an answer Copilot gave in this session against the \
+documents they cite.
 
 Pass the conversation_id of an ask_copilot, ask_with_files or continue_conversation answer
 (and optionally its turn number; default: the latest). For every citation that links a
@@ -44,7 +45,9 @@ class VerifyInput(ToolInput):
         description="The conversation_id an ask_copilot, ask_with_files or continue_conversation answer returned."
     )
     turn: int | None = Field(
-        default=None, ge=1, description="Which answer of the conversation to check (its turn number); default: the latest."
+        default=None,
+        ge=1,
+        description="Which answer of the conversation to check (its turn number); default: the latest.",
     )
 
 
@@ -62,7 +65,9 @@ class EvidenceOutput(_Result):
 class ClaimOutput(_Result):
     sentence: str = Field(description="A sentence of the answer that cites the document.")
     supported: bool
-    evidence: EvidenceOutput | None = Field(description="The extract closest to the sentence (the support if supported).")
+    evidence: EvidenceOutput | None = Field(
+        description="The extract closest to the sentence (the support if supported)."
+    )
 
 
 class CitationCheckOutput(_Result):

@@ -182,7 +182,8 @@ def read_private(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as exc:  # ELOOP: a symlink
-        raise _refuse(path, f"it cannot be opened safely ({exc.strerror})", f"Remove {path} and sign in again.") from None
+        reason = f"it cannot be opened safely ({exc.strerror})"
+        raise _refuse(path, reason, f"Remove {path} and sign in again.") from None
     with os.fdopen(fd, "rb") as handle:
         check_file(path, os.fstat(handle.fileno()))
         data = handle.read()

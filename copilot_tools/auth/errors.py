@@ -22,11 +22,24 @@ __all__ = ["ConsentRequiredError", "SignInFailedError", "SignInRequiredError", "
 
 _CONSENT_CODES = ("AADSTS65001", "AADSTS650052", "AADSTS90094", "AADSTS90008")
 _HINTS: tuple[tuple[str, str], ...] = (
-    ("AADSTS700016", "The client id is not known in this tenant: check `client_id`, or register an app (README, Sign-in)."),
-    ("AADSTS7000218", "The app registration must allow public client flows (Authentication > Allow public client flows: Yes)."),
+    (
+        "AADSTS700016",
+        "The client id is not known in this tenant: check `client_id`, or register an app (README, Sign-in).",
+    ),
+    (
+        "AADSTS7000218",
+        "The app registration must allow public client flows (Authentication > Allow public client flows: Yes).",
+    ),
     ("AADSTS50020", "Use a work or school account of the tenant; personal Microsoft accounts cannot use Copilot."),
-    ("AADSTS53003", "Conditional Access blocked this sign-in (often device code): try `copilot-tools login` without --device-code on a desktop, or ask your admin."),
-    ("AADSTS530084", "A token-protection policy applies: sign in on a managed Windows or macOS desktop with the system browser."),
+    (
+        "AADSTS53003",
+        "Conditional Access blocked this sign-in (often device code): "
+        "try `copilot-tools login` without --device-code on a desktop, or ask your admin.",
+    ),
+    (
+        "AADSTS530084",
+        "A token-protection policy applies: sign in on a managed Windows or macOS desktop with the system browser.",
+    ),
     ("AADSTS50076", "Multi-factor authentication is required: sign in again interactively."),
     ("AADSTS50079", "Multi-factor authentication registration is required: sign in again interactively."),
     ("AADSTS70043", "The saved sign-in expired under a sign-in frequency policy: sign in again."),

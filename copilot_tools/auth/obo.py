@@ -137,7 +137,10 @@ class OnBehalfOfProvider:
         self.exchanges = 0
 
     def __repr__(self) -> str:
-        return f"OnBehalfOfProvider(client_id={self.client_id!r}, tenant_id={self.tenant_id!r}, scopes={list(self.scopes)!r})"
+        return (
+            f"OnBehalfOfProvider(client_id={self.client_id!r}, tenant_id={self.tenant_id!r}, "
+            f"scopes={list(self.scopes)!r})"
+        )
 
     @property
     def app(self) -> Any:
@@ -181,7 +184,9 @@ class OnBehalfOfProvider:
     def exchange(self, user_assertion: str, *, claims: str | None = None, force_refresh: bool = False) -> str:
         """A downstream token for the user of ``user_assertion`` (cached; see the module docstring)."""
         if not user_assertion or not user_assertion.strip():
-            raise AuthenticationError("No user token to exchange.", hint="The request must carry the user's bearer token.")
+            raise AuthenticationError(
+                "No user token to exchange.", hint="The request must carry the user's bearer token."
+            )
         key = _user_key(user_assertion, self.scopes)
         digest = _digest(user_assertion)
         with self._lock:

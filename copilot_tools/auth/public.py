@@ -221,7 +221,9 @@ class MsalTokenProvider:
 
     # ------------------------------------------------------------------ accounts (cache only)
 
-    def _cache_search(self, credential_type: str, query: dict[str, Any] | None = None, target: list[str] | None = None) -> list[dict[str, Any]]:
+    def _cache_search(
+        self, credential_type: str, query: dict[str, Any] | None = None, target: list[str] | None = None
+    ) -> list[dict[str, Any]]:
         cache = self.token_cache
         kwargs: dict[str, Any] = {"query": query or {}}
         if target:
@@ -343,13 +345,12 @@ class MsalTokenProvider:
         if account is None:
             return None
         types = msal.TokenCache.CredentialType
-        query = {"home_account_id": account.home_account_id, "environment": account.environment, "client_id": self.client_id}
+        of_account = {"home_account_id": account.home_account_id, "environment": account.environment}
+        query = {**of_account, "client_id": self.client_id}
         entries = self._cache_search(types.ACCESS_TOKEN, query, target=self.scopes) or self._cache_search(
             types.ACCESS_TOKEN, query
         )
-        has_refresh = bool(
-            self._cache_search(types.REFRESH_TOKEN, {"home_account_id": account.home_account_id, "environment": account.environment})
-        )
+        has_refresh = bool(self._cache_search(types.REFRESH_TOKEN, of_account))
         info: dict[str, Any] = {
             "username": account.username,
             "tenant_id": account.tenant_id,
@@ -480,7 +481,11 @@ class MsalTokenProvider:
             )
 
         def no_browser(uri: str) -> None:
-            print(f"Could not open a browser. Open this address on this machine to sign in:\n{uri}", file=sys.stderr, flush=True)
+            print(
+                f"Could not open a browser. Open this address on this machine to sign in:\n{uri}",
+                file=sys.stderr,
+                flush=True,
+            )
 
         try:
             return dict(

@@ -100,7 +100,9 @@ def short_scope_names(scopes: list[str] | tuple[str, ...] | str) -> list[str]:
     return [item.rsplit("/", 1)[-1] if "://" in item else item for item in items]
 
 
-def admin_consent_url(client_id: str, tenant: str | None, *, authority_host: str = "https://login.microsoftonline.com") -> str:
+def admin_consent_url(
+    client_id: str, tenant: str | None, *, authority_host: str = "https://login.microsoftonline.com"
+) -> str:
     """Where a tenant administrator grants the permissions for every user at once."""
     tenant_part = tenant if tenant and tenant not in ("organizations", "common") else "{your-tenant-id}"
     return f"{authority_host.rstrip('/')}/{tenant_part}/adminconsent?client_id={client_id}"

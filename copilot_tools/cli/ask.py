@@ -145,7 +145,9 @@ def read_question(args: argparse.Namespace) -> str:
     if args.question not in (None, "-"):
         return str(args.question)
     if args.question is None and sys.stdin.isatty():
-        raise InvalidInputError("message", "no question given", hint='Try: copilot-tools ask "What meeting do I have at 9 AM tomorrow?"')
+        raise InvalidInputError(
+            "message", "no question given", hint='Try: copilot-tools ask "What meeting do I have at 9 AM tomorrow?"'
+        )
     return sys.stdin.read().strip()
 
 
@@ -223,4 +225,5 @@ def _answer(client: CopilotClient, conversation: str | None, question: str, turn
 
 
 def continue_hint(answer: Answer) -> str:
-    return f"conversation {answer.conversation_id} · continue with: copilot-tools ask --conversation {answer.conversation_id} \"…\""
+    cid = answer.conversation_id
+    return f"conversation {cid} · continue with: copilot-tools ask --conversation {cid} \"…\""

@@ -27,7 +27,13 @@ def _add_client_id(parser: argparse.ArgumentParser) -> None:
 
 
 def configure_login(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = "examples:\n  copilot-tools login\n  copilot-tools login --device-code --tenant contoso.onmicrosoft.com\n  copilot-tools login --endpoint workiq\n  copilot-tools login --account adele@contoso.com   # switch the default account"
+    parser.epilog = (
+        "examples:\n"
+        "  copilot-tools login\n"
+        "  copilot-tools login --device-code --tenant contoso.onmicrosoft.com\n"
+        "  copilot-tools login --endpoint workiq\n"
+        "  copilot-tools login --account adele@contoso.com   # switch the default account"
+    )
     parser.description = (
         "Sign in to Microsoft 365 and keep the sign-in in the shared token cache (the MCP "
         "server and every command read it). Opens the browser where one is available, "
@@ -40,7 +46,12 @@ def configure_login(parser: argparse.ArgumentParser) -> None:
 
 
 def configure_logout(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = "examples:\n  copilot-tools logout\n  copilot-tools logout --account adele@contoso.com\n  copilot-tools logout --all"
+    parser.epilog = (
+        "examples:\n"
+        "  copilot-tools logout\n"
+        "  copilot-tools logout --account adele@contoso.com\n"
+        "  copilot-tools logout --all"
+    )
     parser.description = "Sign out of the current account (or --account USER), or of all accounts."
     parser.add_argument("--all", action="store_true", dest="all_accounts", help="sign out of every account")
     _add_client_id(parser)
@@ -49,7 +60,9 @@ def configure_logout(parser: argparse.ArgumentParser) -> None:
 def configure_accounts(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "examples:\n  copilot-tools accounts\n  copilot-tools accounts --json"
     parser.description = "List the signed-in accounts (the default one is marked)."
-    parser.add_argument("--json", action="store_true", default=None, help="print JSON on stdout (env COPILOT_TOOLS_JSON)")
+    parser.add_argument(
+        "--json", action="store_true", default=None, help="print JSON on stdout (env COPILOT_TOOLS_JSON)"
+    )
     _add_client_id(parser)
 
 
@@ -59,7 +72,9 @@ def configure_whoami(parser: argparse.ArgumentParser) -> None:
         "Show the account, tenant, endpoint, granted scopes and expiry of the cached token "
         "(read from the cache for display; no network call). Exits 3 when not signed in."
     )
-    parser.add_argument("--json", action="store_true", default=None, help="print JSON on stdout (env COPILOT_TOOLS_JSON)")
+    parser.add_argument(
+        "--json", action="store_true", default=None, help="print JSON on stdout (env COPILOT_TOOLS_JSON)"
+    )
     _add_client_id(parser)
 
 
@@ -169,7 +184,9 @@ def _logout(args: argparse.Namespace) -> int:
     if settings.account:
         removed = provider.sign_out(settings.account)
         if not removed:
-            raise AuthenticationError(f"{settings.account} is not signed in.", hint="`copilot-tools accounts` lists who is.")
+            raise AuthenticationError(
+                f"{settings.account} is not signed in.", hint="`copilot-tools accounts` lists who is."
+            )
     else:
         from copilot_tools.auth.cache import TokenCacheError
 
@@ -178,7 +195,8 @@ def _logout(args: argparse.Namespace) -> int:
         except TokenCacheError:
             raise
         except AuthenticationError as exc:
-            raise InvalidInputError("account", exc.message, hint="Name one with --account USER, or use --all.") from None
+            hint = "Name one with --account USER, or use --all."
+            raise InvalidInputError("account", exc.message, hint=hint) from None
     return _report_signed_out(removed)
 
 
@@ -260,7 +278,8 @@ def _whoami(args: argparse.Namespace) -> int:
             who = f" as {settings.account}" if settings.account else ""
             error(f"Not signed in{who}.", "Run `copilot-tools login`.")
             return EXIT_NOT_SIGNED_IN
-        info = {"source": "token cache", "endpoint": settings.endpoint, **cached, "cache": describe_cache(provider.token_cache)}
+        cache_description = describe_cache(provider.token_cache)
+        info = {"source": "token cache", "endpoint": settings.endpoint, **cached, "cache": cache_description}
     signed_in = not info.get("expired") or info.get("refreshable")
     if _json(args):
         print(json.dumps(info, indent=2))

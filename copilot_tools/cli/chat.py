@@ -202,7 +202,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             editor.save()
         if conversation.id:
-            out.note(f"conversation {conversation.id} · continue with: copilot-tools chat --conversation {conversation.id}")
+            cid = conversation.id
+            out.note(f"conversation {cid} · continue with: copilot-tools chat --conversation {cid}")
     return EXIT_OK if interactive else worst
 
 
@@ -236,7 +237,9 @@ def _slash(
 ) -> tuple[CopilotConversation, Answer | None]:
     """Run one /command; returns the (possibly new) conversation and last answer."""
     if command == "/new":
-        back = f"; back to the last one with: copilot-tools chat --conversation {conversation.id}" if conversation.id else ""
+        back = ""
+        if conversation.id:
+            back = f"; back to the last one with: copilot-tools chat --conversation {conversation.id}"
         out.note(f"new conversation{back}")
         return client.conversation(None), None
     if command == "/sources":

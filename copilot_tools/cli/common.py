@@ -83,8 +83,14 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
         help="graph, workiq, or a base URL such as http://127.0.0.1:8000/beta "
         "(env COPILOT_TOOLS_ENDPOINT)",
     )
-    group.add_argument("--tenant", default=argparse.SUPPRESS, help="Entra tenant id or domain (env COPILOT_TOOLS_TENANT_ID)")
-    group.add_argument("--account", default=argparse.SUPPRESS, help="username of the signed-in account to use (env COPILOT_TOOLS_ACCOUNT)")
+    group.add_argument(
+        "--tenant", default=argparse.SUPPRESS, help="Entra tenant id or domain (env COPILOT_TOOLS_TENANT_ID)"
+    )
+    group.add_argument(
+        "--account",
+        default=argparse.SUPPRESS,
+        help="username of the signed-in account to use (env COPILOT_TOOLS_ACCOUNT)",
+    )
     group.add_argument("--config", default=argparse.SUPPRESS, help="config file (env COPILOT_TOOLS_CONFIG)")
     group.add_argument(
         "-v", "--verbose", action="count", default=argparse.SUPPRESS,

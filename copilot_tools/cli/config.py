@@ -64,7 +64,10 @@ def rows(args: argparse.Namespace) -> list[Row]:
         elif name == "broker" and value:
             from copilot_tools.auth.public import broker_installed
 
-            source += " (msal[broker] is installed)" if broker_installed() else " (no effect: msal[broker] is not installed)"
+            if broker_installed():
+                source += " (msal[broker] is installed)"
+            else:
+                source += " (no effect: msal[broker] is not installed)"
         table.append((name, value, source))
     shown = {name for name, _, _ in table}
     for name in PREFERENCES:

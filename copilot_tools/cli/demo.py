@@ -78,7 +78,8 @@ def _show_next_steps(out: Output) -> None:
         console.print()
         console.print(Text("Next:", style="bold"))
         for command, purpose in next_steps(program_name()):
-            console.print(Text("  ").append(command, style="cyan").append(f"   # {purpose}", style="dim"), soft_wrap=True)
+            line = Text("  ").append(command, style="cyan").append(f"   # {purpose}", style="dim")
+            console.print(line, soft_wrap=True)
         return
     lines = ["", "Next:", *(f"  {command}   # {purpose}" for command, purpose in next_steps(program_name()))]
     out.stderr.write("\n".join(lines) + "\n")

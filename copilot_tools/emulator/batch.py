@@ -36,5 +36,7 @@ def batch_answer(batch: BatchRequest, answer: Callable[[BatchRequestItem], Outco
     responses = []
     for item in batch.requests:
         outcome = answer(item)
-        responses.append(BatchResponseItem(id=item.id, status=outcome.status, headers=outcome.headers, body=outcome.body))
+        responses.append(
+            BatchResponseItem(id=item.id, status=outcome.status, headers=outcome.headers, body=outcome.body)
+        )
     return dump(BatchResponse(responses=responses))

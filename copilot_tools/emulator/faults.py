@@ -11,30 +11,35 @@ the known ones (or, as a start option, an error at start-up).
 
 Faults that answer instead of the endpoint (nothing runs, no turn is counted):
 
-| fault | answer |
-|---|---|
-| `throttle` | 429 `TooManyRequests` with `Retry-After: <retry-after>` (default 1) |
-| `unavailable` | 503 `serviceNotAvailable` with `Retry-After: <retry-after>` (default 1) |
-| `gateway-timeout` | 504 `GatewayTimeout` |
-| `server-error` | 500 `InternalServerError` |
-| `ic3-500` | 500 `internalServerError`, "Got Non-2xx response from IC3. Status = 403 (Forbidden)": the user lacks an Exchange/Teams licence (seen in the field) |
-| `forbidden` | 403 `Authorization_RequestDenied`, "Either scp or roles claim need to be present in the token." |
-| `license-403` | 403 whose body is a copilotConversation in which Copilot says the user has no valid licence (seen in the field; a Graph error on retrieval) |
-| `claims` | 401 `InvalidAuthenticationToken` with `WWW-Authenticate: Bearer … error="insufficient_claims", claims="<base64 JSON>"` (a continuous access evaluation challenge) |
-| `gone` | 410 `Gone` on a turn: the conversation has expired (create and retrieval ignore it, so that a client can create the conversation it then loses) |
+- `throttle`: 429 `TooManyRequests` with `Retry-After: <retry-after>` (default 1)
+- `unavailable`: 503 `serviceNotAvailable` with `Retry-After: <retry-after>` (default 1)
+- `gateway-timeout`: 504 `GatewayTimeout`
+- `server-error`: 500 `InternalServerError`
+- `ic3-500`: 500 `internalServerError`, "Got Non-2xx response from IC3. Status = 403 (Forbidden)": the user
+  lacks an Exchange/Teams licence (seen in the field)
+- `forbidden`: 403 `Authorization_RequestDenied`, "Either scp or roles claim need to be present in the token."
+- `license-403`: 403 whose body is a copilotConversation in which Copilot says the user has no valid licence
+  (seen in the field; a Graph error on retrieval)
+- `claims`: 401 `InvalidAuthenticationToken` with `WWW-Authenticate: Bearer … error="insufficient_claims",
+  claims="<base64 JSON>"` (a continuous access evaluation challenge)
+- `gone`: 410 `Gone` on a turn: the conversation has expired (create and retrieval ignore it, so that a client
+  can create the conversation it then loses)
 
 Faults that change the answer:
 
-| fault | effect |
-|---|---|
-| `latency` | wait `ms` milliseconds (default 500) before answering; any endpoint |
-| `cut` | drop the connection after `after` events (default 1) of a stream, or halfway through the body of `/chat`, retrieval or `$batch`: the client sees a broken connection, never a clean end |
-| `malformed` | the event that follows the first `after` events (default 1) of a stream is not valid JSON; the events after it are whole again |
-| `rewrite` | halfway through a stream, one snapshot shows the line being written without its tags and markers and with a trailing "…"; the next snapshot does not extend it (the service rewrites text when it inserts markers) |
-| `rai` | the turn is declined: `state: "disengagedForRai"` on the reply and on every snapshot |
-| `empty` | the reply's text is empty |
-| `no-final` | the stream ends cleanly after the intermediate events, without the final snapshot |
-| `unsupported-citation` | the reply's last numbered citation points at a tenant file that does not contain what the cited lines say (the text is unchanged), so that `client.verify` has a claim to flag |
+- `latency`: wait `ms` milliseconds (default 500) before answering; any endpoint
+- `cut`: drop the connection after `after` events (default 1) of a stream, or halfway through the body of
+  `/chat`, retrieval or `$batch`: the client sees a broken connection, never a clean end
+- `malformed`: the event that follows the first `after` events (default 1) of a stream is not valid JSON; the
+  events after it are whole again
+- `rewrite`: halfway through a stream, one snapshot shows the line being written without its tags and markers
+  and with a trailing "…"; the next snapshot does not extend it (the service rewrites text when it inserts
+  markers)
+- `rai`: the turn is declined: `state: "disengagedForRai"` on the reply and on every snapshot
+- `empty`: the reply's text is empty
+- `no-final`: the stream ends cleanly after the intermediate events, without the final snapshot
+- `unsupported-citation`: the reply's last numbered citation points at a tenant file that does not contain
+  what the cited lines say (the text is unchanged), so that `client.verify` has a claim to flag
 
 `cut`, `malformed`, `rewrite`, `rai`, `empty`, `no-final` and `unsupported-citation` concern turns (`/chat`,
 `/chatOverStream`; `cut` also retrieval and `$batch`); create ignores them, so a client

@@ -46,7 +46,8 @@ def answer_person(question: str, person: Person, corpus: Corpus, draft: Draft) -
     marker = draft.cite(source_of(person))
     me = corpus.me
     name = draft.person(person.display_name)
-    if me is not None and person.display_name == me.manager and re.search(r"\bmy (manager|boss)\b", question, re.IGNORECASE):
+    asks_for_manager = re.search(r"\bmy (manager|boss)\b", question, re.IGNORECASE)
+    if me is not None and person.display_name == me.manager and asks_for_manager:
         opening = f"Your manager is {name}{marker}."
     else:
         opening = f"You asked about {name}."

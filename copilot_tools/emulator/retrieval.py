@@ -82,7 +82,9 @@ def _check_configuration(body: dict[str, Any], source: str, base: str) -> None:
             raise bad_request("The sharePointEmbedded dataSource needs dataSourceConfiguration: "
                               '{"sharePointEmbedded": {"containerTypeId": "<container type id>"}}.')
         if isinstance(config, dict) and config.get("externalItem") is not None:
-            raise bad_request("dataSourceConfiguration.externalItem cannot be used with the sharePointEmbedded dataSource.")
+            raise bad_request(
+                "dataSourceConfiguration.externalItem cannot be used with the sharePointEmbedded dataSource."
+            )
     elif config is not None and source != "externalItem":
         raise bad_request("dataSourceConfiguration can only be used with the externalItem or sharePointEmbedded "
                           "dataSource.")

@@ -334,7 +334,8 @@ class ChatCopilot(CopilotConnection, BaseChatModel):
     def _chunk(
         self, turn: Turn, text: StreamText, event: StreamEvent, shown: str, stop: list[str] | None
     ) -> ChatGenerationChunk | None:
-        """The chunk for one stream event (``shown``: the reply after it): text that may go out now, or the final chunk."""
+        """The chunk for one stream event (``shown``: the reply after it): text that may go out now, or the final
+        chunk."""
         if isinstance(event, AnswerComplete):
             chunk = last_chunk(text, event.answer, self.model, stop)
             turn.answered(LEDGER, event.answer.conversation_id, text.sent)

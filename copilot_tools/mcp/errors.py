@@ -21,7 +21,9 @@ from copilot_tools.errors import CopilotError
 ERROR_META_KEY = "copilot-tools/error"
 
 
-def error_result(spec: ToolSpec[Any, Any], error: CopilotError, arguments: Mapping[str, Any] | None = None) -> CallToolResult:
+def error_result(
+    spec: ToolSpec[Any, Any], error: CopilotError, arguments: Mapping[str, Any] | None = None
+) -> CallToolResult:
     """The tool result for ``error`` raised by ``spec`` called with ``arguments``."""
     report = tool_error(spec, error, arguments)
     return _result(report.text, report.details)

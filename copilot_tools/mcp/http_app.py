@@ -420,7 +420,9 @@ def build_http_app(
                 resource_server_url=settings.resource_server_url if settings.validate_token_resource else None)),
             Middleware(AuthContextMiddleware),
         ]
-        metadata_url = build_resource_metadata_url(settings.resource_server_url) if settings.resource_server_url else None
+        metadata_url = None
+        if settings.resource_server_url:
+            metadata_url = build_resource_metadata_url(settings.resource_server_url)
         routes.append(Route(path, endpoint=RequireAuthMiddleware(endpoint, settings.required_scopes or [],
                                                                   metadata_url)))
         if settings.resource_server_url:

@@ -313,7 +313,10 @@ class _Handler(BaseHTTPRequestHandler):
         return 200, {
             "device_code": device_code, "user_code": user_code, "verification_uri": uri,
             "expires_in": idp.device_code_lifetime, "interval": idp.interval,
-            "message": f"To sign in, use a web browser to open the page {uri} and enter the code {user_code} to authenticate.",
+            "message": (
+                f"To sign in, use a web browser to open the page {uri} "
+                f"and enter the code {user_code} to authenticate."
+            ),
         }
 
     def _token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -328,14 +331,16 @@ class _Handler(BaseHTTPRequestHandler):
                 if entry is None:
                     return _error("invalid_grant", "AADSTS70000: unknown device code.")
                 if entry["expires_at"] < time.time():
-                    return _error("expired_token", "AADSTS70020: The provided value for the input parameter 'device_code' is not valid. This device code has expired.")
+                    return _error("expired_token", "AADSTS70020: The provided value for the input parameter "
+                                  "'device_code' is not valid. This device code has expired.")
                 if entry["status"] == "pending" and idp.auto_approve:
                     entry["status"], entry["username"] = "approved", idp.auto_approve
                 status = entry["status"]
                 if status == "approved":
                     entry["status"] = "used"
             if status == "pending":
-                return _error("authorization_pending", "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling.")
+                return _error("authorization_pending",
+                              "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling.")
             if status == "declined":
                 return _error("authorization_declined", "AADSTS70000: The user declined the sign-in.")
             if status == "used":
@@ -350,7 +355,8 @@ class _Handler(BaseHTTPRequestHandler):
             requested = json.loads(claims) if claims else {}
             challenge = {k: v for k, v in requested.get("access_token", {}).items() if k != "xms_cc"}
             if challenge and idp.claims_mode == "interaction_required":
-                return _error("interaction_required", "AADSTS50076: Due to a configuration change, you must sign in again.",
+                return _error("interaction_required",
+                              "AADSTS50076: Due to a configuration change, you must sign in again.",
                               codes=[50076], claims=claims, suberror="basic_action")
             return 200, idp.issue(entry["username"], client_id, scopes, claims)
         if grant == "authorization_code":
@@ -368,7 +374,8 @@ class _Handler(BaseHTTPRequestHandler):
         if grant == OBO_GRANT:
             secret = idp.obo_clients.get(client_id)
             if secret is None or form.get("client_secret") != secret:
-                return 401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}
+                return 401, {"error": "invalid_client",
+                             "error_description": "AADSTS7000215: Invalid client secret provided."}
             if form.get("requested_token_use") != "on_behalf_of":
                 return _error("invalid_request", "requested_token_use must be on_behalf_of")
             try:

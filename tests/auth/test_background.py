@@ -116,7 +116,10 @@ def test_a_declined_sign_in_is_reported_with_the_next_code(idp, make_provider):
 
 
 def test_device_code_refused_by_the_identity_provider_is_an_error_not_a_hang(idp, make_provider):
-    idp.devicecode_error = {"error": "invalid_request", "error_description": "AADSTS53003: Access has been blocked by Conditional Access policies."}
+    idp.devicecode_error = {
+        "error": "invalid_request",
+        "error_description": "AADSTS53003: Access has been blocked by Conditional Access policies.",
+    }
     provider, _ = _background(make_provider)
     started = time.monotonic()
     with pytest.raises(AuthenticationError, match="Conditional Access") as info:

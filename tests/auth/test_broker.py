@@ -48,7 +48,9 @@ def broker_part(arguments: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in arguments.items() if key.startswith("enable_broker")}
 
 
-def test_the_broker_is_used_when_the_extra_is_installed(auth_env: dict[str, str], msal_arguments: list[dict[str, Any]]) -> None:
+def test_the_broker_is_used_when_the_extra_is_installed(
+    auth_env: dict[str, str], msal_arguments: list[dict[str, Any]]
+) -> None:
     settings = Settings.load()
     assert settings.broker is True and settings.sources["broker"] == "default"
     assert broker_part(built_app_arguments(settings, msal_arguments)) == BROKER_ARGUMENTS
@@ -72,8 +74,9 @@ def test_the_config_file_turns_the_broker_off(auth_env: dict[str, str], msal_arg
     assert broker_part(built_app_arguments(settings, msal_arguments)) == {}
 
 
-def test_without_the_extra_msal_is_not_asked_for_the_broker(auth_env: dict[str, str], msal_arguments: list[dict[str, Any]],
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_extra_msal_is_not_asked_for_the_broker(
+    auth_env: dict[str, str], msal_arguments: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "pymsalruntime", None)  # as if msal[broker] were not installed
     assert broker_part(built_app_arguments(Settings.load(), msal_arguments)) == {}
 

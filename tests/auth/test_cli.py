@@ -115,7 +115,8 @@ def test_declined_login_exits_not_signed_in(idp, auth_env, capsys, monkeypatch):
 
 def test_consent_missing_exits_permission(idp, auth_env, capsys):
     idp.devicecode_error = {"error": "invalid_grant", "error_codes": [65001],
-                            "error_description": "AADSTS65001: The user or administrator has not consented to use the application."}
+                            "error_description": "AADSTS65001: The user or administrator has not consented "
+                                                 "to use the application."}
     assert main(["login", "--device-code", "--tenant", "contoso.onmicrosoft.com"]) == 4
     err = capsys.readouterr().err
     assert "contoso.onmicrosoft.com/adminconsent?client_id=" in err

@@ -51,7 +51,8 @@ def test_factory_picks_the_source():
     assert isinstance(static, StaticTokenProvider) and static.get_token() == "abc"
     emulator = provider_from_settings(Settings.load({"endpoint": "http://127.0.0.1:8000/beta"}), interactive=False)
     assert isinstance(emulator, StaticTokenProvider) and emulator.get_token() == "emulator"
-    server = provider_from_settings(Settings.load({"endpoint": "workiq", "tenant_id": "contoso.com"}), interactive=False)
+    workiq = Settings.load({"endpoint": "workiq", "tenant_id": "contoso.com"})
+    server = provider_from_settings(workiq, interactive=False)
     assert isinstance(server, BackgroundDeviceFlowProvider)
     assert server.provider.scopes == scopes_for_endpoint("workiq")
     assert server.provider.client_id == WORKIQ_DEFAULT_CLIENT_ID

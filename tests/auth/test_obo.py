@@ -142,7 +142,12 @@ def test_expired_assertion_and_bad_secret_are_authentication_errors(idp, obo, ca
 
 def test_consent_missing_is_a_consent_error(idp, obo, monkeypatch):
     def refuse(*args, **kwargs):
-        return {"error": "invalid_grant", "error_description": "AADSTS65001: The user or administrator has not consented.", "error_codes": [65001], "suberror": "consent_required"}
+        return {
+            "error": "invalid_grant",
+            "error_description": "AADSTS65001: The user or administrator has not consented.",
+            "error_codes": [65001],
+            "suberror": "consent_required",
+        }
 
     monkeypatch.setattr(obo.app, "acquire_token_on_behalf_of", refuse)
     with pytest.raises(ConsentRequiredError, match="consented") as info:

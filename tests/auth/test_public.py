@@ -180,7 +180,11 @@ def test_not_signed_in_without_interaction(make_provider):
 
 
 def test_consent_errors_point_to_admin_consent(idp, make_provider):
-    idp.devicecode_error = {"error": "invalid_grant", "error_description": "AADSTS65001: The user or administrator has not consented to use the application.", "error_codes": [65001]}
+    idp.devicecode_error = {
+        "error": "invalid_grant",
+        "error_description": "AADSTS65001: The user or administrator has not consented to use the application.",
+        "error_codes": [65001],
+    }
     with pytest.raises(ConsentRequiredError) as info:
         make_provider(tenant="contoso.onmicrosoft.com").get_token()
     assert "adminconsent?client_id=" + CLIENT_ID in info.value.hint

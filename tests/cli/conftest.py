@@ -151,7 +151,9 @@ def run(cli_env: dict[str, str], run_process: Run) -> Run:
 def on_emulator(run: Run, emulator: EmulatorServer) -> Run:
     """``run`` with ``COPILOT_TOOLS_ENDPOINT`` pointing at the shared emulator."""
 
-    def _run(*args: str, env: Mapping[str, str | None] | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    def _run(
+        *args: str, env: Mapping[str, str | None] | None = None, **kwargs: Any
+    ) -> subprocess.CompletedProcess[str]:
         return run(*args, env={"COPILOT_TOOLS_ENDPOINT": emulator.base_url, **(env or {})}, **kwargs)
 
     return _run

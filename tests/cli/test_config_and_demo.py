@@ -21,7 +21,9 @@ def setting(output: str, name: str) -> tuple[str, str]:
 
 def test_config_shows_where_each_value_came_from(run: Run, cli_env: dict[str, str]) -> None:
     config = Path(cli_env["COPILOT_TOOLS_CONFIG"])
-    config.write_text('[copilot-tools]\nweb_search = false\nmax_retries = 5\n\n[cli]\nstream = false\n', encoding="utf-8")
+    config.write_text(
+        '[copilot-tools]\nweb_search = false\nmax_retries = 5\n\n[cli]\nstream = false\n', encoding="utf-8"
+    )
     result = run("config", "--tenant", "contoso.onmicrosoft.com", env={"COPILOT_TOOLS_ENDPOINT": CLOSED_ENDPOINT})
     assert result.returncode == 0, result.stderr
     assert str(config) in result.stdout.splitlines()[0]
@@ -39,7 +41,10 @@ def test_config_never_shows_a_token(run: Run) -> None:
     assert result.returncode == 0, result.stderr
     assert "s3cret-value" not in result.stdout
     data = json.loads(result.stdout)
-    assert data["settings"]["access_token"] == {"value": "set (hidden)", "source": "environment (COPILOT_TOOLS_ACCESS_TOKEN)"}
+    assert data["settings"]["access_token"] == {
+        "value": "set (hidden)",
+        "source": "environment (COPILOT_TOOLS_ACCESS_TOKEN)",
+    }
     assert data["config_file"]["exists"] is False
 
 

@@ -34,7 +34,8 @@ def clone(tmp_path_factory: pytest.TempPathFactory, emulator: EmulatorServer) ->
     tmp_path = tmp_path_factory.mktemp("dev")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    site = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+    print_purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = subprocess.run([str(venv / "bin" / "python"), "-c", print_purelib],
                           capture_output=True, text=True, check=True).stdout.strip()
     Path(site, "_test_run_packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COPILOT_TOOLS_", "PIP_", "VIRTUAL_ENV"))}

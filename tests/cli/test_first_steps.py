@@ -105,7 +105,8 @@ def test_config_json_keeps_types_and_shows_what_stands_in_for_unset(run: Run, cl
     assert settings["workiq_conversations_path"] == {"value": "conversations", "source": "default"}
     zone = settings["time_zone"]
     assert zone["source"] == "default (this machine's time zone)" and zone["value"]
-    assert settings["broker"] == {"value": True, "source": "default (msal[broker] is installed)"}  # the dev extra has it
+    # the dev extra has it
+    assert settings["broker"] == {"value": True, "source": "default (msal[broker] is installed)"}
 
 
 def test_config_table_spells_booleans_as_the_config_file_does(run: Run) -> None:

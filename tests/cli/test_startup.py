@@ -8,7 +8,10 @@ import pytest
 
 from tests.cli.conftest import MEETING, Run
 
-HEAVY = ("langchain_core", "mcp", "copilot_tools.emulator", "copilot_tools.mcp", "copilot_tools.langchain", "uvicorn", "starlette")
+HEAVY = (
+    "langchain_core", "mcp", "copilot_tools.emulator", "copilot_tools.mcp", "copilot_tools.langchain",
+    "uvicorn", "starlette",
+)
 
 
 def imported(stderr: str) -> set[str]:

@@ -66,7 +66,10 @@ def test_meeting_tomorrow_cites_the_standup(client: CopilotClient) -> None:
     answer = client.ask(MEETING)
     assert "Contoso Engineering Standup" in answer.text and "<Event>" not in answer.text
     assert answer.turn_count == 1
-    assert any(c.title == "Contoso Engineering Standup" and c.url.startswith("https://teams.microsoft.com/") for c in answer.citations)
+    assert any(
+        c.title == "Contoso Engineering Standup" and c.url.startswith("https://teams.microsoft.com/")
+        for c in answer.citations
+    )
     kinds = {(e.kind, e.name) for e in answer.entities}
     assert ("event", "Contoso Engineering Standup") in kinds and ("person", "John Doe") in kinds
     assert all(e.url for e in answer.entities)
@@ -86,8 +89,8 @@ def test_web_off_question_outside_the_tenant_cites_nothing(client: CopilotClient
 
 
 def test_additional_context_is_cited_as_external(client: CopilotClient) -> None:
-    answer = client.ask("What is the birthday of my best friend, John Doe?",
-                        additional_context=[{"text": "John Doe's birthday is on January 1st.", "description": "my notes"}])
+    notes = {"text": "John Doe's birthday is on January 1st.", "description": "my notes"}
+    answer = client.ask("What is the birthday of my best friend, John Doe?", additional_context=[notes])
     assert "January 1st" in answer.text
     external = [c for c in answer.citations if c.source == "external"]
     assert external and external[0].title == "Additional context: my notes"
@@ -125,7 +128,8 @@ def test_streams_deliver_deltas_that_add_up_to_the_answer(emulator, layout: str)
 
 def test_stream_a_follow_up_with_files(client: CopilotClient) -> None:
     first = client.ask(MEETING)
-    events, answer = collect(client.stream(first.conversation_id, "Summarize this document for me.", files=[BUSINESS_MODEL]))
+    stream = client.stream(first.conversation_id, "Summarize this document for me.", files=[BUSINESS_MODEL])
+    events, answer = collect(stream)
     assert answer.turn_count == 2 and answer.citations[0].url == BUSINESS_MODEL
 
 
@@ -261,7 +265,10 @@ def test_a_required_token_is_enforced() -> None:
     from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 
     with EmulatorServer(EmulatorConfig(token="right")) as server:
-        with CopilotClient(base_url=server.base_url, token="wrong", time_zone="UTC") as client, pytest.raises(AuthenticationError):
+        with (
+            CopilotClient(base_url=server.base_url, token="wrong", time_zone="UTC") as client,
+            pytest.raises(AuthenticationError),
+        ):
             client.ask(MEETING)
         with CopilotClient(base_url=server.base_url, token="right", time_zone="UTC") as client:
             assert client.ask(MEETING).turn_count == 1

@@ -28,10 +28,10 @@ from kiota_abstractions.authentication import (
     BaseBearerTokenAuthenticationProvider,
 )
 from microsoft_agents_m365copilot_beta import AgentsM365CopilotBetaRequestAdapter, AgentsM365CopilotBetaServiceClient
-from microsoft_agents_m365copilot_beta.generated.copilot.conversations.item.microsoft_graph_copilot_chat.chat_post_request_body import (
+from microsoft_agents_m365copilot_beta.generated.copilot.conversations.item.microsoft_graph_copilot_chat.chat_post_request_body import (  # noqa: E501
     ChatPostRequestBody,
 )
-from microsoft_agents_m365copilot_beta.generated.copilot.conversations.item.microsoft_graph_copilot_chat_over_stream.chat_over_stream_post_request_body import (
+from microsoft_agents_m365copilot_beta.generated.copilot.conversations.item.microsoft_graph_copilot_chat_over_stream.chat_over_stream_post_request_body import (  # noqa: E501
     ChatOverStreamPostRequestBody,
 )
 from microsoft_agents_m365copilot_beta.generated.copilot.retrieval.retrieval_post_request_body import (
@@ -132,7 +132,9 @@ async def test_the_sdk_chats_through_the_bound_action(sdk: AgentsM365CopilotBeta
     assert citation and (citation[0].see_more_web_url or "").startswith("https://teams.microsoft.com/")
 
 
-async def test_the_sdk_returns_the_whole_stream_as_bytes(emulator: Any, sdk: AgentsM365CopilotBetaServiceClient) -> None:
+async def test_the_sdk_returns_the_whole_stream_as_bytes(
+    emulator: Any, sdk: AgentsM365CopilotBetaServiceClient
+) -> None:
     conversation = await sdk.copilot.conversations.post(CopilotConversation())
     assert conversation is not None and conversation.id
     turns = sdk.copilot.conversations.by_copilot_conversation_id(conversation.id)

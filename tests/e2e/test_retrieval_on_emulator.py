@@ -38,7 +38,9 @@ def client(emulator):
         yield client
 
 
-@pytest.mark.parametrize("number", [n for n, (path, _, _) in enumerate(reference.retrieval_examples()) if path.endswith("retrieval")])
+@pytest.mark.parametrize(
+    "number", [n for n, (path, _, _) in enumerate(reference.retrieval_examples()) if path.endswith("retrieval")]
+)
 def test_every_reference_request_returns_hits_of_the_reference_shape(client: CopilotClient, number: int) -> None:
     _, body, expected = reference.retrieval_examples()[number]
     hits = client.retrieve(body["queryString"], **arguments(body))
@@ -67,7 +69,8 @@ def test_the_reference_batch_fans_out_over_two_sources(client: CopilotClient) ->
 
 def test_a_batch_of_45_queries_with_one_throttled_sub_request(emulator) -> None:
     header = {"x-emulator-fault": f"throttle;retry-after=0;count=1;in=batch;key=b{next(_keys)}"}
-    queries = [f"{topic} {n}" for n, topic in zip(range(45), itertools.cycle(["VPN", "budget", "travel", "Falcon", "MFA"]))]
+    topics = ["VPN", "budget", "travel", "Falcon", "MFA"]
+    queries = [f"{topic} {n}" for n, topic in zip(range(45), itertools.cycle(topics))]
     batches: list[int] = []
 
     def record(request: httpx.Request) -> None:
@@ -84,15 +87,18 @@ def test_a_batch_of_45_queries_with_one_throttled_sub_request(emulator) -> None:
 
 
 async def test_async_retrieval_matches_sync(emulator, client: CopilotClient) -> None:
+    queries, sources = ["VPN setup", "travel per diem"], ["sharePoint", "oneDriveBusiness"]
     async with AsyncCopilotClient(base_url=emulator.base_url, token="t", time_zone="UTC") as async_client:
-        async_hits = await async_client.retrieve_many(["VPN setup", "travel per diem"], data_sources=["sharePoint", "oneDriveBusiness"])
-    sync_hits = client.retrieve_many(["VPN setup", "travel per diem"], data_sources=["sharePoint", "oneDriveBusiness"])
+        async_hits = await async_client.retrieve_many(queries, data_sources=sources)
+    sync_hits = client.retrieve_many(queries, data_sources=sources)
     assert [h.url for h in async_hits] == [h.url for h in sync_hits]
 
 
 def test_filters_scope_the_results(client: CopilotClient) -> None:
     hits = client.retrieve("policy", filter='FileExtension:"docx" AND path:"https://contoso.sharepoint.com/sites/HR/"')
-    assert hits and all(hit.url.startswith("https://contoso.sharepoint.com/sites/HR/") and hit.url.endswith(".docx") for hit in hits)
+    assert hits and all(
+        hit.url.startswith("https://contoso.sharepoint.com/sites/HR/") and hit.url.endswith(".docx") for hit in hits
+    )
 
 
 def test_a_broken_filter_never_reaches_the_service(client: CopilotClient) -> None:

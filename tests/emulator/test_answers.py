@@ -86,8 +86,10 @@ def test_the_time_zone_decides_what_tomorrow_is(frozen: Api) -> None:
     ("question", "subjects"),
     [
         ("What meetings do I have this afternoon?",
-         ["Project Falcon Design Review: Alert Rules Engine", "Fabrikam: Contoso Pulse preview feedback and expansion"]),
-        ("What meetings do I have tomorrow?", ["Contoso Engineering Standup", "Q4 Pipeline Review", "Adele / Megan 1:1"]),
+         ["Project Falcon Design Review: Alert Rules Engine",
+          "Fabrikam: Contoso Pulse preview feedback and expansion"]),
+        ("What meetings do I have tomorrow?",
+         ["Contoso Engineering Standup", "Q4 Pipeline Review", "Adele / Megan 1:1"]),
         ("What's my next meeting?", ["Fabrikam: Contoso Pulse preview feedback and expansion"]),
         ("Which meetings did I have yesterday?", ["Contoso Engineering Standup", "FY27 Roadmap Planning Workshop"]),
         ("When is my dentist appointment?", ["Dentist appointment"]),
@@ -102,7 +104,8 @@ def test_calendar_days_parts_and_upcoming(frozen: Api, question: str, subjects: 
 
 
 def test_business_model_summary_is_grounded_in_the_file(api: Api) -> None:
-    reply = reply_of(api.ask("Summarize this document for me.", contextualResources={"files": [{"uri": BUSINESS_MODEL}]}))
+    files = {"files": [{"uri": BUSINESS_MODEL}]}
+    reply = reply_of(api.ask("Summarize this document for me.", contextualResources=files))
     text = reply["text"]
     assert text.startswith('You asked for a summary of the document "<File>Business-Model.docx</File>"')
     assert "## **Summary: What Is a Business Model?**" in text and "### **" in text

@@ -68,10 +68,12 @@ async def test_the_agents_sdk_model_reads_a_copilot_error_and_the_run_goes_on(
     seen: list[str] = []
 
     def answer(call: Any) -> Any:
-        seen.append(next(i["output"] for i in call.input if isinstance(i, dict) and i.get("type") == "function_call_output"))
+        outputs = (i["output"] for i in call.input if isinstance(i, dict) and i.get("type") == "function_call_output")
+        seen.append(next(outputs))
         return [assistant_message("Copilot is busy; try again later.")]
 
-    model = ScriptedModel([[function_call("ask_copilot", {"question": MEETING}, call_id="c1")], ModelStep.respond(answer)])
+    ask = function_call("ask_copilot", {"question": MEETING}, call_id="c1")
+    model = ScriptedModel([[ask], ModelStep.respond(answer)])
     async with AsyncCopilotClient(base_url=emulator.base_url, token="t", time_zone=TIME_ZONE, max_retries=0,
                                   headers=fault("throttle;retry-after=7")) as client:
         output, state = await agents_sdk_example.run(model, MEETING, client)

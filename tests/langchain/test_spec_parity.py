@@ -92,7 +92,9 @@ async def test_the_same_tool_is_published(name: str, emulator, lc_tools) -> None
     assert limits(as_langchain_sends_it) == limits(mcp.input_schema)
 
 
-async def call_both(emulator: Any, lc_tools: dict[str, Any], name: str, args: dict[str, Any]) -> tuple[Any, ToolMessage]:
+async def call_both(
+    emulator: Any, lc_tools: dict[str, Any], name: str, args: dict[str, Any]
+) -> tuple[Any, ToolMessage]:
     async with mcp_server(emulator) as (client, _):
         result = await client.call_tool(name, args)
     message = await lc_tools[name].ainvoke({"type": "tool_call", "id": "1", "name": name, "args": args})

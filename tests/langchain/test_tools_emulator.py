@@ -184,12 +184,14 @@ async def test_chat_copilot_attaches_citation_evidence_on_request(emulator, how)
         metadata = {k: v async for chunk in model.astream(question) for k, v in chunk.response_metadata.items()}
     checked = metadata["verification"]
     assert checked["citations"] and checked["support"] == 1.0
-    assert "verification" not in ChatCopilot(base_url=emulator.base_url, api_key="test").invoke(question).response_metadata
+    unchecked = ChatCopilot(base_url=emulator.base_url, api_key="test").invoke(question)
+    assert "verification" not in unchecked.response_metadata
 
 
 def test_chat_copilot_flags_a_citation_its_document_does_not_support(faulty_client) -> None:
     from copilot_tools.langchain import ChatCopilot
 
     model = ChatCopilot(client=faulty_client("unsupported-citation"))
-    checked = model.invoke("What is the per diem for New York?", verify_citations=True).response_metadata["verification"]
+    reply = model.invoke("What is the per diem for New York?", verify_citations=True)
+    checked = reply.response_metadata["verification"]
     assert "unsupported" in [c["status"] for c in checked["citations"]]

@@ -238,7 +238,8 @@ async def test_sign_in_required_surfaces_the_link_and_code_at_once(emulator: Any
         ("ask_copilot", {"question": MEETING, "time_zone": "Mars/Olympus_Mons"}, "time_zone", "IANA"),
         ("ask_copilot", {"question": "   "}, "question", "empty"),
         ("continue_conversation", {"conversation_id": "0d110e7e-2b7e", "message": ""}, "message", "empty"),
-        ("retrieve", {"query": "x", "data_sources": ["sharePoint"], "connections": ["c1"]}, "connections", "externalItem"),
+        ("retrieve", {"query": "x", "data_sources": ["sharePoint"], "connections": ["c1"]},
+         "connections", "externalItem"),
     ],
 )
 async def test_bad_input_is_a_tool_error_naming_the_argument(
@@ -328,7 +329,8 @@ async def test_the_transcript_resource_holds_each_turn_with_its_sources(make_ser
         assert [t.uri_template for t in templates] == ["copilot://conversations/{conversation_id}"]
         first = (await client.call_tool("ask_copilot", {"question": MEETING})).structured_content
         cid = first["conversation_id"]
-        second = await client.call_tool("continue_conversation", {"conversation_id": cid, "message": "Who organises it?"})
+        follow_up = {"conversation_id": cid, "message": "Who organises it?"}
+        second = await client.call_tool("continue_conversation", follow_up)
         contents = (await client.read_resource(f"copilot://conversations/{cid}")).contents
         text = contents[0].text
         assert contents[0].mime_type == "text/markdown"

@@ -60,7 +60,8 @@ async def test_stdio_lists_answers_and_follows_up(emulator: Any, isolated_env: d
         assert not first.is_error, text_of(first)
         assert any(c["title"] == "Contoso Engineering Standup" for c in first.structured_content["citations"])
         cid = first.structured_content["conversation_id"]
-        second = await client.call_tool("continue_conversation", {"conversation_id": cid, "message": "Who organises it?"})
+        follow_up = {"conversation_id": cid, "message": "Who organises it?"}
+        second = await client.call_tool("continue_conversation", follow_up)
         assert second.structured_content["turn_count"] == 2
         transcript = await client.read_resource(f"copilot://conversations/{cid}")
         assert "Who organises it?" in transcript.contents[0].text
@@ -68,7 +69,9 @@ async def test_stdio_lists_answers_and_follows_up(emulator: Any, isolated_env: d
     assert garbage == []
 
 
-async def test_stdio_reports_a_fault_as_a_tool_error(emulator: Any, isolated_env: dict[str, str], tmp_path: Path) -> None:
+async def test_stdio_reports_a_fault_as_a_tool_error(
+    emulator: Any, isolated_env: dict[str, str], tmp_path: Path
+) -> None:
     env = {**isolated_env, "COPILOT_TOOLS_ENDPOINT": emulator.base_url,
            "COPILOT_TOOLS_EXTRA_HEADERS": f"x-emulator-fault: license-403;key=stdio{os.getpid()}-{next(_keys)}"}
     async with stdio_server(env, tmp_path) as (client, garbage):

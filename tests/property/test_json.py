@@ -11,7 +11,9 @@ from copilot_tools import _json
 from copilot_tools._text import encodable
 from tests.property.strategies import FAST, deep_json, encodable_everywhere, json_values
 
-ESCAPES = ["\\", "\\\\", "\\ud83d", "\\uD83D", "\\udcc5", "\\uDC05", "\\ud800", "\\udfff", "\\u0041", "\\n", '\\"', "a", "📅"]
+ESCAPES = [
+    "\\", "\\\\", "\\ud83d", "\\uD83D", "\\udcc5", "\\uDC05", "\\ud800", "\\udfff", "\\u0041", "\\n", '\\"', "a", "📅",
+]
 
 
 @FAST

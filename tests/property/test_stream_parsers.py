@@ -26,7 +26,9 @@ from tests.property.strategies import (
     stream_bodies,
 )
 
-BODIES = st.one_of(mutated(stream_bodies()), st.binary(max_size=2000), hostile_text.map(lambda t: t.encode("utf-8", "surrogatepass")))
+BODIES = st.one_of(
+    mutated(stream_bodies()), st.binary(max_size=2000), hostile_text.map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
 
 
 def read(chunks: list[bytes], prompt: str) -> list[object]:
@@ -85,7 +87,8 @@ def test_any_json_event_is_a_snapshot_or_skipped(value: object, prompt: str) -> 
 @given(text=deep_json)
 def test_json_nested_thousands_deep_is_read_not_a_recursion_error(text: str) -> None:
     assert len(list(iter_json_objects(text))) == 1
-    out = read([f'data: {{"id": "c", "turnCount": 1, "messages": [{{"id": "r", "text": "ok", "adaptiveCards": [{text}]}}]}}\n\n'.encode()], "q")
+    message = f'{{"id": "r", "text": "ok", "adaptiveCards": [{text}]}}'
+    out = read([f'data: {{"id": "c", "turnCount": 1, "messages": [{message}]}}\n\n'.encode()], "q")
     assert isinstance(out[-1], (AnswerComplete, CopilotError))
     if text.startswith("{"):
         assert isinstance(out[-1], AnswerComplete) and out[-1].answer.text == "ok"

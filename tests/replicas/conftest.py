@@ -61,7 +61,8 @@ class CountingGraph:
         self.base_url = ""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith(("/chat", "/chatOverStream")):
+        is_turn = scope["type"] == "http" and scope["method"] == "POST"
+        if is_turn and scope["path"].endswith(("/chat", "/chatOverStream")):
             self.turns += 1
         await self.app(scope, receive, send)
 

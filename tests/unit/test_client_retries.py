@@ -77,7 +77,9 @@ def test_a_chat_turn_is_never_resent_after_a_5xx_or_read_timeout() -> None:
 @respx.mock
 def test_a_chat_turn_is_retried_on_429_and_before_it_was_sent() -> None:
     route = respx.post(CHAT).mock(side_effect=[
-        httpx.Response(429, headers={"Retry-After": "1"}), httpx.ConnectError("refused"), httpx.Response(200, json=REPLY),
+        httpx.Response(429, headers={"Retry-After": "1"}),
+        httpx.ConnectError("refused"),
+        httpx.Response(200, json=REPLY),
     ])
     with client() as c:
         answer = c.chat(CID, "hi")

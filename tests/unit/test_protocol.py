@@ -104,7 +104,10 @@ def test_chat_body_matches_the_reference_request() -> None:
     assert body.to_wire() == {
         "message": {"text": "Summarize this document for me."},
         "locationHint": {"timeZone": "America/New_York"},
-        "additionalContext": [{"text": "John Doe's birthday is on January 1st."}, {"text": "x", "description": "notes"}],
+        "additionalContext": [
+            {"text": "John Doe's birthday is on January 1st."},
+            {"text": "x", "description": "notes"},
+        ],
         "contextualResources": {
             "files": [{"uri": "https://contoso.sharepoint.com/sites/Engineering/Shared%20Documents/Specs/Business-Model.docx"}],
             "webContext": {"isWebEnabled": False},
@@ -131,7 +134,8 @@ def test_bad_turn_arguments_name_the_argument(kwargs: dict, argument: str) -> No
 
 
 def graph_error(code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message, "innerError": {"request-id": "rid-1", "date": "x"}}}).encode()
+    inner = {"request-id": "rid-1", "date": "x"}
+    return json.dumps({"error": {"code": code, "message": message, "innerError": inner}}).encode()
 
 
 def test_error_mapping_per_status() -> None:
@@ -157,9 +161,11 @@ def test_licence_shapes_seen_in_the_field() -> None:
         {"text": "hi"}, {"text": "It looks like you don't have a valid license for Microsoft 365 Copilot."}]}
     error = error_from_response(403, {}, json.dumps(conversation).encode())
     assert isinstance(error, errors.LicenseRequiredError) and "valid license" in error.message
-    ic3 = error_from_response(500, {}, graph_error("internalServerError", "Got Non-2xx response from IC3. Status = 403 (Forbidden)"))
+    ic3_body = graph_error("internalServerError", "Got Non-2xx response from IC3. Status = 403 (Forbidden)")
+    ic3 = error_from_response(500, {}, ic3_body)
     assert isinstance(ic3, errors.LicenseRequiredError) and "Exchange" in ic3.message
-    plain = error_from_response(403, {"request-id": "h1"}, graph_error("Authorization_RequestDenied", "Insufficient privileges"))
+    denied = graph_error("Authorization_RequestDenied", "Insufficient privileges")
+    plain = error_from_response(403, {"request-id": "h1"}, denied)
     assert type(plain) is errors.PermissionDeniedError
     assert "Sites.Read.All" in plain.hint and plain.request_id == "h1"
     assert "WorkIQAgent.Ask" in error_from_response(403, {}, b"", endpoint_name="workiq").hint
@@ -188,7 +194,8 @@ def test_retry_after_parsing() -> None:
 
 
 def test_errors_never_carry_the_token() -> None:
-    error = error_from_response(401, {"authorization": "Bearer SECRET"}, graph_error("InvalidAuthenticationToken", "expired"))
+    expired = graph_error("InvalidAuthenticationToken", "expired")
+    error = error_from_response(401, {"authorization": "Bearer SECRET"}, expired)
     assert "SECRET" not in str(error) and "SECRET" not in repr(error.__dict__)
 
 

@@ -43,7 +43,10 @@ def test_sync_meeting_answer_has_numbered_citation_and_entities() -> None:
     assert [(c.index, c.title, c.url, c.source) for c in answer.citations] == [
         (1, "Contoso Engineering Standup", STANDUP_SYNC, "model")
     ]
-    assert [(e.kind, e.name) for e in answer.entities] == [("event", "Contoso Engineering Standup"), ("person", "John Doe")]
+    assert [(e.kind, e.name) for e in answer.entities] == [
+        ("event", "Contoso Engineering Standup"),
+        ("person", "John Doe"),
+    ]
     assert answer.entities[0].url == STANDUP_SYNC + "&EntityRepresentationId=988db526-6e9b-46ec-906e-3fba32438e5d"
     assert answer.entities[1].url.startswith("https://www.office.com/search?q=John+Doe")
     assert answer.conversation_id == "0d110e7e-2b7e-4270-a899-fd2af6fde333"

@@ -51,7 +51,9 @@ def stream_both_ways(canned: Canned, prompt: str) -> list[tuple[Answer, str]]:
     return results
 
 
-@pytest.mark.parametrize("number", range(len(STREAMS)), ids=[f"stream{n}" for n in range(len(STREAMS) - 1)] + ["capture"])
+@pytest.mark.parametrize(
+    "number", range(len(STREAMS)), ids=[f"stream{n}" for n in range(len(STREAMS) - 1)] + ["capture"]
+)
 def test_every_stream_gives_the_same_answer_at_every_chunking(number: int) -> None:
     prompt, body = STREAMS[number]
     (expected, _), _ = stream_both_ways(Canned(chunk=len(body), stream=body), prompt)
@@ -96,7 +98,9 @@ def test_every_create_response_is_read_at_every_chunking(number: int) -> None:
         assert asyncio.run(create()) == response["id"]
 
 
-def retrieve_both_ways(canned: Canned, request: dict[str, Any], batch: list[dict[str, Any]] | None) -> list[list[RetrievalHit]]:
+def retrieve_both_ways(
+    canned: Canned, request: dict[str, Any], batch: list[dict[str, Any]] | None
+) -> list[list[RetrievalHit]]:
     if batch:
         queries = [item["body"]["queryString"] for item in batch]
         kwargs: dict[str, Any] = {"data_sources": sorted({item["body"]["dataSource"] for item in batch})}
@@ -107,7 +111,8 @@ def retrieve_both_ways(canned: Canned, request: dict[str, Any], batch: list[dict
                        (request.get("dataSourceConfiguration") or {}).get("externalItem", {}).get("connections", [])]
         kwargs = {"data_sources": request["dataSource"], "filter": request.get("filterExpression"),
                   "metadata": request.get("resourceMetadata"), "connections": connections or None,
-                  "max_results": int(request["maximumNumberOfResults"]) if "maximumNumberOfResults" in request else None}
+                  "max_results": (int(request["maximumNumberOfResults"])
+                                  if "maximumNumberOfResults" in request else None)}
     with canned.sync_client() as client:
         sync_hits = client.retrieve_many(queries, **kwargs)
 

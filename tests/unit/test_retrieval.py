@@ -65,7 +65,8 @@ def test_a_broken_filter_message_points_at_the_place() -> None:
 def test_one_query_is_one_post_with_the_reference_body() -> None:
     route = respx.post(f"{BASE}/copilot/retrieval").mock(return_value=httpx.Response(200, json={"retrievalHits": [hit("https://c/a.docx")]}))
     with client() as c:
-        hits = c.retrieve("How to set up VPN", filter='path:"https://contoso.sharepoint.com/sites/HR1/"', max_results=10)
+        hr_site = 'path:"https://contoso.sharepoint.com/sites/HR1/"'
+        hits = c.retrieve("How to set up VPN", filter=hr_site, max_results=10)
     assert json.loads(route.calls[0].request.content) == {
         "queryString": "How to set up VPN", "dataSource": "sharePoint",
         "filterExpression": 'path:"https://contoso.sharepoint.com/sites/HR1/"',
@@ -91,8 +92,9 @@ def test_a_batch_of_45_splits_into_20s_and_retries_the_throttled_item_alone() ->
                                   "body": {"error": {"code": "TooManyRequests", "message": "slow"}}})
             else:
                 query = item["body"]["queryString"]
+                hits = [hit(f"https://c/{query}.docx"), hit("https://c/shared.docx", query)]
                 responses.append({"id": item["id"], "status": 200, "headers": {},
-                                  "body": {"retrievalHits": [hit(f"https://c/{query}.docx"), hit("https://c/shared.docx", query)]}})
+                                  "body": {"retrievalHits": hits}})
         return httpx.Response(200, json={"responses": list(reversed(responses))})
 
     respx.post(f"{BASE}/$batch").mock(side_effect=answer)

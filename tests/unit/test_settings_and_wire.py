@@ -12,9 +12,12 @@ from copilot_tools._wire import Conversation, RetrievalHit, SensitivityLabel
 
 def test_arguments_beat_environment_beat_config_file(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('endpoint = "workiq"\ntime_zone = "Europe/Paris"\nweb_search = false\nfile-hosts = "contoso.example"\n')
+    config.write_text(
+        'endpoint = "workiq"\ntime_zone = "Europe/Paris"\nweb_search = false\nfile-hosts = "contoso.example"\n'
+    )
     env = {"COPILOT_TOOLS_TIME_ZONE": "Asia/Tokyo", "COPILOT_TOOLS_ACCESS_TOKEN": "secret"}
-    settings = Settings.load({"endpoint": "http://127.0.0.1:9/beta", "time_zone": None}, environ=env, config_path=config)
+    arguments = {"endpoint": "http://127.0.0.1:9/beta", "time_zone": None}
+    settings = Settings.load(arguments, environ=env, config_path=config)
     assert settings.endpoint == "http://127.0.0.1:9/beta"
     assert settings.time_zone == "Asia/Tokyo"
     assert settings.web_search is False
@@ -36,7 +39,9 @@ def test_config_problems_name_the_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="unknown keys"):
         Settings.load(environ={}, config_path=config)
     with pytest.raises(InvalidInputError) as info:
-        Settings.load(environ={"COPILOT_TOOLS_MAX_RETRIES": "many", "COPILOT_TOOLS_CONFIG": str(tmp_path / "none.toml")})
+        Settings.load(
+            environ={"COPILOT_TOOLS_MAX_RETRIES": "many", "COPILOT_TOOLS_CONFIG": str(tmp_path / "none.toml")}
+        )
     assert info.value.argument == "max_retries" and "COPILOT_TOOLS_MAX_RETRIES" in info.value.message
     with pytest.raises(InvalidInputError, match="does not exist"):
         Settings.load(environ={}, config_path=tmp_path / "typo.toml")  # an explicit --config must exist

@@ -26,7 +26,10 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in zip(points, points[1:], strict=False)]
 
 
-SNAPSHOTS = [{"id": "c1", "turnCount": 0, "messages": [{"id": "m", "text": "Héllo 📅 wörld"}]}, {"id": "c1", "messages": []}]
+SNAPSHOTS = [
+    {"id": "c1", "turnCount": 0, "messages": [{"id": "m", "text": "Héllo 📅 wörld"}]},
+    {"id": "c1", "messages": []},
+]
 
 
 def pretty(objects: list[dict], *, newline: str = "\n", last_blank: bool = False) -> bytes:

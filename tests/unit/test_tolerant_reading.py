@@ -41,7 +41,9 @@ def odd(mutate: Any) -> dict[str, Any]:
     return response
 
 
-@pytest.mark.parametrize("cards", ["<card/>", None, 7, ["a string", None, {"type": "AdaptiveCard"}], '{"type": "AdaptiveCard"}'])
+@pytest.mark.parametrize(
+    "cards", ["<card/>", None, 7, ["a string", None, {"type": "AdaptiveCard"}], '{"type": "AdaptiveCard"}']
+)
 def test_adaptive_cards_that_are_strings_or_null(cards: Any, caplog: pytest.LogCaptureFixture) -> None:
     answer = ask(odd(lambda r: reply_of(r).__setitem__("adaptiveCards", cards)))
     assert answer.text == BASELINE.text and answer.citations == BASELINE.citations
@@ -122,7 +124,8 @@ def test_a_card_nested_thousands_deep_keeps_the_answer(caplog: pytest.LogCapture
         deep = {"type": "Container", "items": [deep]}
     text = json.dumps(RESPONSE)
     # json.dumps itself cannot go 5,000 deep: splice the card in as text.
-    card = '{"type": "AdaptiveCard", "body": [' + '{"items": [' * 5000 + '{"type": "TextBlock", "text": "deep"}' + "]}" * 5000 + "]}"
+    nested = '{"items": [' * 5000 + '{"type": "TextBlock", "text": "deep"}' + "]}" * 5000
+    card = '{"type": "AdaptiveCard", "body": [' + nested + "]}"
     marker = '"adaptiveCards": [{}]'
     assert marker in text
     with caplog.at_level(logging.DEBUG, logger="copilot_tools"):

@@ -84,8 +84,8 @@ def test_workiq_conversations_path_is_validated(path: str) -> None:
 
 
 def test_good_workiq_paths_still_work() -> None:
-    assert Endpoint.resolve("workiq-beta", workiq_conversations_path="copilot/conversations").conversations_url().endswith(
-        "/rest/beta/copilot/conversations")
+    endpoint = Endpoint.resolve("workiq-beta", workiq_conversations_path="copilot/conversations")
+    assert endpoint.conversations_url().endswith("/rest/beta/copilot/conversations")
 
 
 @pytest.mark.parametrize("bad", ["abc\n", "abc\r\n", "a" * 128 + "\n", "\nabc"])

@@ -83,7 +83,9 @@ class StateBackend(ABC):
         """Append an event to a session's stream; return its event id (what ``Last-Event-ID`` carries)."""
 
     @abstractmethod
-    async def events_after(self, session_id: str, event_id: str, *, wait: float) -> tuple[str, list[StoredEvent]] | None:
+    async def events_after(
+        self, session_id: str, event_id: str, *, wait: float
+    ) -> tuple[str, list[StoredEvent]] | None:
         """The stream id of ``event_id`` and the events after it; when there are none yet, wait up
         to ``wait`` seconds for one. None when the id is unknown (or its stream expired)."""
 

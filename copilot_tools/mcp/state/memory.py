@@ -127,7 +127,9 @@ class MemoryState(StateBackend):
             for old in stream.events:
                 self._event_ids.pop(old.event_id, None)
 
-    async def events_after(self, session_id: str, event_id: str, *, wait: float) -> tuple[str, list[StoredEvent]] | None:
+    async def events_after(
+        self, session_id: str, event_id: str, *, wait: float
+    ) -> tuple[str, list[StoredEvent]] | None:
         located = self._event_ids.get(event_id)
         if located is None or located[0] != session_id:
             return None

@@ -206,7 +206,9 @@ class RedisState(StateBackend):
             length, _, _ = await pipe.execute()
         return f"{int(length)}_{encoded}"
 
-    async def events_after(self, session_id: str, event_id: str, *, wait: float) -> tuple[str, list[StoredEvent]] | None:
+    async def events_after(
+        self, session_id: str, event_id: str, *, wait: float
+    ) -> tuple[str, list[StoredEvent]] | None:
         position, _, encoded = event_id.partition("_")
         stream_id = _unb64(encoded)
         if stream_id is None or not position.isdigit() or len(position) > 9:
