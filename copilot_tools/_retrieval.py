@@ -128,7 +128,9 @@ def build_query(
         raise InvalidInputError("connections", "connection ids only apply to the externalItem data source")
     if container_type_id is not None:
         if data_source != "sharePointEmbedded":
-            raise InvalidInputError("container_type_id", "a container type only applies to the sharePointEmbedded data source")
+            raise InvalidInputError(
+                "container_type_id", "a container type only applies to the sharePointEmbedded data source"
+            )
         if not isinstance(container_type_id, str) or not container_type_id.strip():
             raise InvalidInputError("container_type_id", "the container type id is empty")
         validate_text("container_type_id", container_type_id)

@@ -378,7 +378,9 @@ class CopilotClient(_ClientOptions[httpx.Client]):
         from copilot_tools._verify import plan_verification
 
         plan = plan_verification(answer, file_hosts=self._core.settings.file_hosts)
-        return plan.judge(self._run(plan.batch(self._core.endpoint, self._core.policy), self._deadline()) if plan.queries else [])
+        if not plan.queries:
+            return plan.judge([])
+        return plan.judge(self._run(plan.batch(self._core.endpoint, self._core.policy), self._deadline()))
 
 
 class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
@@ -595,7 +597,9 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
         from copilot_tools._verify import plan_verification
 
         plan = plan_verification(answer, file_hosts=self._core.settings.file_hosts)
-        return plan.judge(await self._run(plan.batch(self._core.endpoint, self._core.policy), self._deadline()) if plan.queries else [])
+        if not plan.queries:
+            return plan.judge([])
+        return plan.judge(await self._run(plan.batch(self._core.endpoint, self._core.policy), self._deadline()))
 
 
 def _broken(reader: StreamReader, error: httpx.HTTPError, received: Received, deadline: Deadline) -> Exception:
