@@ -41,8 +41,9 @@ from copilot_tools.auth.jwt_display import decode_payload
 from copilot_tools.auth.public import (
     CLIENT_CAPABILITIES,
     DEFAULT_AUTHORITY_HOST,
+    BuiltOnce,
     _network_error,
-    http_session,
+    msal_app_options,
 )
 from copilot_tools.errors import AuthenticationError
 
@@ -127,9 +128,8 @@ class OnBehalfOfProvider:
         self._http_timeout = http_timeout
         self._http_client = http_client
         self._capabilities = list(client_capabilities) if client_capabilities else None
-        self._app: Any = None
+        self._app: BuiltOnce[Any] = BuiltOnce(self._build_app)  # building it sends a discovery request
         self._lock = threading.Lock()
-        self._app_lock = threading.Lock()
         self._entries: OrderedDict[tuple[str, str, tuple[str, ...]], _Entry] = OrderedDict()
         self._key_locks: dict[tuple[str, str, tuple[str, ...]], threading.Lock] = {}
         self.token_store = token_store
@@ -144,36 +144,19 @@ class OnBehalfOfProvider:
 
     @property
     def app(self) -> Any:
-        app = self._app
-        if app is not None:
-            return app
-        with self._app_lock:
-            if self._app is None:
-                self._app = self._build_app()
-            return self._app
+        """The MSAL ``ConfidentialClientApplication`` (created, with its discovery request, on first use)."""
+        return self._app.get()
 
     def _build_app(self) -> Any:
-        from urllib.parse import urlsplit
-
         import msal  # type: ignore[import-untyped]
-        from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS  # type: ignore[import-untyped]
 
-        kwargs: dict[str, Any] = {
-            "authority": f"{self.authority_host}/{self.tenant_id}",
-            "client_credential": self._credential,
-            "client_capabilities": self._capabilities,
+        kwargs = msal_app_options(
+            self.authority_host, timeout=self._http_timeout, http_client=self._http_client, ca_bundle=self._ca_bundle,
+            authority=f"{self.authority_host}/{self.tenant_id}", client_credential=self._credential,
+            client_capabilities=self._capabilities,
             # Never keep other users' tokens inside MSAL: this class is the only cache.
-            "token_cache": _NoStoreTokenCache(),
-            "timeout": self._http_timeout,
-            "app_name": "copilot-tools",
-        }
-        if self._http_client is not None:
-            kwargs["http_client"] = self._http_client
-        elif self._ca_bundle:
-            kwargs["http_client"] = http_session(self._ca_bundle, self._http_timeout)
-        if (urlsplit(self.authority_host).hostname or "").lower() not in WELL_KNOWN_AUTHORITY_HOSTS:
-            kwargs["instance_discovery"] = False
-            kwargs["validate_authority"] = False
+            token_cache=_NoStoreTokenCache(),
+        )
         try:
             return msal.ConfidentialClientApplication(self.client_id, **kwargs)
         except OSError as exc:
