@@ -99,6 +99,7 @@ async def test_events_replay_in_order_within_their_session_only(backend_of: Any)
     assert stream == "7" and [(e.event_id, e.data) for e in events] == [(one, '{"a": 1}'), (two, '{"a": 2}')]
     assert await state.events_after(sid(), priming, wait=0) is None  # another session's cursor finds nothing
     assert await state.events_after(session, "no-such-event", wait=0) is None
+    assert await state.events_after(session, "\u00b2_Nw", wait=0) is None  # a non-ASCII digit is no position
     assert await state.events_after(session, two, wait=0.05) == ("7", [])
 
 

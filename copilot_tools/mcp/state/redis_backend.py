@@ -211,7 +211,8 @@ class RedisState(StateBackend):
     ) -> tuple[str, list[StoredEvent]] | None:
         position, _, encoded = event_id.partition("_")
         stream_id = _unb64(encoded)
-        if stream_id is None or not position.isdigit() or len(position) > 9:
+        # ``Last-Event-ID`` comes from the client: ASCII digits only (``"²".isdigit()`` but ``int("²")`` fails).
+        if stream_id is None or not (position.isascii() and position.isdigit()) or len(position) > 9:
             return None
         key, start = f"{PREFIX}e:{session_id}:{encoded}", int(position)
         deadline = time.monotonic() + min(wait, BLOCK_SECONDS)
