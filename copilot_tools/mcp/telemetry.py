@@ -51,6 +51,7 @@ class Instruments:
         self.refusals = meter.create_counter(
             "copilot_tools.http.refused", description="Requests refused by a limit or for shared state, by kind")
         self._sessions = 0
+        self._state: StateBackend | None = None
 
         def observe(_: Any) -> list[Any]:
             from opentelemetry.metrics import Observation
@@ -68,10 +69,9 @@ class Instruments:
         self._state = state
 
     async def refresh_sessions(self) -> None:
-        state = getattr(self, "_state", None)
-        if state is not None:
+        if self._state is not None:
             try:
-                self._sessions = await state.count_sessions()
+                self._sessions = await self._state.count_sessions()
             except Exception as exc:  # noqa: BLE001 - a metric never fails a request
                 logging.getLogger(__name__).debug("session count unavailable: %s", type(exc).__name__)
 
@@ -135,8 +135,12 @@ def _error_kind(result: Any) -> str | None:
     return "tool_error"
 
 
+def _env_on(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")
+
+
 def _capture_content() -> bool:
-    return os.environ.get(ENV_CAPTURE_CONTENT, "").lower() in ("1", "true", "yes", "on")
+    return _env_on(ENV_CAPTURE_CONTENT)
 
 
 #: Upstream path suffix → the operation it is (the span's name).
@@ -215,7 +219,7 @@ class _Finishing(httpx.AsyncByteStream):
 
 def log_event(event: str, **fields: Any) -> None:
     """One JSON line on the ``copilot_tools.events`` logger when ``COPILOT_TOOLS_JSON_LOGS=1``."""
-    if os.environ.get(ENV_JSON_LOGS, "").lower() not in ("1", "true", "yes", "on"):
+    if not _env_on(ENV_JSON_LOGS):
         return
     line = json.dumps({"ts": round(time.time(), 3), "event": event, **fields}, ensure_ascii=True)
     logging.getLogger("copilot_tools.events").warning(line)
