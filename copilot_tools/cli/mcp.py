@@ -455,16 +455,13 @@ def guarded_http_app(server: Any, host: str, security: TransportSecurity, auth: 
     SDK transport's own Host/Origin check set to the same lists) behind ``HttpGuard`` (Host/Origin
     before authentication; the auth challenges completed); only the health probes skip the guard.
     Without ``state``: this process's memory."""
-    from mcp.server.transport_security import TransportSecuritySettings
-
     from copilot_tools.mcp.http_app import build_http_app, guarded
     from copilot_tools.mcp.state import StateConfig, open_state
 
     config = state_config if state_config is not None else StateConfig()
     store = state if state is not None else open_state(config)
-    sdk_settings = security.sdk_settings()
-    assert isinstance(sdk_settings, TransportSecuritySettings)
-    app = build_http_app(server, store, config, auth=auth, host=host, path=HTTP_PATH, transport_security=sdk_settings)
+    app = build_http_app(server, store, config, auth=auth, host=host, path=HTTP_PATH,
+                         transport_security=security.sdk_settings())
     return guarded(app, security, auth)
 
 

@@ -41,6 +41,8 @@ from copilot_tools._net import is_loopback_host
 from copilot_tools.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from mcp.server.transport_security import TransportSecuritySettings
+
     from copilot_tools.mcp.http_auth import EntraAuth
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -65,7 +67,7 @@ class TransportSecurity:
     def origin_allowed(self, origin: str | None) -> bool:
         return origin is None or _matches(origin.lower(), self.allowed_origins)
 
-    def sdk_settings(self) -> object:
+    def sdk_settings(self) -> TransportSecuritySettings:
         """The same lists as the SDK's ``TransportSecuritySettings`` (its own check, inside the transport)."""
         from mcp.server.transport_security import TransportSecuritySettings
 
