@@ -59,6 +59,7 @@ from copilot_tools.agent import get_tool
 from copilot_tools.errors import CopilotError
 from copilot_tools.mcp.errors import error_result
 from copilot_tools.mcp.http_security import TransportSecurity, guard
+from copilot_tools.mcp.resources import LOCAL_OWNER
 from copilot_tools.mcp.state import (
     LimitExceededError,
     SessionRecord,
@@ -76,7 +77,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HTTP_PATH = "/mcp"
-LOCAL_OWNER = ""
 #: The tools that run a Copilot turn (and so count against the concurrent-turn limit).
 TURN_TOOLS = frozenset({"ask_copilot", "ask_with_files", "continue_conversation"})
 MAX_SESSION_ID = 128
