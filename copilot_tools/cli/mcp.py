@@ -335,18 +335,14 @@ def run(args: argparse.Namespace) -> int:
     overrides = {field: getattr(args, attr, None) for field, (attr, _) in _SETTING_OPTIONS.items()
                  if field not in ("endpoint", "tenant_id", "account")}
     settings = load_settings(args, **overrides)
+    from copilot_tools.errors import InvalidInputError
+
     auth = None
     if args.transport == "http":  # stdio ignores the HTTP authentication options
-        from copilot_tools.errors import InvalidInputError
-
         try:
             auth = _auth_from_options(args, settings)
-        except InvalidInputError as exc:
+        except InvalidInputError as exc:  # AuthConfigError too: its message says it cannot start
             error(exc.message, exc.hint)
-            return EXIT_USAGE
-        except ValueError as exc:  # AuthConfigError
-            message, hint = getattr(exc, "message", str(exc)), getattr(exc, "hint", "")
-            error(f"cannot start with HTTP authentication: {message}.", hint)
             return EXIT_USAGE
     if args.transport == "http" and auth is None and not is_loopback_host(args.host):
         error(
@@ -360,8 +356,6 @@ def run(args: argparse.Namespace) -> int:
     state_config: StateConfig | None = None
     security: TransportSecurity | None = None
     if args.transport == "http":
-        from copilot_tools.errors import InvalidInputError
-
         try:
             state_config = _state_config(args, os.environ)
             security = transport_security(args, auth)
