@@ -50,11 +50,12 @@ class StateConfig:
         return self.state_url != "memory"
 
     def redacted_url(self) -> str:
-        """The URL without its password, for messages."""
+        """The URL without its password, for messages (from the netloc's text: a bad port cannot
+        raise, an IPv6 host keeps its brackets)."""
         parts = urlsplit(self.state_url)
         if parts.password is None:
             return self.state_url
-        netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+        netloc = f"{parts.username or ''}:***@{parts.netloc.rpartition('@')[2]}"
         return parts._replace(netloc=netloc).geturl()
 
 
