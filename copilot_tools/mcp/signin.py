@@ -65,7 +65,7 @@ async def sign_in_then(
         return None
     if answer.action != "accept":
         return None
-    deadline = min(time.monotonic() + SIGN_IN_WAIT, time.monotonic() + max(0.0, error.expires_at - time.time()))
+    deadline = time.monotonic() + min(SIGN_IN_WAIT, max(0.0, error.expires_at - time.time()))
     while time.monotonic() < deadline:
         await report(f"Waiting for the sign-in at {error.verification_uri} (code {error.user_code})")
         await anyio.sleep(POLL_INTERVAL)
