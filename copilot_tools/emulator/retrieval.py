@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from copilot_tools._wire import RetrievalExtract, RetrievalHit, RetrievalRequest, RetrievalResponse
-from copilot_tools.emulator.corpus import EMBEDDED, Corpus, Document
+from copilot_tools.emulator.corpus import EMBEDDED, SOURCES, Corpus, Document
 from copilot_tools.emulator.errors import bad_request, validated
 from copilot_tools.emulator.kql import KqlError, Predicate, parse_filter
 from copilot_tools.emulator.payloads import dump, sensitivity_label
 from copilot_tools.emulator.ranking import Hit, Index, index_for
 from copilot_tools.emulator.text import split_sentences, terms
 
-DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem", EMBEDDED)
+DATA_SOURCES = SOURCES  # every source a corpus file may have is one the API takes
 MAX_QUERY = 1500
 MAX_RESULTS = 25
 EXTRACTS_PER_HIT = 3
