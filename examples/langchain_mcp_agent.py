@@ -49,7 +49,9 @@ COPILOT_TOOLS = {"ask_copilot", "ask_with_files", "continue_conversation"}
 
 
 @asynccontextmanager
-async def copilot_mcp_tools(endpoint: str | None, *, stdio: bool, token: str | None = None) -> AsyncIterator[list[BaseTool]]:
+async def copilot_mcp_tools(
+    endpoint: str | None, *, stdio: bool, token: str | None = None
+) -> AsyncIterator[list[BaseTool]]:
     """The Copilot MCP server's tools as LangChain tools, in-process or over stdio.
 
     ``endpoint``/``token`` point the server at a Copilot (None: its configuration).

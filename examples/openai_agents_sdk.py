@@ -66,9 +66,11 @@ def function_tool(spec: ToolSpec[Any, Any]) -> FunctionTool:
     async def invoke(ctx: AgentsToolContext[CopilotState], arguments: str) -> str:
         try:
             raw = json.loads(arguments or "{}")
+        except (ValueError, RecursionError) as exc:  # the model's text: possibly not JSON, or nested too deep
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            return f"invalid_input: the arguments are not JSON ({reason}); send a JSON object."
+        try:
             output = await spec(ToolContext(client=ctx.context.client), raw)
-        except json.JSONDecodeError as exc:
-            return f"invalid_input: the arguments are not JSON ({exc.msg}); send a JSON object."
         except CopilotError as exc:
             report = tool_error(spec, exc, raw)
             if report.is_configuration:

@@ -109,7 +109,8 @@ def copilot_citations(messages: Sequence[ModelMessage]) -> list[dict[str, Any]]:
     for message in messages:
         if isinstance(message, ModelRequest):
             for part in message.parts:
-                if isinstance(part, ToolReturnPart) and part.tool_name in COPILOT_TOOLS and isinstance(part.metadata, dict):
+                if (isinstance(part, ToolReturnPart) and part.tool_name in COPILOT_TOOLS
+                        and isinstance(part.metadata, dict)):
                     citations.extend(part.metadata.get("citations", []))
     return citations
 

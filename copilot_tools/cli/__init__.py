@@ -86,17 +86,18 @@ def _command_parser(name: str) -> argparse.ArgumentParser:
     return parser
 
 
-#: Global options that take a value (the next argument, unless written ``--option=value``).
-_VALUE_OPTIONS = frozenset({"--endpoint", "--tenant", "--account", "--config", "--header"})
+def _value_options(parser: argparse.ArgumentParser) -> frozenset[str]:
+    """The options of ``parser`` that take a value (the next argument, unless written ``--option=value``)."""
+    return frozenset(option for action in parser._actions if action.nargs != 0 for option in action.option_strings)
 
 
-def _first_positional(args: Sequence[str]) -> str | None:
+def _first_positional(args: Sequence[str], value_options: frozenset[str]) -> str | None:
     """The first argument that is neither an option nor an option's value: the command as typed."""
     skip = False
     for arg in args:
         if skip:
             skip = False
-        elif arg in _VALUE_OPTIONS:
+        elif arg in value_options:
             skip = True
         elif not arg.startswith("-"):
             return arg
@@ -131,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args_list:
             top.print_help()
             return EXIT_USAGE
-        unknown = _first_positional(args_list)
+        unknown = _first_positional(args_list, _value_options(top))
         if unknown is not None:
             return _unknown_command(unknown)
         top.parse_args(args_list)  # handles --help/--version and reports unknown commands

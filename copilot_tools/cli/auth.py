@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from copilot_tools.cli.common import EXIT_NOT_SIGNED_IN, EXIT_OK, error, load_settings
@@ -112,13 +113,13 @@ def _provider(settings: Any) -> Any:
     return msal_provider_from_settings(settings, interaction="auto")
 
 
-def _recovering(settings: Any, action: Any) -> int:
+def _recovering(settings: Any, action: Callable[[Any], int]) -> int:
     """``action(provider)``; when the token cache is corrupt, set it aside, say so, and run
     ``action`` once more with a fresh cache (``login`` and ``logout --all`` must always work)."""
     from copilot_tools.auth.cache import CorruptTokenCacheError, TokenCacheError, set_aside
 
     try:
-        return int(action(_provider(settings)))
+        return action(_provider(settings))
     except CorruptTokenCacheError as exc:
         try:
             moved = set_aside(exc.path)
@@ -132,7 +133,7 @@ def _recovering(settings: Any, action: Any) -> int:
         where = f" as {moved}" if moved else ""
         _note(f"The token cache {exc.path} was unreadable ({exc.problem}); it is set aside{where} "
               "and a fresh one is used.")
-        return int(action(_provider(settings)))
+        return action(_provider(settings))
 
 
 def _endpoint_label(settings: Any) -> str:

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from copilot_tools._wire import RetrievalExtract, RetrievalHit, RetrievalRequest, RetrievalResponse
-from copilot_tools.emulator.corpus import EMBEDDED, Corpus, Document
+from copilot_tools.emulator.corpus import EMBEDDED, SOURCES, Corpus, Document
 from copilot_tools.emulator.errors import bad_request, validated
 from copilot_tools.emulator.kql import KqlError, Predicate, parse_filter
 from copilot_tools.emulator.payloads import dump, sensitivity_label
 from copilot_tools.emulator.ranking import Hit, Index, index_for
 from copilot_tools.emulator.text import split_sentences, terms
 
-DATA_SOURCES = ("sharePoint", "oneDriveBusiness", "externalItem", EMBEDDED)
+DATA_SOURCES = SOURCES  # every source a corpus file may have is one the API takes
 MAX_QUERY = 1500
 MAX_RESULTS = 25
 EXTRACTS_PER_HIT = 3
@@ -147,29 +147,39 @@ def _scope(request: RetrievalRequest, container: str | None) -> tuple[Predicate,
     return allowed, warning
 
 
-def unit_relevance(index: Index, unit: str, query: str) -> float:
-    """``relevanceScore`` of one extract: the share of the query's term weight (IDF) it holds,
-    against the query sentence it matches best, so that a sentence quoted from the document
-    scores 1.0 whatever else the query holds (the service's score is a cosine in 0..1)."""
-    have = set(terms(unit))
-    best = 0.0
+def query_sentences(index: Index, query: str) -> list[tuple[frozenset[str], float]]:
+    """Each sentence of ``query`` as its terms and their total weight (IDF), weighed once per
+    request; a sentence without weight is left out."""
+    weighed = []
     for sentence in split_sentences(query) or [query]:
-        wanted = set(terms(sentence))
+        wanted = frozenset(terms(sentence))
         total = sum(index.idf(term) for term in wanted)
         if total:
-            best = max(best, sum(index.idf(term) for term in wanted & have) / total)
+            weighed.append((wanted, total))
+    return weighed
+
+
+def unit_relevance(index: Index, unit: str, sentences: list[tuple[frozenset[str], float]]) -> float:
+    """``relevanceScore`` of one extract: the share of the query's term weight (IDF) it holds,
+    against the query sentence (``query_sentences``) it matches best, so that a sentence quoted
+    from the document scores 1.0 whatever else the query holds (the service's score is a cosine in 0..1)."""
+    have = set(terms(unit))
+    best = max((sum(index.idf(term) for term in wanted & have) / total for wanted, total in sentences), default=0.0)
     return round(best, 4)
 
 
-def _hit(document: Document, hits: list[Hit], index: Index, request: RetrievalRequest) -> RetrievalHit:
+def _hit(document: Document, hits: list[Hit], index: Index, request: RetrievalRequest,
+         sentences: list[tuple[frozenset[str], float]]) -> RetrievalHit:
     # The document's best sentences wherever they are, not the best passage's first three:
     # a query made of sentences the chat quoted from this file finds each of them.
     scored: dict[str, float] = {}
     for hit in hits:
         for unit in hit.passage.units:
-            score = unit_relevance(index, unit, request.query_string)
+            if unit in scored:
+                continue  # the same text scores the same
+            score = unit_relevance(index, unit, sentences)
             if score > 0:
-                scored[unit] = max(scored.get(unit, 0.0), score)
+                scored[unit] = score
     top = sorted(scored.items(), key=lambda item: -item[1])[:EXTRACTS_PER_HIT]
     extracts = [RetrievalExtract(text=text, relevance_score=score) for text, score in top]
     fields = _metadata(document)
@@ -199,8 +209,9 @@ def run_retrieval(body: Any, corpus: Corpus, base: str) -> RetrievalResult:
             continue
         if document in by_document or len(by_document) < limit:
             by_document.setdefault(document, []).append(hit)
+    sentences = query_sentences(index, request.query_string)
     response = RetrievalResponse(
-        retrieval_hits=[_hit(document, hits, index, request) for document, hits in by_document.items()],
+        retrieval_hits=[_hit(document, hits, index, request, sentences) for document, hits in by_document.items()],
         **{"@odata.context": f"{base}/$metadata#microsoft.graph.retrievalResponse"},  # an extra field
     )
     data = dump(response)

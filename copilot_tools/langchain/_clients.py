@@ -179,7 +179,7 @@ class CopilotConnection(BaseModel):
 
     def connection_arguments(self) -> dict[str, Any]:
         """The arguments that rebuild this connection (for the objects a toolkit makes)."""
-        names = ("endpoint", "access_token", "timeout", "max_retries", "settings", "client", "async_client")
+        names = (*CONNECTION_ARGUMENTS, "settings", "client", "async_client")
         return {name: getattr(self, name) for name in names if name in self.model_fields_set}
 
     def close(self) -> None:

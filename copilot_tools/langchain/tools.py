@@ -26,7 +26,7 @@ the default, kept for code that builds one tool by name.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
@@ -137,7 +137,7 @@ class CopilotTool(CopilotConnection, BaseTool):
 
         context = ToolContext(client=client, progress=progress,  # type: ignore[arg-type]
                               transcripts=self._transcripts)
-        return _run_coroutine(lambda: self._call(context, arguments))
+        return _run_coroutine(self._call(context, arguments))
 
     async def _arun(self, *, run_manager: AsyncCallbackManagerForToolRun | None = None,
                     **arguments: Any) -> tuple[str, dict[str, Any]]:
@@ -178,18 +178,14 @@ def _validation_error_text(spec: ToolSpec[Any, Any]) -> Callable[[ValidationErro
     return text
 
 
-def _run_coroutine(make: Callable[[], Awaitable[T]]) -> T:
+def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine from sync code: in a fresh event loop here, or in a worker thread when one runs."""
-
-    async def main() -> T:
-        return await make()
-
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(main())
+        return asyncio.run(coroutine)
     with ThreadPoolExecutor(max_workers=1) as pool:  # sync invoke from async code (e.g. a notebook)
-        return pool.submit(asyncio.run, main()).result()
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 # --- the named tools (each spec, as its own class) --------------------------------------------------
