@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from mcp.server import MCPServer
 
 from copilot_tools import AsyncCopilotClient, Settings
 from copilot_tools.mcp import build_server
+from tests.replicas.processes import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TIME_ZONE = "America/New_York"
@@ -72,25 +71,6 @@ def server_command() -> list[str]:
     return [sys.executable, "-m", "copilot_tools", "mcp"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 30) -> None:
-    """Block until the server ``process`` accepts connections on ``port`` (its ``log`` if it died first)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            assert time.monotonic() < deadline, f"the server did not listen on {port} within {timeout} s"
-            time.sleep(0.05)
-
-
 @dataclass
 class HttpServer:
     """``copilot-tools mcp --transport http`` running as a subprocess against the emulator."""
@@ -120,7 +100,7 @@ def http_server(emulator: Any, isolated_env: dict[str, str], tmp_path: Path) -> 
                                    cwd=ROOT, stdout=subprocess.PIPE, stderr=errlog)
     server = HttpServer(f"http://127.0.0.1:{port}/mcp", process)
     try:
-        wait_until_listening(process, port, log)
+        wait_for_port(port, process, log)
         yield server
     finally:
         server.stop()

@@ -12,7 +12,6 @@ a non-loopback address. One test runs the real command in a subprocess on 127.0.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from tests.mcp.test_http_auth import (
     EntraStandIn,
     serve,
 )
+from tests.replicas.processes import free_port
 
 # The Entra stand-in and the recording Graph of the HTTP-auth tests, as fixtures here too.
 idp = auth_tests.idp
@@ -45,12 +45,6 @@ graph = auth_tests.graph
 
 EVIL = "https://evil.example"
 AUTH_ARGS = ["--auth", "entra", "--auth-tenant", TENANT_ID, "--auth-client-id", API_CLIENT]
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
