@@ -53,18 +53,22 @@ async def connect(server: MCPServer) -> AsyncIterator[Client]:
         yield connected
 
 
-@pytest.fixture
-def isolated_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """An environment for a server subprocess: no user config, token cache or proxy settings."""
+def isolated_environment(home: Path) -> dict[str, str]:
+    """An environment for a server subprocess living in ``home``: no user config, token cache or proxy settings."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("COPILOT_TOOLS_")}
-    home = tmp_path / "home"
-    home.mkdir()
     env.update({
         "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
         "XDG_DATA_HOME": str(home / ".local" / "share"), "PYTHONPATH": str(ROOT),
         "COPILOT_TOOLS_TIME_ZONE": TIME_ZONE, "NO_PROXY": "*",
     })
-    yield env
+    return env
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir()
+    return isolated_environment(home)
 
 
 def server_command() -> list[str]:
