@@ -37,7 +37,7 @@ from tests.mcp.test_http_auth import (
     EntraStandIn,
     serve,
 )
-from tests.replicas.processes import free_port
+from tests.replicas.processes import free_port, stop_process
 
 # The Entra stand-in and the recording Graph of the HTTP-auth tests, as fixtures here too.
 idp = auth_tests.idp
@@ -237,9 +237,4 @@ def test_the_command_on_127_0_0_2_refuses_a_rebinding_page(emulator, tmp_path: P
         assert probe(base, origin=EVIL).status_code == 403
         assert probe(base, host="evil.example").status_code == 421
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
