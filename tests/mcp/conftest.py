@@ -86,7 +86,11 @@ class HttpServer:
         """Stop it; what it wrote on stdout (which must stay empty)."""
         if self.process.poll() is None:
             self.process.terminate()
-        out, _ = self.process.communicate(timeout=10)
+        try:
+            out, _ = self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, _ = self.process.communicate()
         return out or b""
 
 
