@@ -221,7 +221,7 @@ def test_the_command_on_127_0_0_2_refuses_a_rebinding_page(emulator, tmp_path: P
     process = subprocess.Popen(
         [sys.executable, "-m", "copilot_tools", "--endpoint", emulator.base_url, "mcp", "--transport", "http",
          "--host", "127.0.0.2", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.2:{port}"
     try:
