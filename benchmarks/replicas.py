@@ -40,7 +40,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from benchmarks.emulator_throughput import emulator
 from copilot_tools import AsyncCopilotClient, Settings
-from tests.replicas.processes import RedisProcess, free_port, wait_for_port
+from tests.replicas.processes import RedisProcess, free_port, stop_process, wait_for_port
 
 QUESTION = "What meeting do I have at 9 AM tomorrow morning?"
 TOKEN = "bench"
@@ -62,9 +62,7 @@ def processes(commands: list[tuple[list[str], int]], env: dict[str, str]) -> Ite
         yield started
     finally:
         for process in started:
-            process.terminate()
-        for process in started:
-            process.wait(timeout=15)
+            stop_process(process, timeout=15)
 
 
 class RoundRobin(httpx2.AsyncBaseTransport):
