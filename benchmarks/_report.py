@@ -9,7 +9,6 @@ set) and a short detail. Nothing is asserted: figures are read, never enforced i
 from __future__ import annotations
 
 import json
-import sys
 
 PREFIX = "BENCH "
 
@@ -18,4 +17,3 @@ def report(figure: str, ratio: float, goal: float | None, detail: str = "", *, h
     """Print the figure's ``BENCH`` line (stdout, flushed)."""
     record = {"figure": figure, "ratio": round(ratio, 3), "goal": goal, "higher": higher, "detail": detail}
     print(PREFIX + json.dumps(record), flush=True)
-    sys.stdout.flush()

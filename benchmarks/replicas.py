@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -39,8 +38,9 @@ import psutil
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from benchmarks.emulator_throughput import emulator
 from copilot_tools import AsyncCopilotClient, Settings
-from tests.replicas.processes import RedisProcess, free_port, wait_for_port
+from tests.replicas.processes import RedisProcess, free_port, stop_process, wait_for_port
 
 QUESTION = "What meeting do I have at 9 AM tomorrow morning?"
 TOKEN = "bench"
@@ -62,25 +62,7 @@ def processes(commands: list[tuple[list[str], int]], env: dict[str, str]) -> Ite
         yield started
     finally:
         for process in started:
-            process.terminate()
-        for process in started:
-            process.wait(timeout=15)
-
-
-@contextmanager
-def emulator(event_delay: float) -> Iterator[str]:
-    process = subprocess.Popen([sys.executable, "-m", "copilot_tools", "emulator", "--port", "0",
-                                "--words-per-event", "12", "--event-delay", str(event_delay)],
-                               stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        assert process.stderr is not None
-        match = re.search(r"COPILOT_TOOLS_ENDPOINT=(\S+)", process.stderr.readline())
-        if not match:
-            raise SystemExit("the emulator did not start")
-        yield match.group(1)
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+            stop_process(process, timeout=15)
 
 
 class RoundRobin(httpx2.AsyncBaseTransport):
@@ -200,7 +182,9 @@ def main() -> None:
         redis_server = RedisProcess(Path(folder))
         redis_server.start()
         try:
-            with emulator(args.event_delay) as endpoint:
+            subprocess_emulator = argparse.Namespace(in_process=False, words_per_event=12,
+                                                     event_delay=args.event_delay, latency_ms=0)
+            with emulator(subprocess_emulator) as endpoint:
                 asyncio.run(run(args, endpoint, redis_server.url))
         finally:
             redis_server.stop()

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
+from copilot_tools.emulator.server import bind
+from tests.mcp.test_http_auth import serve
 
 CREATED = "2026-11-23T15:00:00Z"
 
@@ -66,41 +65,13 @@ def _event(body: Any, number: int) -> bytes:
 
 
 class FaultServer:
-    """The app and its thread. ``base_url`` is the Copilot endpoint (``http://127.0.0.1:PORT/beta``);
+    """The app. ``base_url`` is the Copilot endpoint (``http://127.0.0.1:PORT/beta``);
     ``seen_tokens`` the bearer tokens it received (the tests check none comes back out)."""
 
     def __init__(self) -> None:
         self.seen_tokens: list[str] = []
         self.base_url = ""
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
         self.trickle_seconds = 8.0
-
-    # --- serving -------------------------------------------------------------------------------
-
-    def start(self) -> FaultServer:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}/beta"
-        config = uvicorn.Config(self, log_level="critical", access_log=False, ws="none", lifespan="off",
-                                timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fault server did not start")
-            time.sleep(0.005)
-        self._sock = sock
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._sock.close()
 
     # --- the app -------------------------------------------------------------------------------
 
@@ -225,8 +196,8 @@ FAULTS = ("hostile-text", "echo-authorization", "echo-authorization-html", "bad-
 
 @contextmanager
 def fault_server() -> Iterator[FaultServer]:
-    server = FaultServer().start()
-    try:
+    server = FaultServer()
+    # Its misbehaviours make uvicorn log errors by design: only a critical one is worth showing.
+    with serve(server, bind("127.0.0.1", 0), log_level="critical") as root:
+        server.base_url = f"{root}/beta"
         yield server
-    finally:
-        server.stop()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from mcp.server import MCPServer
 
 from copilot_tools import AsyncCopilotClient, Settings
 from copilot_tools.mcp import build_server
+from tests.replicas.processes import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TIME_ZONE = "America/New_York"
@@ -54,41 +53,26 @@ async def connect(server: MCPServer) -> AsyncIterator[Client]:
         yield connected
 
 
-@pytest.fixture
-def isolated_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """An environment for a server subprocess: no user config, token cache or proxy settings."""
+def isolated_environment(home: Path) -> dict[str, str]:
+    """An environment for a server subprocess living in ``home``: no user config, token cache or proxy settings."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("COPILOT_TOOLS_")}
-    home = tmp_path / "home"
-    home.mkdir()
     env.update({
         "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
         "XDG_DATA_HOME": str(home / ".local" / "share"), "PYTHONPATH": str(ROOT),
         "COPILOT_TOOLS_TIME_ZONE": TIME_ZONE, "NO_PROXY": "*",
     })
-    yield env
+    return env
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir()
+    return isolated_environment(home)
 
 
 def server_command() -> list[str]:
     return [sys.executable, "-m", "copilot_tools", "mcp"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 30) -> None:
-    """Block until the server ``process`` accepts connections on ``port`` (its ``log`` if it died first)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            assert time.monotonic() < deadline, f"the server did not listen on {port} within {timeout} s"
-            time.sleep(0.05)
 
 
 @dataclass
@@ -102,7 +86,11 @@ class HttpServer:
         """Stop it; what it wrote on stdout (which must stay empty)."""
         if self.process.poll() is None:
             self.process.terminate()
-        out, _ = self.process.communicate(timeout=10)
+        try:
+            out, _ = self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, _ = self.process.communicate()
         return out or b""
 
 
@@ -120,7 +108,7 @@ def http_server(emulator: Any, isolated_env: dict[str, str], tmp_path: Path) -> 
                                    cwd=ROOT, stdout=subprocess.PIPE, stderr=errlog)
     server = HttpServer(f"http://127.0.0.1:{port}/mcp", process)
     try:
-        wait_until_listening(process, port, log)
+        wait_for_port(port, process, log)
         yield server
     finally:
         server.stop()

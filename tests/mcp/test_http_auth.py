@@ -149,9 +149,9 @@ def idp(ca: trustme.CA) -> Iterator[EntraStandIn]:
 
 
 @contextmanager
-def serve(app: Any, sock: socket.socket) -> Iterator[str]:
+def serve(app: Any, sock: socket.socket, log_level: str = "warning") -> Iterator[str]:
     """``app`` under uvicorn in a thread on ``sock``; yields ``http://127.0.0.1:PORT``."""
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, ws="none",
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False, ws="none",
                                            timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

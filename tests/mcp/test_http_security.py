@@ -12,7 +12,6 @@ a non-loopback address. One test runs the real command in a subprocess on 127.0.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from tests.mcp.test_http_auth import (
     EntraStandIn,
     serve,
 )
+from tests.replicas.processes import free_port, stop_process
 
 # The Entra stand-in and the recording Graph of the HTTP-auth tests, as fixtures here too.
 idp = auth_tests.idp
@@ -45,12 +45,6 @@ graph = auth_tests.graph
 
 EVIL = "https://evil.example"
 AUTH_ARGS = ["--auth", "entra", "--auth-tenant", TENANT_ID, "--auth-client-id", API_CLIENT]
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -227,7 +221,7 @@ def test_the_command_on_127_0_0_2_refuses_a_rebinding_page(emulator, tmp_path: P
     process = subprocess.Popen(
         [sys.executable, "-m", "copilot_tools", "--endpoint", emulator.base_url, "mcp", "--transport", "http",
          "--host", "127.0.0.2", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.2:{port}"
     try:
@@ -243,9 +237,4 @@ def test_the_command_on_127_0_0_2_refuses_a_rebinding_page(emulator, tmp_path: P
         assert probe(base, origin=EVIL).status_code == 403
         assert probe(base, host="evil.example").status_code == 421
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

@@ -11,7 +11,6 @@ cache (``tests.npm``).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 
 from copilot_tools.agent import all_tools
-from tests.mcp.conftest import BUSINESS_MODEL, MEETING, ROOT
+from tests.mcp.conftest import BUSINESS_MODEL, MEETING, ROOT, isolated_environment
 from tests.npm import npm_install, require_node
 
 SDK = "@modelcontextprotocol/sdk@1.32.2"
@@ -60,11 +59,8 @@ def report(ts_sdk: Path, emulator: Any, isolated_env: dict[str, str]) -> dict[st
 
 @pytest.fixture(scope="module")
 def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("home")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("COPILOT_TOOLS_")}
-    env.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
-                "PYTHONPATH": str(ROOT), "COPILOT_TOOLS_TIME_ZONE": "America/New_York", "NO_PROXY": "*"})
-    return env
+    """The shared ``isolated_env`` for this module's one server run."""
+    return isolated_environment(tmp_path_factory.mktemp("home"))
 
 
 def test_every_tool_result_matches_its_output_schema(report: dict[str, Any]) -> None:

@@ -29,7 +29,7 @@ from copilot_tools.emulator.server import bind
 from tests.auth.idp import TENANT_ID
 from tests.mcp.conftest import ROOT, TIME_ZONE
 from tests.mcp.test_http_auth import API_CLIENT, SECRET, EntraStandIn, idp, serve  # noqa: F401 - fixture
-from tests.replicas.processes import RedisProcess, free_port, wait_for_port
+from tests.replicas.processes import RedisProcess, free_port, stop_process, wait_for_port
 
 ADELE = "adele.vance@contoso.com"
 JOHN = "john.doe@contoso.com"
@@ -98,12 +98,7 @@ class Replica:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+            stop_process(self.process)
             self.process = None
 
 

@@ -9,7 +9,6 @@ what the server sends that is not Copilot's answer must become a typed error.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from copilot_tools import (
     ServiceError,
     StreamInterruptedError,
 )
+from tests.replicas.processes import free_port
 
 CID = "0d110e7e-2b7e-4270-a899-fd2af6fde333"
 ODD_ID = "19:meeting_Zm9v@thread.v2"
@@ -262,9 +262,7 @@ def test_a_conversation_id_the_service_returns_is_used_as_returned(server: str) 
 
 
 def test_an_unreachable_emulator_is_named_with_how_to_start_it() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     with CopilotClient(f"http://127.0.0.1:{port}/beta", token="t", time_zone="UTC", max_retries=0) as c, \
             pytest.raises(APIConnectionError) as info:
         c.create_conversation()
