@@ -75,7 +75,11 @@ class RoundRobin(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         self.turn += 1
-        request.url = request.url.copy_with(port=self.ports[self.turn % len(self.ports)])
+        port = self.ports[self.turn % len(self.ports)]
+        request.url = request.url.copy_with(port=port)
+        # Each replica checks Host against its own address (DNS-rebinding protection), so the
+        # request names the replica it now goes to, as a proxy configured per backend would.
+        request.headers["host"] = f"127.0.0.1:{port}"
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
