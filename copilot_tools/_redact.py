@@ -22,9 +22,11 @@ _FIELDS = (
 
 #: Headers whose whole value is a credential, as a proxy or a library may quote them:
 #: ``Authorization: Basic …``, ``"authorization": "Bearer …"``, ``(b'authorization', b'…')``.
+#: The ``x-ms-token-…`` suffix is bounded (App Service's longest is 18 characters): unbounded, every
+#: ``x-ms-token`` in a long run of letters and dashes rescanned the rest of it (quadratic).
 _HEADERS = (
     "authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|"
-    "ocp-apim-subscription-key|x-ms-token[a-z-]*"
+    "ocp-apim-subscription-key|x-ms-token[a-z-]{0,64}+"
 )
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
