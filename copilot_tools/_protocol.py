@@ -573,12 +573,12 @@ def error_from_response(
     started with, so a 401 says so instead of sending the user to ``copilot-tools login``.
     """
     request_id = headers.get("request-id") or headers.get("x-ms-request-id")
-    code, message, conversation = _error_details(body)
+    code, message, conversation, inner_request_id = _error_details(body)
     # A proxy may echo the request (its Authorization header) in the body: the message
     # quotes the body, so it is redacted here, before any exception carries it.
     code, message = redact(code), redact(message)
     if request_id is None:
-        request_id = _inner_request_id(body)
+        request_id = inner_request_id
     detail = f"{code}: {message}" if code and message else (message or code or f"HTTP {status}")
     common: dict[str, Any] = {"status_code": status, "code": code or None, "request_id": request_id,
                               "body": body[:MAX_ERROR_BODY]}
@@ -640,29 +640,23 @@ def permissions_hint(endpoint_name: str) -> str:
     return _PERMISSIONS_HINT["workiq" if endpoint_name.startswith("workiq") else "graph"]
 
 
-def _error_details(body: bytes) -> tuple[str, str, Conversation | None]:
+def _error_details(body: bytes) -> tuple[str, str, Conversation | None, str | None]:
+    """(code, message, a conversation sent as the error, the inner request id), from one parse of ``body``."""
     try:
         data = _json.loads(body)
     except ValueError:
         text = body.decode("utf-8", "replace").strip()
-        return "", text[:300], None
+        return "", text[:300], None, None
     if isinstance(data, dict) and "error" in data:
         try:
             error = GraphError.model_validate(data).error
-            return error.code, error.message, None
+            inner = error.inner_error
+            return error.code, error.message, None, inner.request_id if inner else None
         except ValidationError:
             pass
     if isinstance(data, dict) and "messages" in data and "id" in data:
         try:
-            return "", "", Conversation.model_validate(data)
+            return "", "", Conversation.model_validate(data), None
         except ValidationError:
             pass
-    return "", json.dumps(data)[:300], None
-
-
-def _inner_request_id(body: bytes) -> str | None:
-    try:
-        inner = GraphError.model_validate(_json.loads(body)).error.inner_error
-    except (ValidationError, ValueError):
-        return None
-    return inner.request_id if inner else None
+    return "", json.dumps(data)[:300], None, None

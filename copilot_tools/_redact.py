@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 _FIELDS = (
     "access_token|refresh_token|id_token|client_secret|client_assertion|assertion|"
@@ -21,12 +22,14 @@ _FIELDS = (
 
 #: Headers whose whole value is a credential, as a proxy or a library may quote them:
 #: ``Authorization: Basic …``, ``"authorization": "Bearer …"``, ``(b'authorization', b'…')``.
+#: The ``x-ms-token-…`` suffix is bounded (App Service's longest is 18 characters): unbounded, every
+#: ``x-ms-token`` in a long run of letters and dashes rescanned the rest of it (quadratic).
 _HEADERS = (
     "authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|"
-    "ocp-apim-subscription-key|x-ms-token[a-z-]*"
+    "ocp-apim-subscription-key|x-ms-token[a-z-]{0,64}+"
 )
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (
         re.compile(r"(?i)(\b(?:" + _HEADERS + r")b?['\"]?(?:\s*[:=]\s*|['\"]?\s*,\s*b?)['\"]?)[^'\"\r\n,}\]]+"),
         r"\1[redacted]",
@@ -39,8 +42,23 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"(?i)((?:^|[?&#\s])code=)[^&\s]+"), r"\1[redacted]"),
     # Entra's opaque refresh tokens ("0.AXoA…", "1.AQ…"): long, dotted, no JWT header.
-    (re.compile(r"\b[01]\.A[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+)*[A-Za-z0-9_-]{20,}"), "[redacted-token]"),
+    (re.compile(r"\b[01]\.A[A-Za-z0-9_-]{8,}+(?:\.[A-Za-z0-9_-]++)*+"), lambda match: _opaque_token(match.group())),
 )
+
+
+def _opaque_token(run: str) -> str:
+    """``run`` (``0.A…`` and its dotted parts) redacted up to the end of its last part of 20+ characters.
+
+    What ``[01]\\.A[…]{8,}(?:\\.[…]+)*[…]{20,}`` would match, found without that pattern's
+    backtracking: on a long run of short dotted parts it took time quadratic in the text.
+    """
+    parts = run.split(".")  # "0", "A" and the first part (8+ characters), then the dotted parts
+    end = len(run)
+    for index in range(len(parts) - 1, 0, -1):
+        if len(parts[index]) >= (29 if index == 1 else 21):
+            return "[redacted-token]" + run[end:]
+        end -= len(parts[index]) + 1
+    return run
 
 
 def redact(text: str) -> str:

@@ -35,6 +35,8 @@ from copilot_tools import _json
 from copilot_tools.errors import ServiceError
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
+#: A ``retry`` field longer than this (milliseconds: 12 digits is 30 years) is ignored like junk.
+_MAX_RETRY_DIGITS = 12
 _FIELD_BY_INITIAL = {"d": "data", "i": "id", "e": "event", "r": "retry"}
 # Where the lines that are not continuation lines start: fields, comments and blank lines. The
 # pattern begins with a literal LF so that the regex engine skips ahead to each LF in C; the
@@ -185,8 +187,8 @@ class SSEDecoder:
                 self._last_id = value or None
         elif name == "event":
             self._event = value or None
-        elif value.isdigit():
-            self._retry = int(value)
+        elif value.isascii() and value.isdigit() and len(value) <= _MAX_RETRY_DIGITS:
+            self._retry = int(value)  # str.isdigit alone admits "²" and 5,000 digits, which int() refuses
         return None
 
     def _append(self, value: str) -> None:

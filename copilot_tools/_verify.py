@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
@@ -437,10 +437,11 @@ class VerificationPlan:
     targets: tuple[_Target, ...]
     min_relevance: float = MIN_RELEVANCE
     min_overlap: float = MIN_OVERLAP
-    queries: list[RetrievalQuery] = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "queries", [t.query for t in self.targets if t.query is not None])
+    @property
+    def queries(self) -> list[RetrievalQuery]:
+        """The queries to send: one per citation that can be checked."""
+        return [t.query for t in self.targets if t.query is not None]
 
     def batch(self, endpoint: Endpoint, policy: RetryPolicy) -> BatchFlow:
         """Every query in one ``$batch`` (20 per request), throttled items retried alone."""
@@ -465,7 +466,9 @@ class VerificationPlan:
 
     def _check(self, target: _Target, extracts: Sequence[retrieval.Extract]) -> CitationCheck:
         assert target.query is not None and target.scope is not None
-        claims = tuple(self._claim(sentence, extracts) for sentence in target.sentences)
+        # Each extract's terms once, not once per sentence that cites the document.
+        extract_terms = [(extract, frozenset(key_terms(extract.text))) for extract in extracts]
+        claims = tuple(self._claim(sentence, extract_terms) for sentence in target.sentences)
         supported = sum(c.supported for c in claims)
         if supported == len(claims):
             status: Status = "supported"
@@ -482,11 +485,10 @@ class VerificationPlan:
             claims=claims, extracts=tuple(Evidence(encodable(e.text), e.relevance_score) for e in extracts),
         )
 
-    def _claim(self, sentence: str, extracts: Sequence[retrieval.Extract]) -> ClaimCheck:
+    def _claim(self, sentence: str, extracts: Sequence[tuple[retrieval.Extract, frozenset[str]]]) -> ClaimCheck:
         wanted = key_terms(sentence)
         best: Evidence | None = None
-        for extract in extracts:
-            have = set(key_terms(extract.text))
+        for extract, have in extracts:
             shared = tuple(term for term in wanted if term in have)
             overlap = len(shared) / len(wanted) if wanted else 0.0
             if best is None or overlap > best.term_overlap:

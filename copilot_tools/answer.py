@@ -335,7 +335,8 @@ def _citation_for(
     card_url = card_numbered.get(marker)
     if card_url is not None:
         position = next((i for i, a in enumerate(citations) if a.see_more_web_url == card_url), None)
-    if position is None and marker.isdigit() and 0 < int(marker) <= len(citations):
+    # isdecimal, not isdigit: int() refuses "²", and a marker of 4,300 digits or more (reply text).
+    if position is None and marker.isdecimal() and len(marker) <= 18 and 0 < int(marker) <= len(citations):
         position = int(marker) - 1
     if position is None:
         return Citation(index=index, url=card_url, marker=marker), None
