@@ -67,6 +67,8 @@ NAMED_ENDPOINTS: dict[str, tuple[str, str]] = {
     "workiq-beta": (WORKIQ_BETA_BASE, WORKIQ_CONVERSATIONS_PATH),
 }
 
+#: How much of an error's code and message from the service the error text quotes.
+MAX_ERROR_TEXT = 2_000
 #: How much of an error body an ``APIStatusError`` keeps in ``body``.
 MAX_ERROR_BODY = 65_536
 MAX_FILES = 20
@@ -651,7 +653,10 @@ def _error_details(body: bytes) -> tuple[str, str, Conversation | None, str | No
         try:
             error = GraphError.model_validate(data).error
             inner = error.inner_error
-            return error.code, error.message, None, inner.request_id if inner else None
+            # The message goes into an exception, its redaction and a model's context: keep it a
+            # message, however long the service (or a proxy in its place) made it.
+            request_id = inner.request_id if inner else None
+            return error.code[:MAX_ERROR_TEXT], error.message[:MAX_ERROR_TEXT], None, request_id
         except ValidationError:
             pass
     if isinstance(data, dict) and "messages" in data and "id" in data:
