@@ -11,15 +11,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from pydantic import SecretStr, ValidationError
+from typing_extensions import Unpack
 
 from copilot_tools import _protocol as protocol
 from copilot_tools import _retrieval as retrieval
-from copilot_tools._exchange import Flow, Received, Send, exchange
+from copilot_tools._exchange import Flow, Plan, Received, Send, exchange
 from copilot_tools._protocol import Endpoint
-from copilot_tools._retrieval import BatchFlow, RetrievalHit, RetrievalQuery, build_query
+from copilot_tools._retrieval import RetrievalHit, RetrievalKeywords, RetrievalQuery, build_query
 from copilot_tools._retry import RetryPolicy
 from copilot_tools._wire import ChatRequest, ContextMessage, Conversation
 from copilot_tools.answer import Answer, find_reply
@@ -28,11 +29,43 @@ from copilot_tools.errors import InvalidInputError, ServiceError
 from copilot_tools.settings import Settings
 from copilot_tools.streaming import StreamAssembler, StreamReader, build_answer
 
+if TYPE_CHECKING:
+    from copilot_tools._verify import Verification
+
 ContextItem = str | Mapping[str, str] | ContextMessage
 
 #: Content types a ``chatOverStream`` body may come in; an HTML page (a proxy's sign-in or
 #: error page) with status 200 is not Copilot's answer.
 _NOT_A_STREAM = ("text/html",)
+
+
+class TurnKeywords(TypedDict, total=False):
+    """The options of a turn (``ask``, ``chat``, ``stream``), with their defaults in ``TurnOptions``.
+
+    ``files``: OneDrive or SharePoint URLs to ground on; ``web_search``: False keeps
+    web content out (None: the setting decides); ``additional_context``: texts (or
+    ``{"text": ..., "description": ...}``) Copilot may cite as ``[^external^]``;
+    ``time_zone``: the IANA zone that "tomorrow" means (default: the client's).
+    """
+
+    files: Sequence[str]
+    web_search: bool | None
+    additional_context: Sequence[ContextItem]
+    time_zone: str | None
+
+
+class ClientOptionKeywords(TypedDict, total=False):
+    """What ``with_options`` may change per call; None (or absent) keeps the client's value.
+
+    ``timeout``: seconds of silence tolerated while bytes should flow; ``deadline``:
+    seconds one call may take in total; ``max_retries``: re-sends where safe;
+    ``headers``: extra headers, added to the client's.
+    """
+
+    timeout: float | None
+    deadline: float | None
+    max_retries: int | None
+    headers: Mapping[str, str] | None
 
 
 @dataclass(slots=True)
@@ -52,6 +85,14 @@ class TurnOptions:
             if description:
                 return f"Additional context: {description}"
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A validated turn and the plan that runs it (creating the conversation first when it has no id)."""
+
+    options: TurnOptions
+    plan: Plan[Received]
 
 
 @dataclass(slots=True)
@@ -74,19 +115,15 @@ class ClientCore:
         token_provider: TokenProvider | None,
         settings: Settings | None,
         time_zone: str | None,
-        timeout: float | None,
-        deadline: float | None,
-        max_retries: int | None,
-        headers: Mapping[str, str] | None,
         machine_time_zone: Callable[[], str],
         user_agent: str,
+        **options: Unpack[ClientOptionKeywords],
     ) -> ClientCore:
         """Arguments over ``settings`` (or over the environment and config file when none).
 
         ``machine_time_zone`` is asked only when nothing else names a zone.
         """
-        updates = {"endpoint": base_url, "time_zone": time_zone, "timeout": timeout,
-                   "deadline": deadline, "max_retries": max_retries}
+        updates = {"endpoint": base_url, "time_zone": time_zone, **_setting_options(options)}
         if settings is None:
             settings = Settings.load(updates)
         else:
@@ -109,24 +146,17 @@ class ClientCore:
             settings=settings,
             policy=RetryPolicy(max_retries=settings.max_retries),
             default_time_zone=zone,
-            headers={"User-Agent": user_agent, **_checked_headers(headers)},
+            headers={"User-Agent": user_agent, **_checked_headers(options.get("headers"))},
         )
 
-    def with_options(
-        self,
-        *,
-        timeout: float | None = None,
-        deadline: float | None = None,
-        max_retries: int | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> ClientCore:
+    def with_options(self, **options: Unpack[ClientOptionKeywords]) -> ClientCore:
         """A copy with these options changed; the token provider and endpoint stay."""
-        settings = _updated(self.settings, {"timeout": timeout, "deadline": deadline, "max_retries": max_retries})
+        settings = _updated(self.settings, _setting_options(options))
         return dataclasses.replace(
             self,
             settings=settings,
             policy=dataclasses.replace(self.policy, max_retries=settings.max_retries),
-            headers={**self.headers, **_checked_headers(headers)},
+            headers={**self.headers, **_checked_headers(options.get("headers"))},
         )
 
     # --- flows ----------------------------------------------------------------------------
@@ -134,6 +164,23 @@ class ClientCore:
     def create_flow(self) -> Flow:
         return exchange(protocol.build_create_request(self.endpoint), operation="create",
                         policy=self.policy, endpoint=self.endpoint)
+
+    def new_conversation(self) -> Plan[Conversation]:
+        return self.conversation((yield from self.create_flow()))
+
+    def turn(self, conversation_id: str | None, message: str, keywords: TurnKeywords, *, stream: bool) -> Turn:
+        """A turn validated now, before anything is sent (or created); ``None`` starts a conversation.
+
+        Unknown keywords raise ``TypeError`` here, as they would in a signature that listed them.
+        """
+        options = TurnOptions(message, **keywords)
+        return Turn(options, self._turn_plan(conversation_id, self.turn_body(options), stream=stream))
+
+    def _turn_plan(self, conversation_id: str | None, body: ChatRequest, *, stream: bool) -> Plan[Received]:
+        from_service = conversation_id is None  # an id the service just returned is used as returned
+        if conversation_id is None:
+            conversation_id = (yield from self.new_conversation()).id
+        return (yield from self.turn_flow(conversation_id, body, stream=stream, from_service=from_service))
 
     def turn_body(self, options: TurnOptions) -> ChatRequest:
         return protocol.build_chat_body(
@@ -153,16 +200,29 @@ class ClientCore:
                                               from_service=from_service)
         return exchange(request, operation="turn", policy=self.policy, endpoint=self.endpoint, stream=stream)
 
+    def retrieval(self, queries: str | Sequence[str], data_sources: str | Sequence[str],
+                  keywords: RetrievalKeywords) -> Plan[list[RetrievalHit]]:
+        """Every query against every data source, validated now; the plan merges the hits by URL."""
+        return self._hits(self.retrieval_queries(queries, data_sources, **keywords))
+
+    def _hits(self, queries: list[RetrievalQuery]) -> Plan[list[RetrievalHit]]:
+        """One query is one POST; several go through ``$batch``."""
+        if len(queries) > 1:
+            return (yield from retrieval.batch_flow(self.endpoint, queries, self.policy))
+        received = yield from retrieval.single_flow(self.endpoint, queries[0], self.policy)
+        return retrieval.parse_hits(received.body or b"", queries[0], received.request_id)
+
+    def verification(self, answer: Answer) -> Plan[Verification]:
+        """Each citation of ``answer`` checked against the document it cites, in one ``$batch``."""
+        from copilot_tools._verify import plan_verification  # on first use: most programs never verify
+
+        plan = plan_verification(answer, file_hosts=self.settings.file_hosts)
+        if not plan.queries:
+            return plan.judge([])
+        return plan.judge((yield from plan.batch(self.endpoint, self.policy)))
+
     def retrieval_queries(
-        self,
-        queries: str | Sequence[str],
-        data_sources: str | Sequence[str],
-        *,
-        filter: str | None = None,
-        metadata: Sequence[str] | None = None,
-        max_results: int | None = None,
-        connections: Sequence[str] | None = None,
-        container_type_id: str | None = None,
+        self, queries: str | Sequence[str], data_sources: str | Sequence[str], **keywords: Unpack[RetrievalKeywords]
     ) -> list[RetrievalQuery]:
         """Every (query, data source) pair, validated before anything is sent.
 
@@ -175,30 +235,16 @@ class ClientCore:
             raise InvalidInputError("queries", "no query given")
         if not source_list:
             raise InvalidInputError("data_sources", "no data source given")
-        if connections and "externalItem" not in source_list:
+        if keywords.get("connections") and "externalItem" not in source_list:
             raise InvalidInputError("connections", "connection ids only apply to the externalItem data source")
-        if container_type_id is not None and "sharePointEmbedded" not in source_list:
+        if keywords.get("container_type_id") is not None and "sharePointEmbedded" not in source_list:
             raise InvalidInputError("container_type_id",
                                     "a container type only applies to the sharePointEmbedded data source")
         return [
-            build_query(query, data_source=source, filter=filter, metadata=metadata, max_results=max_results,
-                        connections=connections if source == "externalItem" else None,
-                        container_type_id=container_type_id if source == "sharePointEmbedded" else None)
+            build_query(query, data_source=source, **_for_source(keywords, source))
             for query in query_list
             for source in source_list
         ]
-
-    def retrieval_flow(self, queries: list[RetrievalQuery]) -> Flow | BatchFlow:
-        """One query is one POST; several go through ``$batch``."""
-        if len(queries) == 1:
-            return retrieval.single_flow(self.endpoint, queries[0], self.policy)
-        return retrieval.batch_flow(self.endpoint, queries, self.policy)
-
-    @staticmethod
-    def retrieval_hits(result: Received | list[RetrievalHit], queries: list[RetrievalQuery]) -> list[RetrievalHit]:
-        if isinstance(result, Received):
-            return retrieval.parse_hits(result.body or b"", queries[0], result.request_id)
-        return result
 
     # --- requests and responses -----------------------------------------------------------
 
@@ -239,6 +285,22 @@ class ClientCore:
             )
         return StreamReader(StreamAssembler(options.message, external_title=options.external_title(),
                                             request_id=received.request_id))
+
+
+def _for_source(keywords: RetrievalKeywords, source: str) -> RetrievalKeywords:
+    """``keywords`` without the options that belong to other data sources."""
+    return {
+        **keywords,
+        "connections": keywords.get("connections") if source == "externalItem" else None,
+        "container_type_id": keywords.get("container_type_id") if source == "sharePointEmbedded" else None,
+    }
+
+
+def _setting_options(options: ClientOptionKeywords) -> dict[str, Any]:
+    """The options that are settings (all but ``headers``); an unknown one is a ``TypeError``, as in a signature."""
+    for name in options.keys() - ClientOptionKeywords.__optional_keys__:
+        raise TypeError(f"got an unexpected keyword argument {name!r}")
+    return {name: value for name, value in options.items() if name != "headers"}
 
 
 def _updated(settings: Settings, updates: Mapping[str, Any]) -> Settings:

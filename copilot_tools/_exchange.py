@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -68,6 +68,21 @@ class Failed:
 
 Outcome = Received | Failed | None
 Flow = Generator[Send | Sleep, Outcome, Received]
+
+
+@dataclass(frozen=True, slots=True)
+class RunFlow:
+    """Ask the driver to run ``flow`` (one ``$batch`` POST) and send back its ``Received``."""
+
+    flow: Flow
+
+
+_T = TypeVar("_T")
+#: A whole call without I/O: the requests, waits and nested flows it takes, ending in its result
+#: (an ``Answer``, a ``Conversation``, hits...). A flow ``yield from`` another runs it inline;
+#: ``RunFlow`` asks the driver to run one (the ``$batch`` plan does, so tests can see each POST).
+#: Both clients run a plan with ``_io.Steps``; only the sleeping and sending differ.
+Plan = Generator[Send | Sleep | RunFlow, Any, _T]
 
 
 def request_was_sent(error: Exception) -> bool:

@@ -15,17 +15,21 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Generator
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import httpx
 
 from copilot_tools import _protocol as protocol
-from copilot_tools._exchange import Failed, Outcome, Received, Send, Sleep, request_was_sent
+from copilot_tools._exchange import Failed, Outcome, Plan, Received, RunFlow, Send, Sleep, request_was_sent
 from copilot_tools._redact import redact
 from copilot_tools._retry import Deadline
 from copilot_tools.errors import ServiceError
 from copilot_tools.settings import Settings
+
+if TYPE_CHECKING:
+    from copilot_tools._base import ClientCore
 
 logger = logging.getLogger("copilot_tools.client")
 
@@ -82,6 +86,107 @@ def attempt_timeout(settings: Settings, send: Send, remaining: float) -> httpx.T
         connect=min(CONNECT_TIMEOUT, remaining), read=read,
         write=min(WRITE_TIMEOUT, remaining), pool=min(CONNECT_TIMEOUT, remaining),
     )
+
+
+_T = TypeVar("_T")
+
+
+class Steps(Generic[_T]):
+    """A plan as the I/O its driver does, one ``Send`` or ``Sleep`` at a time, within ``deadline``.
+
+    What both clients' loops share lives here: nested flows (``RunFlow``) run inline, no
+    attempt starts after the deadline, no back-off is started that would end after it,
+    and a network failure the deadline caused becomes its ``DeadlineExceededError``. A
+    driver only sleeps or sends, and sets ``outcome`` after each send::
+
+        for step in steps:
+            steps.outcome = perform(step)
+        return steps.result
+    """
+
+    def __init__(self, plan: Plan[_T], deadline: Deadline) -> None:
+        self._steps = _flattened(plan, deadline)
+        #: What the last ``Send`` came to; sent back to the plan by the next ``__next__``.
+        self.outcome: Outcome = None
+        self.result: _T
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> Send | Sleep:
+        outcome, self.outcome = self.outcome, None
+        try:
+            return self._steps.send(outcome)
+        except StopIteration as stop:
+            self.result = stop.value
+            raise StopIteration from None
+
+
+def _flattened(plan: Plan[Any], deadline: Deadline) -> Generator[Send | Sleep, Outcome, Any]:
+    try:
+        action = next(plan)
+    except StopIteration as stop:  # a plan with nothing to send (a verification without citations)
+        return stop.value
+    while True:
+        outcome: Any = None
+        if isinstance(action, RunFlow):
+            outcome = yield from _flattened(action.flow, deadline)
+        elif isinstance(action, Sleep):
+            if not deadline.allows_wait(action.seconds):
+                raise deadline.exceeded() from action.cause
+            log_retry(action)
+            yield action
+        else:
+            if deadline.expired():
+                raise deadline.exceeded()
+            outcome = within_deadline((yield action), action, deadline)
+        try:
+            action = plan.send(outcome)
+        except StopIteration as stop:
+            return stop.value
+
+
+class Attempt:
+    """One attempt of a ``Send``: the request (token, headers, timeouts the deadline leaves) and its log lines."""
+
+    def __init__(self, http: httpx.Client | httpx.AsyncClient, core: ClientCore, send: Send, token: str,
+                 deadline: Deadline) -> None:
+        method, url, headers, body = core.http_request(send, token)
+        timeout = attempt_timeout(core.settings, send, deadline.remaining())
+        self.send = send
+        self.started = time.perf_counter()
+        self.request = http.build_request(method, url, headers=headers, json=body, timeout=timeout)
+
+    def failed(self, error: httpx.TransportError) -> Failed:
+        """The request did not complete (logged at debug level)."""
+        log_failure(self.send, error, self.started)
+        return failed(error)
+
+    def head(self, response: httpx.Response) -> Received | None:
+        """Logs the response; its head when its body is a stream to leave unread, else None (read it whole)."""
+        log_response(self.send, response, self.started)
+        return None if wants_body(self.send, response) else head(response)
+
+
+def read_body(response: httpx.Response, send: Send, deadline: Deadline) -> Outcome:
+    """The whole body of a sync response, cut at the deadline (the async client cancels instead)."""
+    try:
+        parts = []
+        with Watchdog(response, deadline) as watchdog:  # a stall is cut at the deadline
+            for part in response.iter_bytes():  # and a trickle between pieces
+                parts.append(part)
+                if deadline.expired():
+                    break
+                watchdog.arm()
+        if watchdog.fired or deadline.expired():
+            raise deadline.exceeded(sent=send.operation == "turn")
+    except httpx.DecodingError as exc:
+        raise decoding_error(exc, response) from None
+    except httpx.TransportError as exc:
+        return failed(exc)
+    finally:
+        response.close()
+    return complete(response, b"".join(parts))
 
 
 def failed(error: Exception) -> Failed:

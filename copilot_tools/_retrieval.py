@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from copilot_tools import _json
 from copilot_tools.answer import SensitivityLabel
 from copilot_tools.errors import CopilotError, InvalidInputError, ServiceError
-from copilot_tools._exchange import Flow, Received, Sleep, exchange
+from copilot_tools._exchange import Flow, Received, RunFlow, Sleep, exchange
 from copilot_tools._kql import check_filter
 from copilot_tools._protocol import (
     CONNECTION_ID,
@@ -90,6 +90,22 @@ class RetrievalHit(BaseModel):
     def score(self) -> float | None:
         scores = [e.relevance_score for e in self.extracts if e.relevance_score is not None]
         return max(scores) if scores else None
+
+
+class RetrievalKeywords(TypedDict, total=False):
+    """The options of ``retrieve`` and ``retrieve_many``, checked by ``build_query``.
+
+    ``filter``: a KQL expression over the documents' properties; ``metadata``: the
+    properties each hit returns (``title`` and ``author`` when not given);
+    ``max_results``: 1 to 25 hits per query; ``connections``: connector ids, for
+    ``externalItem`` only; ``container_type_id``: for ``sharePointEmbedded`` only.
+    """
+
+    filter: str | None
+    metadata: Sequence[str] | None
+    max_results: int | None
+    connections: Sequence[str] | None
+    container_type_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,13 +207,6 @@ def parse_hits(body: bytes | Any, query: RetrievalQuery, request_id: str | None 
 
 
 # --- $batch ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RunFlow:
-    """Ask the driver to run ``flow`` (one ``$batch`` POST) and send back its ``Received``."""
-
-    flow: Flow
 
 
 BatchFlow = Generator[RunFlow | Sleep, Received | None, list[RetrievalHit]]

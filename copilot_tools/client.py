@@ -17,21 +17,22 @@ import time
 import warnings
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Generic, Self, TypeVar
 
 import anyio
 import httpx
 from pydantic import SecretStr
+from typing_extensions import Unpack
 
 from copilot_tools import _io
 from copilot_tools._backoff import pause
-from copilot_tools._base import ClientCore, ContextItem, TurnOptions
-from copilot_tools._exchange import Flow, Outcome, Received, Send, Sleep
+from copilot_tools._base import ClientCore, ClientOptionKeywords, Turn, TurnKeywords
+from copilot_tools._exchange import Outcome, Plan, Received, Send, Sleep
 from copilot_tools._io import http_timeout
-from copilot_tools._retrieval import BatchFlow, RetrievalHit, RunFlow
+from copilot_tools._retrieval import RetrievalHit, RetrievalKeywords
 from copilot_tools._retry import Deadline
 from copilot_tools._stream import AsyncStream, Stream
-from copilot_tools._wire import ChatRequest, Conversation
+from copilot_tools._wire import Conversation
 from copilot_tools.answer import Answer
 from copilot_tools.auth.base import AsyncTokenProvider, TokenProvider
 from copilot_tools.settings import Settings
@@ -54,6 +55,7 @@ __all__ = [
 
 
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
+_T = TypeVar("_T")
 
 
 class _ClientOptions(Generic[_Http]):
@@ -82,8 +84,8 @@ class _ClientOptions(Generic[_Http]):
             warnings.warn("endpoint= is deprecated; use base_url=", DeprecationWarning, stacklevel=2)
         self._core = ClientCore.configure(
             base_url=base_url or endpoint, token=token, token_provider=token_provider, settings=settings,
-            time_zone=time_zone, timeout=timeout, deadline=deadline, max_retries=max_retries, headers=headers,
-            machine_time_zone=_io.local_time_zone, user_agent=_io.user_agent(),
+            time_zone=time_zone, machine_time_zone=_io.local_time_zone, user_agent=_io.user_agent(),
+            timeout=timeout, deadline=deadline, max_retries=max_retries, headers=headers,
         )
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else self._new_pool(http_timeout(self._core.settings))
@@ -91,22 +93,16 @@ class _ClientOptions(Generic[_Http]):
     def _new_pool(self, timeout: httpx.Timeout) -> _Http:
         raise NotImplementedError
 
-    def with_options(
-        self,
-        *,
-        timeout: float | None = None,
-        deadline: float | None = None,
-        max_retries: int | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Self:
+    def with_options(self, **options: Unpack[ClientOptionKeywords]) -> Self:
         """A client with these options changed that shares this one's connection pool.
 
-        Cheap enough to call per request (``client.with_options(deadline=30).ask(...)``).
-        Closing it does not close the pool; closing the original does.
+        ``timeout``, ``deadline``, ``max_retries`` (None keeps the client's) and
+        ``headers`` (added to the client's), as in the constructor. Cheap enough to call
+        per request (``client.with_options(deadline=30).ask(...)``). Closing it does not
+        close the pool; closing the original does.
         """
         clone = copy.copy(self)
-        clone._core = self._core.with_options(timeout=timeout, deadline=deadline, max_retries=max_retries,
-                                              headers=headers)
+        clone._core = self._core.with_options(**options)
         clone._owns_http = False
         return clone
 
@@ -161,6 +157,11 @@ class CopilotClient(_ClientOptions[httpx.Client]):
     seconds one call may take in total. ``max_retries``: re-sends where safe.
     ``headers``: extra headers on every request. ``http_client``: an ``httpx.Client`` to
     use (and not close) instead of the client's own pool.
+
+    The options of a turn (``files``, ``web_search``, ``additional_context``,
+    ``time_zone``) are typed by ``TurnKeywords``, those of retrieval (``filter``,
+    ``metadata``, ``max_results``, ``connections``, ``container_type_id``) by
+    ``RetrievalKeywords``: a type checker refuses a misspelled one, and so does the call.
     """
 
     def _new_pool(self, timeout: httpx.Timeout) -> httpx.Client:
@@ -182,48 +183,17 @@ class CopilotClient(_ClientOptions[httpx.Client]):
 
     def create_conversation(self) -> Conversation:
         """Start an empty conversation; its ``id`` continues it."""
-        return self._create(self._deadline())
+        return self._run(self._core.new_conversation(), self._deadline())
 
-    def ask(
-        self,
-        message: str,
-        *,
-        files: Sequence[str] = (),
-        web_search: bool | None = None,
-        additional_context: Sequence[ContextItem] = (),
-        time_zone: str | None = None,
-    ) -> Answer:
+    def ask(self, message: str, **options: Unpack[TurnKeywords]) -> Answer:
         """Ask in a new conversation. Continue it with ``chat(answer.conversation_id, ...)``."""
-        options = TurnOptions(message, files, web_search, additional_context, time_zone)
-        body = self._core.turn_body(options)  # validate before creating anything
-        deadline = self._deadline()
-        conversation = self._create(deadline)
-        return self._chat(conversation.id, options, body, deadline, from_service=True)
+        return self._answer(self._core.turn(None, message, options, stream=False))
 
-    def chat(
-        self,
-        conversation_id: str,
-        message: str,
-        *,
-        files: Sequence[str] = (),
-        web_search: bool | None = None,
-        additional_context: Sequence[ContextItem] = (),
-        time_zone: str | None = None,
-    ) -> Answer:
+    def chat(self, conversation_id: str, message: str, **options: Unpack[TurnKeywords]) -> Answer:
         """The next turn of an existing conversation, answered in one piece."""
-        options = TurnOptions(message, files, web_search, additional_context, time_zone)
-        return self._chat(conversation_id, options, self._core.turn_body(options), self._deadline())
+        return self._answer(self._core.turn(conversation_id, message, options, stream=False))
 
-    def stream(
-        self,
-        conversation_id: str | None,
-        message: str,
-        *,
-        files: Sequence[str] = (),
-        web_search: bool | None = None,
-        additional_context: Sequence[ContextItem] = (),
-        time_zone: str | None = None,
-    ) -> Stream:
+    def stream(self, conversation_id: str | None, message: str, **options: Unpack[TurnKeywords]) -> Stream:
         """Text deltas and resets as Copilot writes, then the final ``AnswerComplete``.
 
         Returns a ``Stream``: iterate it, use it as a context manager (``with``), read
@@ -233,9 +203,8 @@ class CopilotClient(_ClientOptions[httpx.Client]):
         deadline ``DeadlineExceededError``, also with it). Nothing is sent until the
         first event is asked for.
         """
-        options = TurnOptions(message, files, web_search, additional_context, time_zone)
-        body = self._core.turn_body(options)
-        return Stream(self._stream_events(conversation_id, options, body, self._deadline()))
+        turn = self._core.turn(conversation_id, message, options, stream=True)
+        return Stream(self._stream_events(turn, self._deadline()))
 
     def conversation(self, conversation_id: str | None = None) -> CopilotConversation:
         """A stateful helper: each ``ask`` continues the same conversation."""
@@ -243,59 +212,54 @@ class CopilotClient(_ClientOptions[httpx.Client]):
 
     # --- retrieval ------------------------------------------------------------------------
 
-    def retrieve(
-        self,
-        query: str,
-        *,
-        data_source: str = "sharePoint",
-        filter: str | None = None,
-        metadata: Sequence[str] | None = None,
-        max_results: int | None = None,
-        connections: Sequence[str] | None = None,
-        container_type_id: str | None = None,
-    ) -> list[RetrievalHit]:
+    def retrieve(self, query: str, *, data_source: str = "sharePoint",
+                 **options: Unpack[RetrievalKeywords]) -> list[RetrievalHit]:
         """The passages Copilot would ground ``query`` on, from one data source."""
-        return self.retrieve_many(query, data_sources=data_source, filter=filter, metadata=metadata,
-                                  max_results=max_results, connections=connections,
-                                  container_type_id=container_type_id)
+        return self.retrieve_many(query, data_sources=data_source, **options)
 
-    def retrieve_many(
-        self,
-        queries: str | Sequence[str],
-        *,
-        data_sources: str | Sequence[str] = ("sharePoint",),
-        filter: str | None = None,
-        metadata: Sequence[str] | None = None,
-        max_results: int | None = None,
-        connections: Sequence[str] | None = None,
-        container_type_id: str | None = None,
-    ) -> list[RetrievalHit]:
+    def retrieve_many(self, queries: str | Sequence[str], *, data_sources: str | Sequence[str] = ("sharePoint",),
+                      **options: Unpack[RetrievalKeywords]) -> list[RetrievalHit]:
         """Every query against every data source through ``$batch``, merged by URL."""
-        planned = self._core.retrieval_queries(queries, data_sources, filter=filter, metadata=metadata,
-                                               max_results=max_results, connections=connections,
-                                               container_type_id=container_type_id)
-        return self._core.retrieval_hits(self._run(self._core.retrieval_flow(planned), self._deadline()), planned)
+        return self._run(self._core.retrieval(queries, data_sources, options), self._deadline())
+
+    # --- verification (copilot_tools._verify, docs/verify.md) ---------------------------------
+
+    def verify(self, answer: Answer) -> Verification:
+        """Check each citation of ``answer`` against the document it cites, in one ``$batch``."""
+        return self._run(self._core.verification(answer), self._deadline())
 
     # --- the driver -----------------------------------------------------------------------
 
-    def _create(self, deadline: Deadline) -> Conversation:
-        return self._core.conversation(self._run(self._core.create_flow(), deadline))
+    def _answer(self, turn: Turn) -> Answer:
+        return self._core.answer(self._run(turn.plan, self._deadline()), turn.options)
 
-    def _chat(self, conversation_id: str, options: TurnOptions, body: ChatRequest, deadline: Deadline,
-              *, from_service: bool = False) -> Answer:
-        flow = self._core.turn_flow(conversation_id, body, stream=False, from_service=from_service)
-        return self._core.answer(self._run(flow, deadline), options)
+    def _run(self, plan: Plan[_T], deadline: Deadline) -> _T:
+        """Drive ``plan`` to its result within ``deadline``: sleep or send, as ``_io.Steps`` asks."""
+        steps = _io.Steps(plan, deadline)
+        for step in steps:
+            steps.outcome = self._perform(step, deadline)
+        return steps.result
 
-    def _stream_events(self, conversation_id: str | None, options: TurnOptions, body: ChatRequest,
-                       deadline: Deadline) -> Generator[StreamEvent, None, None]:
-        from_service = conversation_id is None
-        if conversation_id is None:
-            conversation_id = self._create(deadline).id
-        flow = self._core.turn_flow(conversation_id, body, stream=True, from_service=from_service)
-        received: Received = self._run(flow, deadline)
+    def _perform(self, step: Send | Sleep, deadline: Deadline) -> Outcome:
+        if isinstance(step, Sleep):
+            time.sleep(step.seconds)
+            return None
+        return self._attempt(step, deadline)
+
+    def _attempt(self, send: Send, deadline: Deadline) -> Outcome:
+        token = self._core.token_provider.get_token(claims=send.claims, force_refresh=send.force_refresh)
+        attempt = _io.Attempt(self._http, self._core, send, token, deadline)
+        try:
+            response = self._http.send(attempt.request, stream=True)
+        except httpx.TransportError as exc:
+            return attempt.failed(exc)
+        return attempt.head(response) or _io.read_body(response, send, deadline)
+
+    def _stream_events(self, turn: Turn, deadline: Deadline) -> Generator[StreamEvent, None, None]:
+        received = self._run(turn.plan, deadline)
         response: httpx.Response = received.handle
         try:
-            reader = self._core.stream_reader(options, received)
+            reader = self._core.stream_reader(turn.options, received)
             with _io.Watchdog(response, deadline) as watchdog:
                 chunks = response.iter_bytes()
                 while not deadline.expired():  # a trickle ends here, a stall by the watchdog
@@ -313,74 +277,6 @@ class CopilotClient(_ClientOptions[httpx.Client]):
             yield from reader.close()
         finally:
             response.close()
-
-    def _run(self, flow: Flow | BatchFlow, deadline: Deadline | None = None) -> Any:
-        """Drive ``flow`` to its result within ``deadline`` (a fresh one for the call if None)."""
-        deadline = deadline or self._deadline()
-        action = next(flow)
-        while True:
-            outcome: Any = None
-            if isinstance(action, Sleep):
-                if not deadline.allows_wait(action.seconds):
-                    raise deadline.exceeded() from action.cause
-                _io.log_retry(action)
-                time.sleep(action.seconds)
-            elif isinstance(action, RunFlow):
-                outcome = self._run(action.flow, deadline)
-            else:
-                outcome = self._send(action, deadline)
-            try:
-                action = flow.send(outcome)
-            except StopIteration as stop:
-                return stop.value
-
-    def _send(self, send: Send, deadline: Deadline) -> Outcome:
-        if deadline.expired():
-            raise deadline.exceeded()
-        return _io.within_deadline(self._attempt(send, deadline), send, deadline)
-
-    def _attempt(self, send: Send, deadline: Deadline) -> Outcome:
-        token = self._core.token_provider.get_token(claims=send.claims, force_refresh=send.force_refresh)
-        method, url, headers, body = self._core.http_request(send, token)
-        timeout = _io.attempt_timeout(self._core.settings, send, deadline.remaining())
-        started = time.perf_counter()
-        try:
-            request = self._http.build_request(method, url, headers=headers, json=body, timeout=timeout)
-            response = self._http.send(request, stream=True)
-        except httpx.TransportError as exc:
-            _io.log_failure(send, exc, started)
-            return _io.failed(exc)
-        _io.log_response(send, response, started)
-        if not _io.wants_body(send, response):
-            return _io.head(response)
-        try:
-            parts = []
-            with _io.Watchdog(response, deadline) as watchdog:  # a stall is cut at the deadline
-                for part in response.iter_bytes():  # and a trickle between pieces
-                    parts.append(part)
-                    if deadline.expired():
-                        break
-                    watchdog.arm()
-            if watchdog.fired or deadline.expired():
-                raise deadline.exceeded(sent=send.operation == "turn")
-        except httpx.DecodingError as exc:
-            raise _io.decoding_error(exc, response) from None
-        except httpx.TransportError as exc:
-            return _io.failed(exc)
-        finally:
-            response.close()
-        return _io.complete(response, b"".join(parts))
-
-    # --- verification (copilot_tools._verify, docs/verify.md) ---------------------------------
-
-    def verify(self, answer: Answer) -> Verification:
-        """Check each citation of ``answer`` against the document it cites, in one ``$batch``."""
-        from copilot_tools._verify import plan_verification
-
-        plan = plan_verification(answer, file_hosts=self._core.settings.file_hosts)
-        if not plan.queries:
-            return plan.judge([])
-        return plan.judge(self._run(plan.batch(self._core.endpoint, self._core.policy), self._deadline()))
 
 
 class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
@@ -404,110 +300,89 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
         await self.aclose()
 
     async def create_conversation(self) -> Conversation:
-        return await self._create(self._deadline())
+        return await self._run(self._core.new_conversation(), self._deadline())
 
-    async def ask(
-        self,
-        message: str,
-        *,
-        files: Sequence[str] = (),
-        web_search: bool | None = None,
-        additional_context: Sequence[ContextItem] = (),
-        time_zone: str | None = None,
-    ) -> Answer:
-        options = TurnOptions(message, files, web_search, additional_context, time_zone)
-        body = self._core.turn_body(options)
-        deadline = self._deadline()
-        conversation = await self._create(deadline)
-        return await self._chat(conversation.id, options, body, deadline, from_service=True)
+    async def ask(self, message: str, **options: Unpack[TurnKeywords]) -> Answer:
+        return await self._answer(self._core.turn(None, message, options, stream=False))
 
-    async def chat(
-        self,
-        conversation_id: str,
-        message: str,
-        *,
-        files: Sequence[str] = (),
-        web_search: bool | None = None,
-        additional_context: Sequence[ContextItem] = (),
-        time_zone: str | None = None,
-    ) -> Answer:
-        options = TurnOptions(message, files, web_search, additional_context, time_zone)
-        return await self._chat(conversation_id, options, self._core.turn_body(options), self._deadline())
+    async def chat(self, conversation_id: str, message: str, **options: Unpack[TurnKeywords]) -> Answer:
+        return await self._answer(self._core.turn(conversation_id, message, options, stream=False))
 
-    def stream(
-        self,
-        conversation_id: str | None,
-        message: str,
-        *,
-        files: Sequence[str] = (),
-        web_search: bool | None = None,
-        additional_context: Sequence[ContextItem] = (),
-        time_zone: str | None = None,
-    ) -> AsyncStream:
+    def stream(self, conversation_id: str | None, message: str, **options: Unpack[TurnKeywords]) -> AsyncStream:
         """An ``AsyncStream`` of the turn: ``async for``, ``async with``, ``.answer``, ``aclose()``."""
-        options = TurnOptions(message, files, web_search, additional_context, time_zone)
-        body = self._core.turn_body(options)
-        return AsyncStream(self._stream_events(conversation_id, options, body, self._deadline()))
+        turn = self._core.turn(conversation_id, message, options, stream=True)
+        return AsyncStream(self._stream_events(turn, self._deadline()))
 
     def conversation(self, conversation_id: str | None = None) -> AsyncCopilotConversation:
         return AsyncCopilotConversation(self, conversation_id)
 
-    # --- retrieval ------------------------------------------------------------------------
-
-    async def retrieve(
-        self,
-        query: str,
-        *,
-        data_source: str = "sharePoint",
-        filter: str | None = None,
-        metadata: Sequence[str] | None = None,
-        max_results: int | None = None,
-        connections: Sequence[str] | None = None,
-        container_type_id: str | None = None,
-    ) -> list[RetrievalHit]:
+    async def retrieve(self, query: str, *, data_source: str = "sharePoint",
+                       **options: Unpack[RetrievalKeywords]) -> list[RetrievalHit]:
         """The passages Copilot would ground ``query`` on, from one data source."""
-        return await self.retrieve_many(query, data_sources=data_source, filter=filter, metadata=metadata,
-                                        max_results=max_results, connections=connections,
-                                        container_type_id=container_type_id)
+        return await self.retrieve_many(query, data_sources=data_source, **options)
 
-    async def retrieve_many(
-        self,
-        queries: str | Sequence[str],
-        *,
-        data_sources: str | Sequence[str] = ("sharePoint",),
-        filter: str | None = None,
-        metadata: Sequence[str] | None = None,
-        max_results: int | None = None,
-        connections: Sequence[str] | None = None,
-        container_type_id: str | None = None,
-    ) -> list[RetrievalHit]:
+    async def retrieve_many(self, queries: str | Sequence[str], *,
+                            data_sources: str | Sequence[str] = ("sharePoint",),
+                            **options: Unpack[RetrievalKeywords]) -> list[RetrievalHit]:
         """Every query against every data source through ``$batch``, merged by URL."""
-        planned = self._core.retrieval_queries(queries, data_sources, filter=filter, metadata=metadata,
-                                               max_results=max_results, connections=connections,
-                                               container_type_id=container_type_id)
-        result = await self._run(self._core.retrieval_flow(planned), self._deadline())
-        return self._core.retrieval_hits(result, planned)
+        return await self._run(self._core.retrieval(queries, data_sources, options), self._deadline())
+
+    async def verify(self, answer: Answer) -> Verification:
+        """Check each citation of ``answer`` against the document it cites, in one ``$batch``."""
+        return await self._run(self._core.verification(answer), self._deadline())
 
     # --- the driver -----------------------------------------------------------------------
 
-    async def _create(self, deadline: Deadline) -> Conversation:
-        return self._core.conversation(await self._run(self._core.create_flow(), deadline))
+    async def _answer(self, turn: Turn) -> Answer:
+        return self._core.answer(await self._run(turn.plan, self._deadline()), turn.options)
 
-    async def _chat(self, conversation_id: str, options: TurnOptions, body: ChatRequest, deadline: Deadline,
-                    *, from_service: bool = False) -> Answer:
-        flow = self._core.turn_flow(conversation_id, body, stream=False, from_service=from_service)
-        return self._core.answer(await self._run(flow, deadline), options)
+    async def _run(self, plan: Plan[_T], deadline: Deadline) -> _T:
+        steps = _io.Steps(plan, deadline)
+        for step in steps:
+            steps.outcome = await self._perform(step, deadline)
+        return steps.result
 
-    async def _stream_events(self, conversation_id: str | None, options: TurnOptions, body: ChatRequest,
-                             deadline: Deadline) -> AsyncGenerator[StreamEvent, None]:
-        from_service = conversation_id is None
-        if conversation_id is None:
-            conversation_id = (await self._create(deadline)).id
-        flow = self._core.turn_flow(conversation_id, body, stream=True, from_service=from_service)
-        received: Received = await self._run(flow, deadline)
+    async def _perform(self, step: Send | Sleep, deadline: Deadline) -> Outcome:
+        if isinstance(step, Sleep):
+            await pause(step.seconds, step.cause)
+            return None
+        try:
+            with anyio.fail_after(deadline.remaining()):  # holds the deadline exactly
+                return await self._attempt(step, deadline)
+        except TimeoutError:
+            raise deadline.exceeded(sent=step.operation == "turn") from None
+
+    async def _token(self, send: Send) -> str:
+        provider = self._core.token_provider
+        if isinstance(provider, AsyncTokenProvider):
+            return await provider.aget_token(claims=send.claims, force_refresh=send.force_refresh)
+        return await anyio.to_thread.run_sync(
+            lambda: provider.get_token(claims=send.claims, force_refresh=send.force_refresh)
+        )
+
+    async def _attempt(self, send: Send, deadline: Deadline) -> Outcome:
+        attempt = _io.Attempt(self._http, self._core, send, await self._token(send), deadline)
+        try:
+            response = await self._http.send(attempt.request, stream=True)
+        except httpx.TransportError as exc:
+            return attempt.failed(exc)
+        if (head := attempt.head(response)) is not None:
+            return head
+        try:
+            content = await response.aread()
+        except httpx.DecodingError as exc:
+            raise _io.decoding_error(exc, response) from None
+        except httpx.TransportError as exc:
+            return _io.failed(exc)
+        finally:
+            await response.aclose()
+        return _io.complete(response, content)
+
+    async def _stream_events(self, turn: Turn, deadline: Deadline) -> AsyncGenerator[StreamEvent, None]:
+        received = await self._run(turn.plan, deadline)
         response: httpx.Response = received.handle
         try:
-            reader = self._core.stream_reader(options, received)
+            reader = self._core.stream_reader(turn.options, received)
             chunks = response.aiter_bytes()
             while True:
                 try:
@@ -528,79 +403,6 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
         finally:
             await response.aclose()
 
-    async def _run(self, flow: Flow | BatchFlow, deadline: Deadline | None = None) -> Any:
-        """Drive ``flow`` to its result within ``deadline`` (a fresh one for the call if None)."""
-        deadline = deadline or self._deadline()
-        action = next(flow)
-        while True:
-            outcome: Any = None
-            if isinstance(action, Sleep):
-                if not deadline.allows_wait(action.seconds):
-                    raise deadline.exceeded() from action.cause
-                _io.log_retry(action)
-                await pause(action.seconds, action.cause)
-            elif isinstance(action, RunFlow):
-                outcome = await self._run(action.flow, deadline)
-            else:
-                outcome = await self._send(action, deadline)
-            try:
-                action = flow.send(outcome)
-            except StopIteration as stop:
-                return stop.value
-
-    async def _token(self, send: Send) -> str:
-        provider = self._core.token_provider
-        if isinstance(provider, AsyncTokenProvider):
-            return await provider.aget_token(claims=send.claims, force_refresh=send.force_refresh)
-        return await anyio.to_thread.run_sync(
-            lambda: provider.get_token(claims=send.claims, force_refresh=send.force_refresh)
-        )
-
-    async def _send(self, send: Send, deadline: Deadline) -> Outcome:
-        if deadline.expired():
-            raise deadline.exceeded()
-        try:
-            with anyio.fail_after(deadline.remaining()):  # holds the deadline exactly
-                outcome = await self._attempt(send, deadline)
-        except TimeoutError:
-            raise deadline.exceeded(sent=send.operation == "turn") from None
-        return _io.within_deadline(outcome, send, deadline)
-
-    async def _attempt(self, send: Send, deadline: Deadline) -> Outcome:
-        method, url, headers, body = self._core.http_request(send, await self._token(send))
-        timeout = _io.attempt_timeout(self._core.settings, send, deadline.remaining())
-        started = time.perf_counter()
-        try:
-            request = self._http.build_request(method, url, headers=headers, json=body, timeout=timeout)
-            response = await self._http.send(request, stream=True)
-        except httpx.TransportError as exc:
-            _io.log_failure(send, exc, started)
-            return _io.failed(exc)
-        _io.log_response(send, response, started)
-        if not _io.wants_body(send, response):
-            return _io.head(response)
-        try:
-            content = await response.aread()
-        except httpx.DecodingError as exc:
-            raise _io.decoding_error(exc, response) from None
-        except httpx.TransportError as exc:
-            return _io.failed(exc)
-        finally:
-            await response.aclose()
-        return _io.complete(response, content)
-
-
-    # --- verification (copilot_tools._verify, docs/verify.md) ---------------------------------
-
-    async def verify(self, answer: Answer) -> Verification:
-        """Check each citation of ``answer`` against the document it cites, in one ``$batch``."""
-        from copilot_tools._verify import plan_verification
-
-        plan = plan_verification(answer, file_hosts=self._core.settings.file_hosts)
-        if not plan.queries:
-            return plan.judge([])
-        return plan.judge(await self._run(plan.batch(self._core.endpoint, self._core.policy), self._deadline()))
-
 
 def _broken(reader: StreamReader, error: httpx.HTTPError, received: Received, deadline: Deadline) -> Exception:
     """A stream that broke after it started: over its deadline, undecodable, or interrupted."""
@@ -611,11 +413,14 @@ def _broken(reader: StreamReader, error: httpx.HTTPError, received: Received, de
     return reader.broken(error, received.request_id)
 
 
-class CopilotConversation:
-    """One conversation held across turns (sync)."""
+_Client = TypeVar("_Client", CopilotClient, AsyncCopilotClient)
 
-    def __init__(self, client: CopilotClient, conversation_id: str | None) -> None:
-        self._client = client
+
+class _Conversation(Generic[_Client]):
+    """What both conversation helpers hold: the client, the id once known, the answers so far."""
+
+    def __init__(self, client: _Client, conversation_id: str | None) -> None:
+        self._client: _Client = client
         self.id = conversation_id
         self.answers: list[Answer] = []
 
@@ -623,58 +428,50 @@ class CopilotConversation:
     def turn_count(self) -> int:
         return self.answers[-1].turn_count if self.answers else 0
 
-    def ask(self, message: str, **kwargs: Any) -> Answer:
+    def _kept(self, answer: Answer) -> Answer:
         if self.id is None:
-            answer = self._client.ask(message, **kwargs)
             self.id = answer.conversation_id
-        else:
-            answer = self._client.chat(self.id, message, **kwargs)
         self.answers.append(answer)
         return answer
 
-    def stream(self, message: str, **kwargs: Any) -> Stream:
-        return Stream(self._events(message, **kwargs))
+    def _seen(self, event: StreamEvent) -> StreamEvent:
+        if isinstance(event, AnswerComplete):
+            self.answers.append(event.answer)
+        return event
 
-    def _events(self, message: str, **kwargs: Any) -> Generator[StreamEvent, None, None]:
+
+class CopilotConversation(_Conversation[CopilotClient]):
+    """One conversation held across turns (sync); the options are ``ask``'s."""
+
+    def ask(self, message: str, **options: Unpack[TurnKeywords]) -> Answer:
+        if self.id is None:
+            return self._kept(self._client.ask(message, **options))
+        return self._kept(self._client.chat(self.id, message, **options))
+
+    def stream(self, message: str, **options: Unpack[TurnKeywords]) -> Stream:
+        return Stream(self._events(message, options))
+
+    def _events(self, message: str, options: TurnKeywords) -> Generator[StreamEvent, None, None]:
         if self.id is None:
             self.id = self._client.create_conversation().id
-        with self._client.stream(self.id, message, **kwargs) as stream:
-            for event in stream:
-                if isinstance(event, AnswerComplete):
-                    self.answers.append(event.answer)
-                yield event
+        with self._client.stream(self.id, message, **options) as stream:
+            yield from map(self._seen, stream)
 
 
-class AsyncCopilotConversation:
+class AsyncCopilotConversation(_Conversation[AsyncCopilotClient]):
     """One conversation held across turns (async)."""
 
-    def __init__(self, client: AsyncCopilotClient, conversation_id: str | None) -> None:
-        self._client = client
-        self.id = conversation_id
-        self.answers: list[Answer] = []
-
-    @property
-    def turn_count(self) -> int:
-        return self.answers[-1].turn_count if self.answers else 0
-
-    async def ask(self, message: str, **kwargs: Any) -> Answer:
+    async def ask(self, message: str, **options: Unpack[TurnKeywords]) -> Answer:
         if self.id is None:
-            answer = await self._client.ask(message, **kwargs)
-            self.id = answer.conversation_id
-        else:
-            answer = await self._client.chat(self.id, message, **kwargs)
-        self.answers.append(answer)
-        return answer
+            return self._kept(await self._client.ask(message, **options))
+        return self._kept(await self._client.chat(self.id, message, **options))
 
-    def stream(self, message: str, **kwargs: Any) -> AsyncStream:
-        return AsyncStream(self._events(message, **kwargs))
+    def stream(self, message: str, **options: Unpack[TurnKeywords]) -> AsyncStream:
+        return AsyncStream(self._events(message, options))
 
-    async def _events(self, message: str, **kwargs: Any) -> AsyncGenerator[StreamEvent, None]:
+    async def _events(self, message: str, options: TurnKeywords) -> AsyncGenerator[StreamEvent, None]:
         if self.id is None:
             self.id = (await self._client.create_conversation()).id
-        async with self._client.stream(self.id, message, **kwargs) as stream:
+        async with self._client.stream(self.id, message, **options) as stream:
             async for event in stream:
-                if isinstance(event, AnswerComplete):
-                    self.answers.append(event.answer)
-                yield event
-
+                yield self._seen(event)
