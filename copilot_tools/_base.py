@@ -169,10 +169,8 @@ class ClientCore:
         return self.conversation((yield from self.create_flow()))
 
     def turn(self, conversation_id: str | None, message: str, keywords: TurnKeywords, *, stream: bool) -> Turn:
-        """A turn validated now, before anything is sent (or created); ``None`` starts a conversation.
-
-        Unknown keywords raise ``TypeError`` here, as they would in a signature that listed them.
-        """
+        """A turn validated now, before anything is sent (or created); ``None`` starts a conversation."""
+        refuse_unknown(keywords, TurnKeywords.__optional_keys__)
         options = TurnOptions(message, **keywords)
         return Turn(options, self._turn_plan(conversation_id, self.turn_body(options), stream=stream))
 
@@ -229,6 +227,7 @@ class ClientCore:
         ``connections`` go with ``externalItem`` only, ``container_type_id`` with
         ``sharePointEmbedded`` only; either given without its source is an error.
         """
+        refuse_unknown(keywords, RetrievalKeywords.__optional_keys__)
         query_list = protocol.as_list(queries)
         source_list = protocol.as_list(data_sources)
         if not query_list:
@@ -287,6 +286,15 @@ class ClientCore:
                                             request_id=received.request_id))
 
 
+def refuse_unknown(keywords: Mapping[str, object], known: frozenset[str]) -> None:
+    """A misspelled option is a ``TypeError``, as it is where a signature lists the options.
+
+    Type checkers catch it first (the options are ``TypedDict``s); this is for the rest.
+    """
+    for name in sorted(keywords.keys() - known)[:1]:
+        raise TypeError(f"got an unexpected keyword argument {name!r}")
+
+
 def _for_source(keywords: RetrievalKeywords, source: str) -> RetrievalKeywords:
     """``keywords`` without the options that belong to other data sources."""
     return {
@@ -297,9 +305,8 @@ def _for_source(keywords: RetrievalKeywords, source: str) -> RetrievalKeywords:
 
 
 def _setting_options(options: ClientOptionKeywords) -> dict[str, Any]:
-    """The options that are settings (all but ``headers``); an unknown one is a ``TypeError``, as in a signature."""
-    for name in options.keys() - ClientOptionKeywords.__optional_keys__:
-        raise TypeError(f"got an unexpected keyword argument {name!r}")
+    """The options that are settings (all but ``headers``)."""
+    refuse_unknown(options, ClientOptionKeywords.__optional_keys__)
     return {name: value for name, value in options.items() if name != "headers"}
 
 

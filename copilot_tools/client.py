@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast, overload
 
 import anyio
 import httpx
@@ -56,6 +56,23 @@ __all__ = [
 
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
 _T = TypeVar("_T")
+
+
+class _Setting(Generic[_T]):
+    """A read-only client property that is the setting of the same name (``client.timeout``)."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, client: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, client: _ClientOptions[Any], owner: type) -> _T: ...
+    def __get__(self, client: _ClientOptions[Any] | None, owner: type) -> Self | _T:
+        return self if client is None else cast(_T, getattr(client._core.settings, self._name))
 
 
 class _ClientOptions(Generic[_Http]):
@@ -108,31 +125,18 @@ class _ClientOptions(Generic[_Http]):
 
     @property
     def base_url(self) -> str:
-        """The base URL requests go to."""
+        """The base URL requests go to (``endpoint`` is its old name)."""
         return self._core.endpoint.base_url
 
-    @property
-    def endpoint(self) -> str:
-        """The base URL requests go to (the old name of ``base_url``)."""
-        return self._core.endpoint.base_url
+    endpoint = base_url
 
     @property
     def settings(self) -> Settings:
         return self._core.settings
 
-    @property
-    def timeout(self) -> float:
-        """Seconds of silence tolerated while bytes should be flowing."""
-        return self._core.settings.timeout
-
-    @property
-    def deadline(self) -> float:
-        """Seconds one call may take in total, retries and back-offs included."""
-        return self._core.settings.deadline
-
-    @property
-    def max_retries(self) -> int:
-        return self._core.settings.max_retries
+    timeout = _Setting[float]("Seconds of silence tolerated while bytes should be flowing.")
+    deadline = _Setting[float]("Seconds one call may take in total, retries and back-offs included.")
+    max_retries = _Setting[int]("Re-sends where safe.")
 
     @property
     def default_time_zone(self) -> str:
