@@ -30,7 +30,10 @@ import anyio
 
 from langchain_core.utils import secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from typing_extensions import Unpack
 
+from copilot_tools._base import TurnKeywords
+from copilot_tools._retrieval import RetrievalHit, RetrievalKeywords
 from copilot_tools.answer import Answer
 from copilot_tools.client import AsyncCopilotClient, CopilotClient
 from copilot_tools.settings import Settings
@@ -215,19 +218,23 @@ class SyncClientInThreads:
     def default_time_zone(self) -> str:
         return self._client.default_time_zone
 
-    async def ask(self, message: str, **options: Any) -> Answer:
+    async def ask(self, message: str, **options: Unpack[TurnKeywords]) -> Answer:
         return await anyio.to_thread.run_sync(lambda: self._client.ask(message, **options))
 
-    async def chat(self, conversation_id: str, message: str, **options: Any) -> Answer:
+    async def chat(self, conversation_id: str, message: str, **options: Unpack[TurnKeywords]) -> Answer:
         return await anyio.to_thread.run_sync(lambda: self._client.chat(conversation_id, message, **options))
 
-    async def retrieve_many(self, queries: str | Sequence[str], **options: Any) -> Any:
-        return await anyio.to_thread.run_sync(lambda: self._client.retrieve_many(queries, **options))
+    async def retrieve_many(self, queries: str | Sequence[str], *, data_sources: str | Sequence[str] = ("sharePoint",),
+                            **options: Unpack[RetrievalKeywords]) -> list[RetrievalHit]:
+        return await anyio.to_thread.run_sync(
+            lambda: self._client.retrieve_many(queries, data_sources=data_sources, **options)
+        )
 
     async def verify(self, answer: Answer) -> Verification:
         return await anyio.to_thread.run_sync(lambda: self._client.verify(answer))
 
-    async def stream(self, conversation_id: str | None, message: str, **options: Any) -> AsyncIterator[StreamEvent]:
+    async def stream(self, conversation_id: str | None, message: str,
+                     **options: Unpack[TurnKeywords]) -> AsyncIterator[StreamEvent]:
         events: Iterator[StreamEvent] = iter(self._client.stream(conversation_id, message, **options))
 
         def step() -> StreamEvent | None:
