@@ -291,8 +291,9 @@ def refuse_unknown(keywords: Mapping[str, object], known: frozenset[str]) -> Non
 
     Type checkers catch it first (the options are ``TypedDict``s); this is for the rest.
     """
-    for name in sorted(keywords.keys() - known)[:1]:
-        raise TypeError(f"got an unexpected keyword argument {name!r}")
+    unknown = keywords.keys() - known
+    if unknown:
+        raise TypeError(f"got an unexpected keyword argument {min(unknown)!r}")
 
 
 def _for_source(keywords: RetrievalKeywords, source: str) -> RetrievalKeywords:
