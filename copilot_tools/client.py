@@ -48,8 +48,11 @@ __all__ = [
     "AsyncCopilotConversation",
     "AsyncStream",
     "CopilotClient",
+    "ClientOptionKeywords",
     "CopilotConversation",
+    "RetrievalKeywords",
     "Stream",
+    "TurnKeywords",
     "http_timeout",
 ]
 
