@@ -32,10 +32,9 @@ from langchain_core.utils import secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 from typing_extensions import Unpack
 
-from copilot_tools._base import TurnKeywords
-from copilot_tools._retrieval import RetrievalHit, RetrievalKeywords
+from copilot_tools._retrieval import RetrievalHit
 from copilot_tools.answer import Answer
-from copilot_tools.client import AsyncCopilotClient, CopilotClient
+from copilot_tools.client import AsyncCopilotClient, CopilotClient, RetrievalKeywords, TurnKeywords
 from copilot_tools.settings import Settings
 from copilot_tools.streaming import StreamEvent
 
