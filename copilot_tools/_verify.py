@@ -34,13 +34,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from copilot_tools import _retrieval as retrieval
 from copilot_tools._protocol import Endpoint, validate_file_uri
 from copilot_tools._retrieval import BatchFlow, RetrievalHit, RetrievalQuery, build_query
 from copilot_tools._retry import RetryPolicy
+from copilot_tools._schema import Property, array_of, object_of, prop
 from copilot_tools._text import encodable
 from copilot_tools.answer import Answer, Citation
 from copilot_tools.errors import InvalidInputError
@@ -212,63 +213,36 @@ def _one_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
-_EVIDENCE_SCHEMA: dict[str, Any] = {
-    "type": ["object", "null"],
-    "properties": {
-        "text": {"type": "string"},
-        "relevance_score": {"type": ["number", "null"]},
-        "shared_terms": {"type": "array", "items": {"type": "string"}},
-        "term_overlap": {"type": "number"},
-    },
-    "required": ["text", "relevance_score", "shared_terms", "term_overlap"],
+#: An extract of a cited document and how it matches a sentence (``Evidence.structured()``).
+_EVIDENCE: dict[str, Property] = {
+    "text": "string", "relevance_score": "number?", "shared_terms": array_of("string"), "term_overlap": "number",
 }
 
-#: The JSON schema of ``Verification.structured()`` (the MCP tool's outputSchema).
-VERIFICATION_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "conversation_id": {"type": "string"},
-        "turn_count": {"type": "integer", "description": "The turn of the conversation whose answer was checked."},
-        "support": {"type": ["number", "null"], "description": "Supported claims / checked claims."},
-        "claims_checked": {"type": "integer"},
-        "claims_supported": {"type": "integer"},
-        "measure": {
-            "type": "object",
-            "properties": {"min_relevance": {"type": "number"}, "min_overlap": {"type": "number"},
-                           "min_shared_terms": {"type": "integer"}},
-        },
-        "citations": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "index": {"type": "integer", "description": "The [n] of the answer."},
-                    "title": {"type": ["string", "null"]},
-                    "url": {"type": ["string", "null"]},
-                    "status": {"type": "string",
-                               "enum": ["supported", "partly_supported", "unsupported", "not_checked"]},
-                    "reason": {"type": ["string", "null"]},
-                    "support": {"type": ["number", "null"]},
-                    "query": {"type": ["string", "null"]},
-                    "filter": {"type": ["string", "null"]},
-                    "data_source": {"type": ["string", "null"]},
-                    "claims": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {"sentence": {"type": "string"}, "supported": {"type": "boolean"},
-                                           "evidence": _EVIDENCE_SCHEMA},
-                            "required": ["sentence", "supported", "evidence"],
-                        },
-                    },
-                    "extracts": {"type": "array", "items": {**_EVIDENCE_SCHEMA, "type": "object"}},
-                },
-                "required": ["index", "title", "url", "status", "reason", "support", "claims", "extracts"],
-            },
-        },
-    },
-    "required": ["conversation_id", "turn_count", "support", "claims_checked", "claims_supported", "citations"],
-}
+#: The JSON schema of ``Verification.structured()`` (``copilot_tools._schema`` notation).
+VERIFICATION_SCHEMA: dict[str, Any] = object_of({
+    "conversation_id": "string",
+    "turn_count": prop("integer", "The turn of the conversation whose answer was checked."),
+    "support": prop("number?", "Supported claims / checked claims."),
+    "claims_checked": "integer",
+    "claims_supported": "integer",
+    "measure": object_of({"min_relevance": "number", "min_overlap": "number", "min_shared_terms": "integer"},
+                         required=()),
+    "citations": array_of(object_of({
+        "index": prop("integer", "The [n] of the answer."),
+        "title": "string?",
+        "url": "string?",
+        "status": prop("string", enum=get_args(Status)),
+        "reason": "string?",
+        "support": "number?",
+        "query": "string?",
+        "filter": "string?",
+        "data_source": "string?",
+        "claims": array_of(object_of({
+            "sentence": "string", "supported": "boolean", "evidence": object_of(_EVIDENCE, nullable=True),
+        })),
+        "extracts": array_of(object_of(_EVIDENCE)),
+    }, required=("index", "title", "url", "status", "reason", "support", "claims", "extracts"))),
+}, required=("conversation_id", "turn_count", "support", "claims_checked", "claims_supported", "citations"))
 
 
 # --- the answer's claims ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from copilot_tools import _json
+from copilot_tools._schema import array_of, object_of, prop
 from copilot_tools._text import encodable
 from copilot_tools._wire import RESPONSE_MESSAGE_TYPE, Attribution, Conversation, ResponseMessage
 from copilot_tools._wire import SensitivityLabel as WireSensitivityLabel
@@ -149,52 +150,20 @@ class Answer(_Model):
         return "\n\n".join(parts)
 
 
-#: The JSON schema of ``Answer.structured()``, published as the MCP tools' outputSchema.
-STRUCTURED_ANSWER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "answer": {"type": "string", "description": "The answer in markdown with [n] markers."},
-        "citations": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "index": {"type": "integer"},
-                    "title": {"type": ["string", "null"]},
-                    "url": {"type": ["string", "null"]},
-                    "source": {"type": ["string", "null"]},
-                },
-                "required": ["index", "title", "url", "source"],
-            },
-        },
-        "entities": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "kind": {"type": "string", "enum": ["person", "event", "file"]},
-                    "name": {"type": "string"},
-                    "url": {"type": ["string", "null"]},
-                },
-                "required": ["kind", "name", "url"],
-            },
-        },
-        "conversation_id": {"type": "string"},
-        "turn_count": {"type": "integer"},
-        "sensitivity_label": {
-            "type": ["object", "null"],
-            "properties": {
-                "id": {"type": ["string", "null"]},
-                "name": {"type": ["string", "null"]},
-                "tooltip": {"type": ["string", "null"]},
-                "priority": {"type": ["integer", "null"]},
-                "color": {"type": ["string", "null"]},
-                "is_encrypted": {"type": ["boolean", "null"]},
-            },
-        },
-    },
-    "required": ["answer", "citations", "entities", "conversation_id", "turn_count", "sensitivity_label"],
-}
+#: The JSON schema of ``Answer.structured()`` (``copilot_tools._schema`` notation).
+STRUCTURED_ANSWER_SCHEMA: dict[str, Any] = object_of({
+    "answer": prop("string", "The answer in markdown with [n] markers."),
+    "citations": array_of(object_of({"index": "integer", "title": "string?", "url": "string?", "source": "string?"})),
+    "entities": array_of(object_of({
+        "kind": prop("string", enum=("person", "event", "file")), "name": "string", "url": "string?",
+    })),
+    "conversation_id": "string",
+    "turn_count": "integer",
+    "sensitivity_label": object_of({
+        "id": "string?", "name": "string?", "tooltip": "string?", "priority": "integer?", "color": "string?",
+        "is_encrypted": "boolean?",
+    }, required=(), nullable=True),
+})
 
 
 @dataclass
