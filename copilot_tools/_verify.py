@@ -43,7 +43,7 @@ from copilot_tools._retrieval import BatchFlow, RetrievalHit, RetrievalQuery, bu
 from copilot_tools._retry import RetryPolicy
 from copilot_tools._schema import Property, array_of, object_of, prop
 from copilot_tools._text import encodable
-from copilot_tools.answer import Answer, Citation
+from copilot_tools.answer import CITATION_MARKER, Answer, Citation
 from copilot_tools.errors import InvalidInputError
 from copilot_tools.settings import DEFAULT_FILE_HOSTS
 
@@ -55,24 +55,11 @@ MAX_RESULTS = 3
 
 Status = Literal["supported", "partly_supported", "unsupported", "not_checked"]
 
-_MARKER = re.compile(r"\[(\d{1,4})\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_LEADING_MARKERS = re.compile(r"^((?:\[\d{1,4}\]\s*)+)")
+_LEADING_MARKERS = re.compile(rf"^((?:{CITATION_MARKER.pattern}\s*)+)")
 _LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\s]*\)")
 _DECORATION = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d{1,3}[.)]\s+|>\s*)+|[*_`]+")
-_TERM = re.compile(r"[^\W_]+")
 _SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
-_STOP_WORDS = frozenset(
-    [
-        "the", "and", "for", "are", "but", "not", "you", "your", "yours", "with", "from", "this", "that", "these",
-        "those", "was", "were", "has", "have", "had", "its", "our", "ours", "their", "they", "them", "can", "could",
-        "will", "would", "shall", "should", "may", "might", "must", "all", "any", "each", "every", "which", "who",
-        "whom", "whose", "what", "when", "where", "why", "how", "than", "then", "there", "here", "also", "into",
-        "onto", "upon", "about", "over", "under", "after", "before", "between", "only", "just", "very", "more",
-        "most", "less", "least", "such", "same", "other", "some", "been", "being", "does", "did", "doing", "per",
-        "via", "out", "off", "one",
-    ]
-)
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -247,6 +234,19 @@ VERIFICATION_SCHEMA: dict[str, Any] = object_of({
 
 # --- the answer's claims ----------------------------------------------------------------------
 
+_TERM = re.compile(r"[^\W_]+")
+_STOP_WORDS = frozenset(
+    [
+        "the", "and", "for", "are", "but", "not", "you", "your", "yours", "with", "from", "this", "that", "these",
+        "those", "was", "were", "has", "have", "had", "its", "our", "ours", "their", "they", "them", "can", "could",
+        "will", "would", "shall", "should", "may", "might", "must", "all", "any", "each", "every", "which", "who",
+        "whom", "whose", "what", "when", "where", "why", "how", "than", "then", "there", "here", "also", "into",
+        "onto", "upon", "about", "over", "under", "after", "before", "between", "only", "just", "very", "more",
+        "most", "less", "least", "such", "same", "other", "some", "been", "being", "does", "did", "doing", "per",
+        "via", "out", "off", "one",
+    ]
+)
+
 
 def key_terms(text: str) -> tuple[str, ...]:
     """The words (3+ letters) and numbers of ``text``, folded, without stop words, in order."""
@@ -266,7 +266,7 @@ def key_terms(text: str) -> tuple[str, ...]:
 
 def plain(sentence: str) -> str:
     """A sentence without its markers, links' targets and markdown decoration."""
-    text = _MARKER.sub("", sentence)
+    text = CITATION_MARKER.sub("", sentence)
     text = _LINK.sub(lambda m: m.group(1), text)
     text = _DECORATION.sub("", text)
     return _SPACE_BEFORE_STOP.sub(r"\1", " ".join(text.split())).strip(" |")
@@ -291,7 +291,7 @@ def citing_sentences(text: str) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     for line in text.split("\n"):
         for sentence in _sentences(line):
-            numbers = {int(n) for n in _MARKER.findall(sentence)}
+            numbers = {int(n) for n in CITATION_MARKER.findall(sentence)}
             if not numbers:
                 continue
             cleaned = plain(sentence)

@@ -41,6 +41,8 @@ _WORD_RUN = re.compile(r"\w*")
 _MARKER_RUN = re.compile(r"[^\]\s]*")
 
 EXTERNAL_MARKER = "external"
+#: A citation marker of ``Answer.text``: ``[n]``, as the normaliser numbers the service's ``[^n^]``.
+CITATION_MARKER = re.compile(r"\[(\d{1,4})\]")
 EntityKind = Literal["person", "event", "file"]
 CitationSource = Literal["model", "grounding", "external"] | str
 
