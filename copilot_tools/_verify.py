@@ -55,12 +55,6 @@ MAX_RESULTS = 3
 
 Status = Literal["supported", "partly_supported", "unsupported", "not_checked"]
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_LEADING_MARKERS = re.compile(rf"^((?:{CITATION_MARKER.pattern}\s*)+)")
-_LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\s]*\)")
-_DECORATION = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d{1,3}[.)]\s+|>\s*)+|[*_`]+")
-_SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
-
 
 # --- results ----------------------------------------------------------------------------------
 
@@ -262,6 +256,13 @@ def key_terms(text: str) -> tuple[str, ...]:
                 word = word[:-1]
         seen.setdefault(word, None)
     return tuple(seen)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_LEADING_MARKERS = re.compile(rf"^((?:{CITATION_MARKER.pattern}\s*)+)")
+_LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\s]*\)")
+_DECORATION = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d{1,3}[.)]\s+|>\s*)+|[*_`]+")
+_SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
 
 
 def plain(sentence: str) -> str:

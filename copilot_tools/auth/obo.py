@@ -43,7 +43,7 @@ from copilot_tools.auth.public import (
     DEFAULT_AUTHORITY_HOST,
     BuiltOnce,
     _network_error,
-    msal_app_options,
+    build_msal_app,
 )
 from copilot_tools.errors import AuthenticationError
 
@@ -148,19 +148,14 @@ class OnBehalfOfProvider:
         return self._app.get()
 
     def _build_app(self) -> Any:
-        import msal  # type: ignore[import-untyped]
-
-        kwargs = msal_app_options(
-            self.authority_host, timeout=self._http_timeout, http_client=self._http_client, ca_bundle=self._ca_bundle,
+        return build_msal_app(
+            "ConfidentialClientApplication", self.client_id, self.authority_host, timeout=self._http_timeout,
+            http_client=self._http_client, ca_bundle=self._ca_bundle,
             authority=f"{self.authority_host}/{self.tenant_id}", client_credential=self._credential,
             client_capabilities=self._capabilities,
             # Never keep other users' tokens inside MSAL: this class is the only cache.
             token_cache=_NoStoreTokenCache(),
         )
-        try:
-            return msal.ConfidentialClientApplication(self.client_id, **kwargs)
-        except OSError as exc:
-            raise _network_error(self.authority_host, exc) from None
 
     # ------------------------------------------------------------------ exchange
 
@@ -296,7 +291,7 @@ class UserTokenProvider:
 
 
 def _no_store_cache_class() -> type:
-    import msal
+    import msal  # type: ignore[import-untyped]
 
     class NoStore(msal.TokenCache):  # type: ignore[misc]
         def add(self, event: dict[str, Any], now: Any = None) -> None:

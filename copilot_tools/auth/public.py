@@ -197,22 +197,17 @@ class MsalTokenProvider:
         return self._app.get()
 
     def _build_app(self) -> Any:
-        import msal  # type: ignore[import-untyped]
-
-        kwargs = msal_app_options(
-            self.authority_host, timeout=self._http_timeout, http_client=self._http_client, ca_bundle=self._ca_bundle,
-            authority=self.authority, token_cache=self.token_cache, client_capabilities=CLIENT_CAPABILITIES,
-        )
-        kwargs.update(broker_options(self.broker))
         try:
-            return msal.PublicClientApplication(self.client_id, **kwargs)
+            return build_msal_app(
+                "PublicClientApplication", self.client_id, self.authority_host, timeout=self._http_timeout,
+                http_client=self._http_client, ca_bundle=self._ca_bundle, authority=self.authority,
+                token_cache=self.token_cache, client_capabilities=CLIENT_CAPABILITIES, **broker_options(self.broker),
+            )
         except ValueError as exc:
             raise AuthenticationError(
                 f"Cannot use the sign-in authority {self.authority}: {str(exc).splitlines()[0]}",
                 hint="Check the tenant (`--tenant`, COPILOT_TOOLS_TENANT_ID) and COPILOT_TOOLS_AUTHORITY.",
             ) from None
-        except OSError as exc:
-            raise _network_error(self.authority_host, exc) from None
 
     def _error(self, result: dict[str, Any], action: str) -> AuthenticationError:
         return error_from_msal_result(
@@ -237,7 +232,7 @@ class MsalTokenProvider:
 
     def accounts(self) -> list[Account]:
         """Every account signed in with this authority, from the cache (no network)."""
-        import msal
+        import msal  # type: ignore[import-untyped]
 
         default = (self.username or self.default_username() or "").lower()
         seen: dict[str, Account] = {}
@@ -570,10 +565,12 @@ class BuiltOnce(Generic[T]):
             return self._value
 
 
-def msal_app_options(
-    authority_host: str, *, timeout: float, http_client: Any, ca_bundle: str | None, **options: Any
-) -> dict[str, Any]:
-    """The keyword arguments every MSAL application here is built with, plus ``options``.
+def build_msal_app(
+    kind: Literal["PublicClientApplication", "ConfidentialClientApplication"], client_id: str, authority_host: str,
+    *, timeout: float, http_client: Any, ca_bundle: str | None, **options: Any,
+) -> Any:
+    """``msal.<kind>(client_id, ...)`` with the arguments every MSAL application here is built with,
+    plus ``options``; building it sends a discovery request, and a network failure is a ``TransportError``.
 
     ``authority_host`` (``https://login.microsoftonline.com``) outside MSAL's well-known clouds turns instance
     discovery and authority validation off (a sovereign cloud, a test identity provider);
@@ -581,6 +578,7 @@ def msal_app_options(
     """
     from urllib.parse import urlsplit
 
+    import msal
     from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS  # type: ignore[import-untyped]
 
     kwargs: dict[str, Any] = {**options, "timeout": timeout, "app_name": "copilot-tools"}
@@ -591,7 +589,10 @@ def msal_app_options(
     if (urlsplit(authority_host).hostname or "").lower() not in WELL_KNOWN_AUTHORITY_HOSTS:
         kwargs["instance_discovery"] = False
         kwargs["validate_authority"] = False
-    return kwargs
+    try:
+        return getattr(msal, kind)(client_id, **kwargs)
+    except OSError as exc:
+        raise _network_error(authority_host, exc) from None
 
 
 def http_session(ca_bundle: str, timeout: float) -> Any:
