@@ -55,12 +55,12 @@ class _Model(BaseModel):
 class SensitivityLabel(_Model):
     """The most sensitive label among the sources of an answer (or of a retrieval hit)."""
 
-    id: str | None = None
-    name: str | None = None
-    tooltip: str | None = None
-    priority: int | None = None
-    color: str | None = None
-    is_encrypted: bool | None = None
+    id: str | None = Field(default=None, description="The Microsoft Purview sensitivity label's id.")
+    name: str | None = Field(default=None, description="Its display name, e.g. 'Confidential'.")
+    tooltip: str | None = Field(default=None, description="What the label means, as Office shows it.")
+    priority: int | None = Field(default=None, description="Rank among the tenant's labels; higher is more sensitive.")
+    color: str | None = Field(default=None, description="The colour Office shows it in, e.g. '#FF0000'.")
+    is_encrypted: bool | None = Field(default=None, description="Whether the label protects (encrypts) the content.")
 
     @classmethod
     def from_wire(cls, label: WireSensitivityLabel | None) -> SensitivityLabel | None:
