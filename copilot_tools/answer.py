@@ -88,11 +88,11 @@ class Citation(_Model):
         "'external' (the caller's additional context).",
     )
     marker: str | None = Field(default=None, description="The service's original marker, e.g. '1'.")
-    cited_in_text: bool = True
-    image_url: str | None = None
-    favicon_url: str | None = None
-    image_width: int | None = None
-    image_height: int | None = None
+    cited_in_text: bool = Field(default=True, description="False for a source the service lists that no [n] marks.")
+    image_url: str | None = Field(default=None, description="A preview image of the source, when the service has one.")
+    favicon_url: str | None = Field(default=None, description="The icon of the source's site.")
+    image_width: int | None = Field(default=None, description="The preview image's width in pixels.")
+    image_height: int | None = Field(default=None, description="The preview image's height in pixels.")
 
 
 class Entity(_Model):
