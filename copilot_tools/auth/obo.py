@@ -41,7 +41,7 @@ from copilot_tools.auth.jwt_display import decode_payload
 from copilot_tools.auth.public import (
     CLIENT_CAPABILITIES,
     DEFAULT_AUTHORITY_HOST,
-    BuiltOnce,
+    MsalApplicationOwner,
     _network_error,
     build_msal_app,
 )
@@ -90,7 +90,7 @@ def _user_key(assertion: str, scopes: tuple[str, ...]) -> tuple[str, str, tuple[
     return (str(tenant), str(oid), scopes)
 
 
-class OnBehalfOfProvider:
+class OnBehalfOfProvider(MsalApplicationOwner):
     """Exchanges incoming user tokens for downstream tokens with a confidential client.
 
     ``client_credential``: a client secret, ``{"private_key": ..., "thumbprint": ...}``
@@ -128,7 +128,7 @@ class OnBehalfOfProvider:
         self._http_timeout = http_timeout
         self._http_client = http_client
         self._capabilities = list(client_capabilities) if client_capabilities else None
-        self._app: BuiltOnce[Any] = BuiltOnce(self._build_app)  # building it sends a discovery request
+        super().__init__()
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple[str, str, tuple[str, ...]], _Entry] = OrderedDict()
         self._key_locks: dict[tuple[str, str, tuple[str, ...]], threading.Lock] = {}
@@ -142,12 +142,8 @@ class OnBehalfOfProvider:
             f"scopes={list(self.scopes)!r})"
         )
 
-    @property
-    def app(self) -> Any:
-        """The MSAL ``ConfidentialClientApplication`` (created, with its discovery request, on first use)."""
-        return self._app.get()
-
     def _build_app(self) -> Any:
+        """The MSAL ``ConfidentialClientApplication``."""
         return build_msal_app(
             "ConfidentialClientApplication", self.client_id, self.authority_host, timeout=self._http_timeout,
             http_client=self._http_client, ca_bundle=self._ca_bundle,

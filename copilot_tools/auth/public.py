@@ -113,7 +113,23 @@ def browser_available() -> bool:
     return True
 
 
-class MsalTokenProvider:
+class MsalApplicationOwner:
+    """Base of the token providers: their MSAL application, built by ``_build_app`` (with
+    ``build_msal_app``) on first use and once only, as building it sends a discovery request."""
+
+    def __init__(self) -> None:
+        self._app: BuiltOnce[Any] = BuiltOnce(self._build_app)
+
+    @property
+    def app(self) -> Any:
+        """The MSAL application (created, with its discovery request, on first use)."""
+        return self._app.get()
+
+    def _build_app(self) -> Any:
+        raise NotImplementedError
+
+
+class MsalTokenProvider(MsalApplicationOwner):
     """The user's own delegated token for one endpoint's scopes (see the module docstring).
 
     ``token_cache``: an MSAL token cache (default: the shared persistent cache, opened
@@ -159,7 +175,7 @@ class MsalTokenProvider:
         self._remember = remember_account
         self._http_client = http_client
         self.broker = broker
-        self._app: BuiltOnce[Any] = BuiltOnce(self._build_app)  # building it sends a discovery request
+        super().__init__()
         self._lock = threading.RLock()  # the cache and small state; never held across network calls
         self._preferred: str | None = None  # set after a sign-in in this process
         self.last_error: dict[str, Any] | None = None
@@ -191,12 +207,8 @@ class MsalTokenProvider:
                 self._cache = open_token_cache()
             return self._cache
 
-    @property
-    def app(self) -> Any:
-        """The MSAL ``PublicClientApplication`` (created, with its discovery request, on first use)."""
-        return self._app.get()
-
     def _build_app(self) -> Any:
+        """The MSAL ``PublicClientApplication``."""
         try:
             return build_msal_app(
                 "PublicClientApplication", self.client_id, self.authority_host, timeout=self._http_timeout,
