@@ -167,6 +167,8 @@ _STATE_OPTIONS = {
 
 
 def _add_state_options(parser: argparse.ArgumentParser) -> None:
+    """One option per ``_STATE_OPTIONS`` entry; its help names the variable ``load_state_config``
+    reads for it (``ENVIRONMENT``), so the help and the loader cannot disagree."""
     from copilot_tools.mcp.state.config import ENVIRONMENT
 
     group = parser.add_argument_group(
