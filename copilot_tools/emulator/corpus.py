@@ -47,8 +47,8 @@ class CorpusError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Label:
-    """A sensitivity label as ``labels.json`` lists it (Graph's searchSensitivityLabelInfo), its
-    fields named as the wire's ``sensitivityLabel`` names them."""
+    """A sensitivity label as ``labels.json`` lists it (Graph's searchSensitivityLabelInfo); its fields
+    are those of the wire model ``SensitivityLabel``, which ``payloads`` fills field for field."""
 
     sensitivity_label_id: str
     display_name: str
