@@ -82,21 +82,6 @@ MAX_CONTEXT_ENTRIES = 50
 MAX_CONTEXT_DESCRIPTION_LENGTH = 1_000
 MAX_TIME_ZONE_LENGTH = 64
 MAX_ENDPOINT_LENGTH = 2048
-_CONVERSATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
-#: A plain ``https://host[:443]/path[?query]``: the only file URL shape that every parser (Python's,
-#: browsers', .NET's, the service's) reads the same way. No backslash, no userinfo, no fragment.
-_PLAIN_HTTPS_URL = re.compile(
-    r"https://(?P<host>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?)"
-    r"(?P<port>:443)?(?P<rest>[/?][^\\#\s]*)?",
-)
-#: An IANA zone name: ``Area/Location`` with letters, digits, ``_ + -``.
-_TIME_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}")
-#: Files in a zoneinfo directory that ``ZoneInfo`` opens but that are not IANA zone names.
-_NOT_ZONES = frozenset({"localtime", "posixrules", "factory"})
-_NOT_ZONE_PREFIXES = ("posix/", "right/")
-#: ``workiq_conversations_path``: path segments of unreserved characters, no ``..``.
-_URL_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){0,7}")
-_CLAIMS = re.compile(r'claims="([^"]*)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +154,21 @@ class Endpoint:
 
 
 # --- validation ---------------------------------------------------------------------------
+
+_CONVERSATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
+#: A plain ``https://host[:443]/path[?query]``: the only file URL shape that every parser (Python's,
+#: browsers', .NET's, the service's) reads the same way. No backslash, no userinfo, no fragment.
+_PLAIN_HTTPS_URL = re.compile(
+    r"https://(?P<host>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?)"
+    r"(?P<port>:443)?(?P<rest>[/?][^\\#\s]*)?",
+)
+#: An IANA zone name: ``Area/Location`` with letters, digits, ``_ + -``.
+_TIME_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}")
+#: Files in a zoneinfo directory that ``ZoneInfo`` opens but that are not IANA zone names.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "factory"})
+_NOT_ZONE_PREFIXES = ("posix/", "right/")
+#: ``workiq_conversations_path``: path segments of unreserved characters, no ``..``.
+_URL_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){0,7}")
 
 
 def validate_conversation_id(conversation_id: str) -> str:
@@ -535,6 +535,9 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if not math.isfinite(seconds) or seconds < 0:
         return None  # junk, or a negative delay: back off as if none was given
     return seconds
+
+
+_CLAIMS = re.compile(r'claims="([^"]*)"')
 
 
 def parse_claims_challenge(www_authenticate: str | None) -> str | None:

@@ -31,6 +31,7 @@ from copilot_tools._protocol import (
     validate_text,
 )
 from copilot_tools._retry import RetryPolicy
+from copilot_tools._schema import array_of, object_of
 from copilot_tools._wire import (
     BatchRequest,
     BatchRequestItem,
@@ -347,34 +348,16 @@ def hits_structured(hits: Sequence[RetrievalHit]) -> dict[str, Any]:
     }
 
 
-RETRIEVAL_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "hits": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "index": {"type": "integer"},
-                    "url": {"type": "string"},
-                    "title": {"type": ["string", "null"]},
-                    "extracts": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {"text": {"type": "string"}, "relevance_score": {"type": ["number", "null"]}},
-                            "required": ["text"],
-                        },
-                    },
-                    "score": {"type": ["number", "null"]},
-                    "resource_type": {"type": ["string", "null"]},
-                    "data_source": {"type": "string"},
-                    "metadata": {"type": "object"},
-                    "sensitivity_label": {"type": ["object", "null"]},
-                },
-                "required": ["index", "url", "title", "extracts", "data_source"],
-            },
-        }
-    },
-    "required": ["hits"],
-}
+RETRIEVAL_SCHEMA: dict[str, Any] = object_of({
+    "hits": array_of(object_of({
+        "index": "integer",
+        "url": "string",
+        "title": "string?",
+        "extracts": array_of(object_of({"text": "string", "relevance_score": "number?"}, required=("text",))),
+        "score": "number?",
+        "resource_type": "string?",
+        "data_source": "string",
+        "metadata": "object",
+        "sensitivity_label": "object?",
+    }, required=("index", "url", "title", "extracts", "data_source"))),
+})

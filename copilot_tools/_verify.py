@@ -34,15 +34,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from copilot_tools import _retrieval as retrieval
 from copilot_tools._protocol import Endpoint, validate_file_uri
 from copilot_tools._retrieval import BatchFlow, RetrievalHit, RetrievalQuery, build_query
 from copilot_tools._retry import RetryPolicy
+from copilot_tools._schema import Property, array_of, object_of, prop
 from copilot_tools._text import encodable
-from copilot_tools.answer import Answer, Citation
+from copilot_tools.answer import CITATION_MARKER, Answer, Citation
 from copilot_tools.errors import InvalidInputError
 from copilot_tools.settings import DEFAULT_FILE_HOSTS
 
@@ -53,25 +54,6 @@ MIN_SHARED_TERMS = 2
 MAX_RESULTS = 3
 
 Status = Literal["supported", "partly_supported", "unsupported", "not_checked"]
-
-_MARKER = re.compile(r"\[(\d{1,4})\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_LEADING_MARKERS = re.compile(r"^((?:\[\d{1,4}\]\s*)+)")
-_LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\s]*\)")
-_DECORATION = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d{1,3}[.)]\s+|>\s*)+|[*_`]+")
-_TERM = re.compile(r"[^\W_]+")
-_SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
-_STOP_WORDS = frozenset(
-    [
-        "the", "and", "for", "are", "but", "not", "you", "your", "yours", "with", "from", "this", "that", "these",
-        "those", "was", "were", "has", "have", "had", "its", "our", "ours", "their", "they", "them", "can", "could",
-        "will", "would", "shall", "should", "may", "might", "must", "all", "any", "each", "every", "which", "who",
-        "whom", "whose", "what", "when", "where", "why", "how", "than", "then", "there", "here", "also", "into",
-        "onto", "upon", "about", "over", "under", "after", "before", "between", "only", "just", "very", "more",
-        "most", "less", "least", "such", "same", "other", "some", "been", "being", "does", "did", "doing", "per",
-        "via", "out", "off", "one",
-    ]
-)
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -212,66 +194,52 @@ def _one_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
-_EVIDENCE_SCHEMA: dict[str, Any] = {
-    "type": ["object", "null"],
-    "properties": {
-        "text": {"type": "string"},
-        "relevance_score": {"type": ["number", "null"]},
-        "shared_terms": {"type": "array", "items": {"type": "string"}},
-        "term_overlap": {"type": "number"},
-    },
-    "required": ["text", "relevance_score", "shared_terms", "term_overlap"],
+#: An extract of a cited document and how it matches a sentence (``Evidence.structured()``).
+_EVIDENCE: dict[str, Property] = {
+    "text": "string", "relevance_score": "number?", "shared_terms": array_of("string"), "term_overlap": "number",
 }
 
-#: The JSON schema of ``Verification.structured()`` (the MCP tool's outputSchema).
-VERIFICATION_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "conversation_id": {"type": "string"},
-        "turn_count": {"type": "integer", "description": "The turn of the conversation whose answer was checked."},
-        "support": {"type": ["number", "null"], "description": "Supported claims / checked claims."},
-        "claims_checked": {"type": "integer"},
-        "claims_supported": {"type": "integer"},
-        "measure": {
-            "type": "object",
-            "properties": {"min_relevance": {"type": "number"}, "min_overlap": {"type": "number"},
-                           "min_shared_terms": {"type": "integer"}},
-        },
-        "citations": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "index": {"type": "integer", "description": "The [n] of the answer."},
-                    "title": {"type": ["string", "null"]},
-                    "url": {"type": ["string", "null"]},
-                    "status": {"type": "string",
-                               "enum": ["supported", "partly_supported", "unsupported", "not_checked"]},
-                    "reason": {"type": ["string", "null"]},
-                    "support": {"type": ["number", "null"]},
-                    "query": {"type": ["string", "null"]},
-                    "filter": {"type": ["string", "null"]},
-                    "data_source": {"type": ["string", "null"]},
-                    "claims": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {"sentence": {"type": "string"}, "supported": {"type": "boolean"},
-                                           "evidence": _EVIDENCE_SCHEMA},
-                            "required": ["sentence", "supported", "evidence"],
-                        },
-                    },
-                    "extracts": {"type": "array", "items": {**_EVIDENCE_SCHEMA, "type": "object"}},
-                },
-                "required": ["index", "title", "url", "status", "reason", "support", "claims", "extracts"],
-            },
-        },
-    },
-    "required": ["conversation_id", "turn_count", "support", "claims_checked", "claims_supported", "citations"],
-}
+#: The JSON schema of ``Verification.structured()`` (``copilot_tools._schema`` notation).
+VERIFICATION_SCHEMA: dict[str, Any] = object_of({
+    "conversation_id": "string",
+    "turn_count": prop("integer", "The turn of the conversation whose answer was checked."),
+    "support": prop("number?", "Supported claims / checked claims."),
+    "claims_checked": "integer",
+    "claims_supported": "integer",
+    "measure": object_of({"min_relevance": "number", "min_overlap": "number", "min_shared_terms": "integer"},
+                         required=()),
+    "citations": array_of(object_of({
+        "index": prop("integer", "The [n] of the answer."),
+        "title": "string?",
+        "url": "string?",
+        "status": prop("string", enum=get_args(Status)),
+        "reason": "string?",
+        "support": "number?",
+        "query": "string?",
+        "filter": "string?",
+        "data_source": "string?",
+        "claims": array_of(object_of({
+            "sentence": "string", "supported": "boolean", "evidence": object_of(_EVIDENCE, nullable=True),
+        })),
+        "extracts": array_of(object_of(_EVIDENCE)),
+    }, required=("index", "title", "url", "status", "reason", "support", "claims", "extracts"))),
+}, required=("conversation_id", "turn_count", "support", "claims_checked", "claims_supported", "citations"))
 
 
 # --- the answer's claims ----------------------------------------------------------------------
+
+_TERM = re.compile(r"[^\W_]+")
+_STOP_WORDS = frozenset(
+    [
+        "the", "and", "for", "are", "but", "not", "you", "your", "yours", "with", "from", "this", "that", "these",
+        "those", "was", "were", "has", "have", "had", "its", "our", "ours", "their", "they", "them", "can", "could",
+        "will", "would", "shall", "should", "may", "might", "must", "all", "any", "each", "every", "which", "who",
+        "whom", "whose", "what", "when", "where", "why", "how", "than", "then", "there", "here", "also", "into",
+        "onto", "upon", "about", "over", "under", "after", "before", "between", "only", "just", "very", "more",
+        "most", "less", "least", "such", "same", "other", "some", "been", "being", "does", "did", "doing", "per",
+        "via", "out", "off", "one",
+    ]
+)
 
 
 def key_terms(text: str) -> tuple[str, ...]:
@@ -290,9 +258,16 @@ def key_terms(text: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_LEADING_MARKERS = re.compile(rf"^((?:{CITATION_MARKER.pattern}\s*)+)")
+_LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\s]*\)")
+_DECORATION = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d{1,3}[.)]\s+|>\s*)+|[*_`]+")
+_SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
+
+
 def plain(sentence: str) -> str:
     """A sentence without its markers, links' targets and markdown decoration."""
-    text = _MARKER.sub("", sentence)
+    text = CITATION_MARKER.sub("", sentence)
     text = _LINK.sub(lambda m: m.group(1), text)
     text = _DECORATION.sub("", text)
     return _SPACE_BEFORE_STOP.sub(r"\1", " ".join(text.split())).strip(" |")
@@ -317,7 +292,7 @@ def citing_sentences(text: str) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     for line in text.split("\n"):
         for sentence in _sentences(line):
-            numbers = {int(n) for n in _MARKER.findall(sentence)}
+            numbers = {int(n) for n in CITATION_MARKER.findall(sentence)}
             if not numbers:
                 continue
             cleaned = plain(sentence)

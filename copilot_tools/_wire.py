@@ -60,9 +60,10 @@ class WireModel(BaseModel):
 # --- tolerant reading -------------------------------------------------------------------
 #
 # Response models validate in pydantic's compiled code, and only when that fails does Python
-# step in (``_tolerant``, a wrap validator on the models that hold a reply): it reads the
-# error locations, repairs a copy of the input (an odd field is dropped so that its default
-# applies; a list item that cannot be read is left out), logs what it did and validates again.
+# step in (``_tolerant``, the wrap validator of ``ReplyModel``, base of the models that hold a
+# reply): it reads the error locations, repairs a copy of the input (an odd field is dropped so
+# that its default applies; a list item that cannot be read is left out), logs what it did and
+# validates again.
 # A good reply pays nothing for the tolerance; per-field Python validators would cost every
 # snapshot of every stream.
 
@@ -176,6 +177,15 @@ def _warn(model: str, loc: tuple[Any, ...], value: Any, action: str) -> None:
                where, shown if len(shown) <= 60 else shown[:57] + "...", action)
 
 
+class ReplyModel(WireModel):
+    """Base for the models that hold a reply: read with ``_tolerant`` under the model's name."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _tolerant(cls.__name__, data, handler)
+
+
 # --- request bodies ---------------------------------------------------------------------
 
 
@@ -265,7 +275,7 @@ class Attribution(WireModel):
     image_height: int | None = None
 
 
-class ResponseMessage(WireModel):
+class ResponseMessage(ReplyModel):
     """``copilotConversationResponseMessage`` (also used for the prompt echo)."""
 
     odata_type: str | None = Field(default=None, alias="@odata.type")
@@ -276,13 +286,8 @@ class ResponseMessage(WireModel):
     attributions: list[Attribution] = Field(default_factory=list)
     sensitivity_label: SensitivityLabel | None = None
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _tolerant("ResponseMessage", data, handler)
 
-
-class Conversation(WireModel):
+class Conversation(ReplyModel):
     """``copilotConversation``: what create, ``/chat`` and every stream event return.
 
     Create's example spells the state field ``status``; replies say ``state``. Both are read.
@@ -296,15 +301,10 @@ class Conversation(WireModel):
     state: ConversationState | None = Field(
         default=None, validation_alias=AliasChoices("state", "status"), serialization_alias="state"
     )
+    # turnCount null (or junk) reads as 0, "no finished turn yet" (tolerant reading); the stream
+    # assembler still recognises a final snapshot whose count is missing (see streaming.py).
     turn_count: int = 0
     messages: list[ResponseMessage] = Field(default_factory=list)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        # turnCount null (or junk) reads as 0, "no finished turn yet"; the stream assembler still
-        # recognises a final snapshot whose count is missing (see streaming.py).
-        return _tolerant("Conversation", data, handler)
 
 
 class GraphInnerError(WireModel):
@@ -373,7 +373,7 @@ class RetrievalExtract(WireModel):
     relevance_score: float | None = None
 
 
-class RetrievalHit(WireModel):
+class RetrievalHit(ReplyModel):
     """One hit as sent. ``web_url`` may be missing: the extracts are still worth having."""
 
     web_url: str | None = None
@@ -382,19 +382,9 @@ class RetrievalHit(WireModel):
     resource_metadata: dict[str, Any] = Field(default_factory=dict)
     sensitivity_label: SensitivityLabel | None = None
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _tolerant("RetrievalHit", data, handler)
 
-
-class RetrievalResponse(WireModel):
+class RetrievalResponse(ReplyModel):
     retrieval_hits: list[RetrievalHit] = Field(default_factory=list)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _tolerant("RetrievalResponse", data, handler)
 
 
 class BatchRequestItem(WireModel):
@@ -435,10 +425,5 @@ def _header_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-class BatchResponse(WireModel):
+class BatchResponse(ReplyModel):
     responses: list[BatchResponseItem] = Field(default_factory=list)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _read_tolerantly(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _tolerant("BatchResponse", data, handler)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from copilot_tools import _json
+from copilot_tools._schema import array_of, object_of, prop
 from copilot_tools._text import encodable
 from copilot_tools._wire import RESPONSE_MESSAGE_TYPE, Attribution, Conversation, ResponseMessage
 from copilot_tools._wire import SensitivityLabel as WireSensitivityLabel
@@ -40,6 +41,8 @@ _WORD_RUN = re.compile(r"\w*")
 _MARKER_RUN = re.compile(r"[^\]\s]*")
 
 EXTERNAL_MARKER = "external"
+#: A citation marker of ``Answer.text``: ``[n]``, as the normaliser numbers the service's ``[^n^]``.
+CITATION_MARKER = re.compile(r"\[(\d{1,4})\]")
 EntityKind = Literal["person", "event", "file"]
 CitationSource = Literal["model", "grounding", "external"] | str
 
@@ -52,12 +55,12 @@ class _Model(BaseModel):
 class SensitivityLabel(_Model):
     """The most sensitive label among the sources of an answer (or of a retrieval hit)."""
 
-    id: str | None = None
-    name: str | None = None
-    tooltip: str | None = None
-    priority: int | None = None
-    color: str | None = None
-    is_encrypted: bool | None = None
+    id: str | None = Field(default=None, description="The Microsoft Purview sensitivity label's id.")
+    name: str | None = Field(default=None, description="Its display name, e.g. 'Confidential'.")
+    tooltip: str | None = Field(default=None, description="What the label means, as Office shows it.")
+    priority: int | None = Field(default=None, description="Rank among the tenant's labels; higher is more sensitive.")
+    color: str | None = Field(default=None, description="The colour Office shows it in, e.g. '#FF0000'.")
+    is_encrypted: bool | None = Field(default=None, description="Whether the label protects (encrypts) the content.")
 
     @classmethod
     def from_wire(cls, label: WireSensitivityLabel | None) -> SensitivityLabel | None:
@@ -85,11 +88,11 @@ class Citation(_Model):
         "'external' (the caller's additional context).",
     )
     marker: str | None = Field(default=None, description="The service's original marker, e.g. '1'.")
-    cited_in_text: bool = True
-    image_url: str | None = None
-    favicon_url: str | None = None
-    image_width: int | None = None
-    image_height: int | None = None
+    cited_in_text: bool = Field(default=True, description="False for a source the service lists that no [n] marks.")
+    image_url: str | None = Field(default=None, description="A preview image of the source, when the service has one.")
+    favicon_url: str | None = Field(default=None, description="The icon of the source's site.")
+    image_width: int | None = Field(default=None, description="The preview image's width in pixels.")
+    image_height: int | None = Field(default=None, description="The preview image's height in pixels.")
 
 
 class Entity(_Model):
@@ -149,52 +152,20 @@ class Answer(_Model):
         return "\n\n".join(parts)
 
 
-#: The JSON schema of ``Answer.structured()``, published as the MCP tools' outputSchema.
-STRUCTURED_ANSWER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "answer": {"type": "string", "description": "The answer in markdown with [n] markers."},
-        "citations": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "index": {"type": "integer"},
-                    "title": {"type": ["string", "null"]},
-                    "url": {"type": ["string", "null"]},
-                    "source": {"type": ["string", "null"]},
-                },
-                "required": ["index", "title", "url", "source"],
-            },
-        },
-        "entities": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "kind": {"type": "string", "enum": ["person", "event", "file"]},
-                    "name": {"type": "string"},
-                    "url": {"type": ["string", "null"]},
-                },
-                "required": ["kind", "name", "url"],
-            },
-        },
-        "conversation_id": {"type": "string"},
-        "turn_count": {"type": "integer"},
-        "sensitivity_label": {
-            "type": ["object", "null"],
-            "properties": {
-                "id": {"type": ["string", "null"]},
-                "name": {"type": ["string", "null"]},
-                "tooltip": {"type": ["string", "null"]},
-                "priority": {"type": ["integer", "null"]},
-                "color": {"type": ["string", "null"]},
-                "is_encrypted": {"type": ["boolean", "null"]},
-            },
-        },
-    },
-    "required": ["answer", "citations", "entities", "conversation_id", "turn_count", "sensitivity_label"],
-}
+#: The JSON schema of ``Answer.structured()`` (``copilot_tools._schema`` notation).
+STRUCTURED_ANSWER_SCHEMA: dict[str, Any] = object_of({
+    "answer": prop("string", "The answer in markdown with [n] markers."),
+    "citations": array_of(object_of({"index": "integer", "title": "string?", "url": "string?", "source": "string?"})),
+    "entities": array_of(object_of({
+        "kind": prop("string", enum=("person", "event", "file")), "name": "string", "url": "string?",
+    })),
+    "conversation_id": "string",
+    "turn_count": "integer",
+    "sensitivity_label": object_of({
+        "id": "string?", "name": "string?", "tooltip": "string?", "priority": "integer?", "color": "string?",
+        "is_encrypted": "boolean?",
+    }, required=(), nullable=True),
+})
 
 
 @dataclass

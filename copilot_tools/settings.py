@@ -47,11 +47,6 @@ def default_config_path() -> Path:
 class Settings(BaseModel):
     """Everything a front end needs to reach Copilot.
 
-    ``endpoint`` is ``graph``, ``workiq`` or a base URL (the emulator's
-    ``http://127.0.0.1:8000/beta``, a national cloud). ``time_zone`` left unset means the
-    machine's own IANA zone. ``file_hosts`` is the allow-list of host suffixes that file
-    URLs must end with, on label boundaries.
-
     ``timeout`` (seconds) is the longest silence tolerated while bytes should be flowing
     (connecting, a stream between events). ``deadline`` (seconds) bounds a whole call:
     every attempt, back-off and streamed byte. A synchronous ``/chat`` turn sends nothing
@@ -61,14 +56,20 @@ class Settings(BaseModel):
     # defer_build: the validator is built on first use, not at import (benchmarks/import_time.py).
     model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
-    endpoint: str = "graph"
+    endpoint: str = Field(
+        default="graph",
+        description="graph, workiq or a base URL (the emulator's http://127.0.0.1:8000/beta, a national cloud).",
+    )
     access_token: SecretStr | None = None
-    time_zone: str | None = None
+    time_zone: str | None = Field(default=None, description="An IANA zone; unset: the machine's own zone.")
     tenant_id: str | None = None
     client_id: str | None = None
     account: str | None = None
     web_search: bool = True
-    file_hosts: tuple[str, ...] = DEFAULT_FILE_HOSTS
+    file_hosts: tuple[str, ...] = Field(
+        default=DEFAULT_FILE_HOSTS,
+        description="The host suffixes file URLs must end with (on label boundaries): the allow-list.",
+    )
     timeout: float = Field(default=120.0, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
     deadline: float = Field(default=600.0, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
     max_retries: int = Field(default=3, ge=0, le=10)

@@ -41,9 +41,9 @@ from copilot_tools.auth.jwt_display import decode_payload
 from copilot_tools.auth.public import (
     CLIENT_CAPABILITIES,
     DEFAULT_AUTHORITY_HOST,
-    BuiltOnce,
+    MsalApplicationOwner,
     _network_error,
-    msal_app_options,
+    build_msal_app,
 )
 from copilot_tools.errors import AuthenticationError
 
@@ -90,7 +90,7 @@ def _user_key(assertion: str, scopes: tuple[str, ...]) -> tuple[str, str, tuple[
     return (str(tenant), str(oid), scopes)
 
 
-class OnBehalfOfProvider:
+class OnBehalfOfProvider(MsalApplicationOwner):
     """Exchanges incoming user tokens for downstream tokens with a confidential client.
 
     ``client_credential``: a client secret, ``{"private_key": ..., "thumbprint": ...}``
@@ -128,7 +128,7 @@ class OnBehalfOfProvider:
         self._http_timeout = http_timeout
         self._http_client = http_client
         self._capabilities = list(client_capabilities) if client_capabilities else None
-        self._app: BuiltOnce[Any] = BuiltOnce(self._build_app)  # building it sends a discovery request
+        super().__init__()
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple[str, str, tuple[str, ...]], _Entry] = OrderedDict()
         self._key_locks: dict[tuple[str, str, tuple[str, ...]], threading.Lock] = {}
@@ -142,25 +142,16 @@ class OnBehalfOfProvider:
             f"scopes={list(self.scopes)!r})"
         )
 
-    @property
-    def app(self) -> Any:
-        """The MSAL ``ConfidentialClientApplication`` (created, with its discovery request, on first use)."""
-        return self._app.get()
-
     def _build_app(self) -> Any:
-        import msal  # type: ignore[import-untyped]
-
-        kwargs = msal_app_options(
-            self.authority_host, timeout=self._http_timeout, http_client=self._http_client, ca_bundle=self._ca_bundle,
+        """The MSAL ``ConfidentialClientApplication``."""
+        return build_msal_app(
+            "ConfidentialClientApplication", self.client_id, self.authority_host, timeout=self._http_timeout,
+            http_client=self._http_client, ca_bundle=self._ca_bundle,
             authority=f"{self.authority_host}/{self.tenant_id}", client_credential=self._credential,
             client_capabilities=self._capabilities,
             # Never keep other users' tokens inside MSAL: this class is the only cache.
             token_cache=_NoStoreTokenCache(),
         )
-        try:
-            return msal.ConfidentialClientApplication(self.client_id, **kwargs)
-        except OSError as exc:
-            raise _network_error(self.authority_host, exc) from None
 
     # ------------------------------------------------------------------ exchange
 
@@ -296,7 +287,7 @@ class UserTokenProvider:
 
 
 def _no_store_cache_class() -> type:
-    import msal
+    import msal  # type: ignore[import-untyped]
 
     class NoStore(msal.TokenCache):  # type: ignore[misc]
         def add(self, event: dict[str, Any], now: Any = None) -> None:

@@ -113,7 +113,23 @@ def browser_available() -> bool:
     return True
 
 
-class MsalTokenProvider:
+class MsalApplicationOwner:
+    """Base of the token providers: their MSAL application, built by ``_build_app`` (with
+    ``build_msal_app``) on first use and once only, as building it sends a discovery request."""
+
+    def __init__(self) -> None:
+        self._app: BuiltOnce[Any] = BuiltOnce(self._build_app)
+
+    @property
+    def app(self) -> Any:
+        """The MSAL application (created, with its discovery request, on first use)."""
+        return self._app.get()
+
+    def _build_app(self) -> Any:
+        raise NotImplementedError
+
+
+class MsalTokenProvider(MsalApplicationOwner):
     """The user's own delegated token for one endpoint's scopes (see the module docstring).
 
     ``token_cache``: an MSAL token cache (default: the shared persistent cache, opened
@@ -159,7 +175,7 @@ class MsalTokenProvider:
         self._remember = remember_account
         self._http_client = http_client
         self.broker = broker
-        self._app: BuiltOnce[Any] = BuiltOnce(self._build_app)  # building it sends a discovery request
+        super().__init__()
         self._lock = threading.RLock()  # the cache and small state; never held across network calls
         self._preferred: str | None = None  # set after a sign-in in this process
         self.last_error: dict[str, Any] | None = None
@@ -191,28 +207,19 @@ class MsalTokenProvider:
                 self._cache = open_token_cache()
             return self._cache
 
-    @property
-    def app(self) -> Any:
-        """The MSAL ``PublicClientApplication`` (created, with its discovery request, on first use)."""
-        return self._app.get()
-
     def _build_app(self) -> Any:
-        import msal  # type: ignore[import-untyped]
-
-        kwargs = msal_app_options(
-            self.authority_host, timeout=self._http_timeout, http_client=self._http_client, ca_bundle=self._ca_bundle,
-            authority=self.authority, token_cache=self.token_cache, client_capabilities=CLIENT_CAPABILITIES,
-        )
-        kwargs.update(broker_options(self.broker))
+        """The MSAL ``PublicClientApplication``."""
         try:
-            return msal.PublicClientApplication(self.client_id, **kwargs)
+            return build_msal_app(
+                "PublicClientApplication", self.client_id, self.authority_host, timeout=self._http_timeout,
+                http_client=self._http_client, ca_bundle=self._ca_bundle, authority=self.authority,
+                token_cache=self.token_cache, client_capabilities=CLIENT_CAPABILITIES, **broker_options(self.broker),
+            )
         except ValueError as exc:
             raise AuthenticationError(
                 f"Cannot use the sign-in authority {self.authority}: {str(exc).splitlines()[0]}",
                 hint="Check the tenant (`--tenant`, COPILOT_TOOLS_TENANT_ID) and COPILOT_TOOLS_AUTHORITY.",
             ) from None
-        except OSError as exc:
-            raise _network_error(self.authority_host, exc) from None
 
     def _error(self, result: dict[str, Any], action: str) -> AuthenticationError:
         return error_from_msal_result(
@@ -237,7 +244,7 @@ class MsalTokenProvider:
 
     def accounts(self) -> list[Account]:
         """Every account signed in with this authority, from the cache (no network)."""
-        import msal
+        import msal  # type: ignore[import-untyped]
 
         default = (self.username or self.default_username() or "").lower()
         seen: dict[str, Account] = {}
@@ -570,10 +577,12 @@ class BuiltOnce(Generic[T]):
             return self._value
 
 
-def msal_app_options(
-    authority_host: str, *, timeout: float, http_client: Any, ca_bundle: str | None, **options: Any
-) -> dict[str, Any]:
-    """The keyword arguments every MSAL application here is built with, plus ``options``.
+def build_msal_app(
+    kind: Literal["PublicClientApplication", "ConfidentialClientApplication"], client_id: str, authority_host: str,
+    *, timeout: float, http_client: Any, ca_bundle: str | None, **options: Any,
+) -> Any:
+    """``msal.<kind>(client_id, ...)`` with the arguments every MSAL application here is built with,
+    plus ``options``; building it sends a discovery request, and a network failure is a ``TransportError``.
 
     ``authority_host`` (``https://login.microsoftonline.com``) outside MSAL's well-known clouds turns instance
     discovery and authority validation off (a sovereign cloud, a test identity provider);
@@ -581,6 +590,7 @@ def msal_app_options(
     """
     from urllib.parse import urlsplit
 
+    import msal
     from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS  # type: ignore[import-untyped]
 
     kwargs: dict[str, Any] = {**options, "timeout": timeout, "app_name": "copilot-tools"}
@@ -591,7 +601,10 @@ def msal_app_options(
     if (urlsplit(authority_host).hostname or "").lower() not in WELL_KNOWN_AUTHORITY_HOSTS:
         kwargs["instance_discovery"] = False
         kwargs["validate_authority"] = False
-    return kwargs
+    try:
+        return getattr(msal, kind)(client_id, **kwargs)
+    except OSError as exc:
+        raise _network_error(authority_host, exc) from None
 
 
 def http_session(ca_bundle: str, timeout: float) -> Any:

@@ -93,15 +93,11 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
                        help="comma-separated allowed file host suffixes (env COPILOT_TOOLS_FILE_HOSTS)")
 
 
-#: Settings field → (argparse attribute, environment variable).
+#: Settings field → (argparse attribute, environment variable): each variable is the field's
+#: name under the prefix ``Settings.load`` reads; the global ``--tenant`` sets ``tenant_id``.
 _SETTING_OPTIONS = {
-    "endpoint": ("endpoint", "COPILOT_TOOLS_ENDPOINT"),
-    "tenant_id": ("tenant", "COPILOT_TOOLS_TENANT_ID"),
-    "account": ("account", "COPILOT_TOOLS_ACCOUNT"),
-    "client_id": ("client_id", "COPILOT_TOOLS_CLIENT_ID"),
-    "time_zone": ("time_zone", "COPILOT_TOOLS_TIME_ZONE"),
-    "web_search": ("web_search", "COPILOT_TOOLS_WEB_SEARCH"),
-    "file_hosts": ("file_hosts", "COPILOT_TOOLS_FILE_HOSTS"),
+    field: ("tenant" if field == "tenant_id" else field, f"COPILOT_TOOLS_{field.upper()}")
+    for field in ("endpoint", "tenant_id", "account", "client_id", "time_zone", "web_search", "file_hosts")
 }
 
 
@@ -120,6 +116,21 @@ _AUTH_OPTIONS = {
     "auth_certificate_thumbprint": "COPILOT_TOOLS_MCP_CLIENT_CERTIFICATE_THUMBPRINT",
     "auth_accept_v1_tokens": "COPILOT_TOOLS_MCP_ACCEPT_V1_TOKENS",
 }
+#: The HTTP-authentication options that take a value: argparse attribute → (metavar, help, default
+#: or ""); the help names the environment variable of ``_AUTH_OPTIONS`` and then the default.
+_AUTH_HELP = {
+    "auth_tenant": ("TENANT_ID", "tenant id of the API's app registration", "--tenant"),
+    "auth_client_id": ("CLIENT_ID", "client id of the app registration exposing the server's API: the tokens' "
+                       "audience and the on-behalf-of client", ""),
+    "auth_resource_url": ("URL", "the URL clients use for this endpoint, published as the protected resource, "
+                          "e.g. https://mcp.contoso.com/mcp", "http://HOST:PORT/mcp on loopback, required otherwise"),
+    "auth_scope": ("NAME", "delegated scope tokens must carry", "access_as_user"),
+    "auth_app_id_uri": ("URI", "the API's Application ID URI", "api://CLIENT_ID"),
+    "auth_allowed_tenants": ("IDS", "comma-separated tenant ids whose users may call", "the --auth-tenant"),
+    "auth_allowed_clients": ("IDS", "comma-separated client app ids allowed to obtain tokens for the server", "any"),
+    "auth_certificate": ("PEM", "the API app's certificate and private key, instead of a client secret", ""),
+    "auth_certificate_thumbprint": ("HEX", "its SHA-1 thumbprint", "computed"),
+}
 CLIENT_SECRET_ENV = "COPILOT_TOOLS_MCP_CLIENT_SECRET"
 AUTH_MODES = ("none", "entra")
 
@@ -131,35 +142,14 @@ def _add_auth_options(parser: argparse.ArgumentParser) -> None:
         "and each user's Graph calls use their own token (on-behalf-of). The API app's client secret "
         f"is read from {CLIENT_SECRET_ENV} only.",
     )
-    add = group.add_argument
-    add("--auth", choices=AUTH_MODES, default=argparse.SUPPRESS,
-        help="none (default: one user, loopback only) or entra (env COPILOT_TOOLS_MCP_AUTH)")
-    add("--auth-tenant", metavar="TENANT_ID", default=argparse.SUPPRESS,
-        help="tenant id of the API's app registration (env COPILOT_TOOLS_MCP_TENANT_ID; default --tenant)")
-    add("--auth-client-id", metavar="CLIENT_ID", default=argparse.SUPPRESS,
-        help="client id of the app registration exposing the server's API: the tokens' audience and the "
-        "on-behalf-of client (env COPILOT_TOOLS_MCP_CLIENT_ID)")
-    add("--auth-resource-url", metavar="URL", default=argparse.SUPPRESS,
-        help="the URL clients use for this endpoint, published as the protected resource, e.g. "
-        "https://mcp.contoso.com/mcp (env COPILOT_TOOLS_MCP_RESOURCE_URL; default http://HOST:PORT/mcp "
-        "on loopback, required otherwise)")
-    add("--auth-scope", metavar="NAME", default=argparse.SUPPRESS,
-        help="delegated scope tokens must carry (env COPILOT_TOOLS_MCP_SCOPE; default access_as_user)")
-    add("--auth-app-id-uri", metavar="URI", default=argparse.SUPPRESS,
-        help="the API's Application ID URI (env COPILOT_TOOLS_MCP_APP_ID_URI; default api://CLIENT_ID)")
-    add("--auth-allowed-tenants", metavar="IDS", default=argparse.SUPPRESS,
-        help="comma-separated tenant ids whose users may call (env COPILOT_TOOLS_MCP_ALLOWED_TENANTS; "
-        "default the --auth-tenant)")
-    add("--auth-allowed-clients", metavar="IDS", default=argparse.SUPPRESS,
-        help="comma-separated client app ids allowed to obtain tokens for the server "
-        "(env COPILOT_TOOLS_MCP_ALLOWED_CLIENTS; default any)")
-    add("--auth-certificate", metavar="PEM", default=argparse.SUPPRESS,
-        help="the API app's certificate and private key, instead of a client secret "
-        "(env COPILOT_TOOLS_MCP_CLIENT_CERTIFICATE)")
-    add("--auth-certificate-thumbprint", metavar="HEX", default=argparse.SUPPRESS,
-        help="its SHA-1 thumbprint (env COPILOT_TOOLS_MCP_CLIENT_CERTIFICATE_THUMBPRINT; default computed)")
-    add("--auth-accept-v1-tokens", action="store_true", default=argparse.SUPPRESS,
-        help="also accept v1.0 access tokens (env COPILOT_TOOLS_MCP_ACCEPT_V1_TOKENS)")
+    group.add_argument("--auth", choices=AUTH_MODES, default=argparse.SUPPRESS,
+                       help=f"none (default: one user, loopback only) or entra (env {_AUTH_OPTIONS['auth']})")
+    for attr, (metavar, text, default) in _AUTH_HELP.items():
+        where = f"env {_AUTH_OPTIONS[attr]}; default {default}" if default else f"env {_AUTH_OPTIONS[attr]}"
+        group.add_argument(f"--{attr.replace('_', '-')}", metavar=metavar, default=argparse.SUPPRESS,
+                           help=f"{text} ({where})")
+    group.add_argument("--auth-accept-v1-tokens", action="store_true", default=argparse.SUPPRESS,
+                       help=f"also accept v1.0 access tokens (env {_AUTH_OPTIONS['auth_accept_v1_tokens']})")
 
 
 #: State and limit options: argparse attribute → (StateConfig field, help). Environment
@@ -177,6 +167,8 @@ _STATE_OPTIONS = {
 
 
 def _add_state_options(parser: argparse.ArgumentParser) -> None:
+    """One option per ``_STATE_OPTIONS`` entry; its help names the variable ``load_state_config``
+    reads for it (``ENVIRONMENT``), so the help and the loader cannot disagree."""
     from copilot_tools.mcp.state.config import ENVIRONMENT
 
     group = parser.add_argument_group(

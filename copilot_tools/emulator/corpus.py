@@ -47,9 +47,10 @@ class CorpusError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Label:
-    """A sensitivity label as ``labels.json`` lists it (Graph's searchSensitivityLabelInfo)."""
+    """A sensitivity label as ``labels.json`` lists it (Graph's searchSensitivityLabelInfo); its fields
+    are those of the wire model ``SensitivityLabel``, which ``payloads`` fills field for field."""
 
-    id: str
+    sensitivity_label_id: str
     display_name: str
     tooltip: str | None = None
     priority: int = 0
@@ -183,7 +184,7 @@ def _read_json_list(path: Path) -> list[dict[str, Any]]:
 def _labels(root: Path) -> tuple[Label, ...]:
     return tuple(
         Label(
-            id=str(item["sensitivityLabelId"]),
+            sensitivity_label_id=str(item["sensitivityLabelId"]),
             display_name=str(item.get("displayName") or ""),
             tooltip=item.get("tooltip") or item.get("toolTip"),
             priority=int(item.get("priority") or 0),
@@ -333,7 +334,8 @@ def _load(root: Path) -> Corpus:
         raise CorpusError(f"{root} is not a folder")
     warnings: list[str] = []
     label_list = _labels(root)
-    labels = {label.id: label for label in label_list} | {label.display_name.casefold(): label for label in label_list}
+    labels = {label.sensitivity_label_id: label for label in label_list}
+    labels |= {label.display_name.casefold(): label for label in label_list}
     tenant_layout = (root / "documents").is_dir()
     if tenant_layout:
         paths = [(p, False) for p in _files(root / "documents")]

@@ -147,7 +147,7 @@ _EXACT_PROPERTIES: dict[str, Callable[[Document], str | None]] = {
     "fileextension": lambda d: d.extension,
     "filetype": lambda d: d.extension,
     "siteid": lambda d: d.site_id,
-    "informationprotectionlabelid": lambda d: d.label.id if d.label else None,
+    "informationprotectionlabelid": lambda d: d.label.sensitivity_label_id if d.label else None,
     "connectionid": lambda d: d.connection_id,
 }
 _DATE_PROPERTIES: dict[str, Callable[[Document], datetime | None]] = {

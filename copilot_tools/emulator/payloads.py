@@ -8,6 +8,7 @@ a sensitivity label with every field present and null when there is none.
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
@@ -59,19 +60,15 @@ def dump(model: WireModel) -> dict[str, Any]:
 
 
 def sensitivity_label(label: Label | None) -> SensitivityLabel:
-    """The label object; with no label every field is present and null, as in the reference."""
+    """The label object, field for field (``Label`` has the wire's names); with no label every
+    field is present and null, as in the reference."""
     if label is None:
-        return SensitivityLabel(
-            sensitivity_label_id=None, display_name=None, tooltip=None, priority=None, color=None, is_encrypted=None
-        )
-    return SensitivityLabel(
-        sensitivity_label_id=label.id,
-        display_name=label.display_name,
-        tooltip=label.tooltip,
-        priority=label.priority,
-        color=label.color,
-        is_encrypted=label.is_encrypted,
-    )
+        return SensitivityLabel(**dict.fromkeys(SensitivityLabel.model_fields))
+    return SensitivityLabel(**asdict(label))
+
+
+if {field.name for field in fields(Label)} != set(SensitivityLabel.model_fields):  # pragma: no cover
+    raise ImportError("emulator.corpus.Label is out of step with the wire's SensitivityLabel")
 
 
 def adaptive_card(text: str) -> dict[str, Any]:

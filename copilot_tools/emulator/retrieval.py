@@ -38,7 +38,7 @@ class RetrievalResult:
 
 def _metadata(document: Document) -> dict[str, Any]:
     """Every field a caller may ask for in ``resourceMetadata``, by lower-cased name."""
-    label = document.label.id if document.label else None
+    label = document.label.sensitivity_label_id if document.label else None
     values: dict[str, Any] = {
         "title": document.title,
         "author": document.author,
