@@ -430,8 +430,18 @@ def normalize_message(
         # Raw structures leave as the wire sent them, but encodable and bounded like the rest
         # (free when they came through _json already; a copy only when something needed fixing).
         adaptive_cards=tuple(_json.sanitize(list(message.adaptive_cards))),
-        attributions=tuple(_json.sanitize([a.to_wire() for a in message.attributions])),
+        attributions=tuple(_json.sanitize([_attribution_wire(a) for a in message.attributions])),
     )
+
+
+def _attribution_wire(attribution: Attribution) -> dict[str, Any]:
+    """The attribution as the wire spelled it; a key with a lone surrogate (an unknown field of a
+    dict a caller passed, never one read from bytes) makes the JSON-mode dump raise, so that one is
+    dumped as Python values and left to ``_json.sanitize`` like any other string."""
+    try:
+        return attribution.to_wire()
+    except UnicodeEncodeError:
+        return attribution.model_dump(by_alias=True, exclude_none=True)
 
 
 def find_reply(conversation: Conversation, prompt: str | None, locked_id: str | None = None) -> ResponseMessage | None:

@@ -1,0 +1,19 @@
+"""Regressions found while speeding up the ``/chat`` turn path (issue 17)."""
+
+from __future__ import annotations
+
+from copilot_tools._protocol import parse_conversation
+from copilot_tools._text import is_encodable
+from copilot_tools.answer import find_reply
+from copilot_tools.streaming import build_answer
+
+
+def test_a_lone_surrogate_in_an_unknown_attribution_key_is_made_encodable() -> None:
+    # Found by tests/property/test_normaliser.py: the JSON-mode dump of the attribution raised
+    # UnicodeEncodeError for a key only a caller's dict (never bytes read through _json) can hold.
+    body = {"id": "c", "turnCount": 1,
+            "messages": [{"id": "r", "text": "[", "attributions": [{"": {"\ud83d": None}}]}]}
+    conversation = parse_conversation(body)
+    answer = build_answer(conversation, find_reply(conversation, ""))
+    assert answer.attributions == ({"": {"\ufffd": None}},)
+    assert all(is_encodable(key) for item in answer.attributions for key in item[""])
