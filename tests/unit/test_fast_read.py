@@ -87,3 +87,16 @@ def test_what_needs_the_tolerant_path_is_left_to_it(body: bytes, caplog: pytest.
         assert validate_json_fast(Conversation, body) is None
     assert not caplog.records  # the fast read warns about nothing: the tolerant path does, once
     assert same(parse_conversation(body), tolerant(body))
+
+
+def test_the_fast_read_runs_no_python_per_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The point of the plain validator: the tolerant wrappers are out of the usual reply's way.
+    from copilot_tools import _wire
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("_tolerant ran on the fast read")
+
+    monkeypatch.setattr(_wire, "_tolerant", refuse)
+    assert _wire._plain_validator(Conversation) is not None
+    body = json.dumps(reference.chat_examples()[0][1]).encode()
+    assert validate_json_fast(Conversation, body) is not None
