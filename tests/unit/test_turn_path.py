@@ -17,3 +17,18 @@ def test_a_lone_surrogate_in_an_unknown_attribution_key_is_made_encodable() -> N
     answer = build_answer(conversation, find_reply(conversation, ""))
     assert answer.attributions == ({"": {"\ufffd": None}},)
     assert all(is_encodable(key) for item in answer.attributions for key in item[""])
+
+
+def test_the_attributions_dumped_in_one_call_are_what_to_wire_gives() -> None:
+    from copilot_tools._wire import Attribution
+    from copilot_tools.answer import _attributions_wire
+
+    attributions = [
+        Attribution.model_validate(item) for item in (
+            {}, {"attributionType": "citation", "seeMoreWebUrl": "https://x", "imageWidth": 3, "imageHeight": None},
+            {"providerDisplayName": "é 📅", "extra": {"nested": [1, None, {"a": "b"}]}, "n": 1.5, "t": True},
+            {"attribution_type": "annotation", "see_more_web_url": "u", "unknownFutureValue": None},
+        )
+    ]
+    assert _attributions_wire(attributions) == [a.to_wire() for a in attributions]
+    assert _attributions_wire([]) == []
