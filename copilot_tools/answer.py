@@ -379,6 +379,7 @@ def normalize_message(
     turn_count: int,
     state: str | None = None,
     external_title: str = "Additional context supplied with the question",
+    request_id: str | None = None,
 ) -> Answer:
     """Build the ``Answer`` for one reply message.
 
@@ -431,6 +432,9 @@ def normalize_message(
         # (free when they came through _json already; a copy only when something needed fixing).
         adaptive_cards=tuple(_json.sanitize(list(message.adaptive_cards))),
         attributions=tuple(_json.sanitize(_attributions_wire(message.attributions))),
+        # Given here rather than by a model_copy after (2 us): only when there is one, so that
+        # the fields set are as they were (an Answer without a request id has not set it).
+        **({"request_id": request_id} if request_id else {}),
     )
 
 

@@ -32,3 +32,15 @@ def test_the_attributions_dumped_in_one_call_are_what_to_wire_gives() -> None:
     ]
     assert _attributions_wire(attributions) == [a.to_wire() for a in attributions]
     assert _attributions_wire([]) == []
+
+
+def test_the_request_id_is_set_only_when_there_is_one() -> None:
+    from tests import reference
+
+    conversation = parse_conversation(reference.chat_examples()[0][1])
+    reply = find_reply(conversation, reference.chat_examples()[0][0]["message"]["text"])
+    with_id, without = build_answer(conversation, reply, request_id="r-1"), build_answer(conversation, reply)
+    assert with_id.request_id == "r-1" and without.request_id is None
+    assert with_id.model_fields_set == without.model_fields_set | {"request_id"}
+    assert "request_id" not in without.model_fields_set
+    assert with_id.model_copy(update={"request_id": None}) == without
