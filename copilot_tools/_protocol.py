@@ -48,6 +48,7 @@ from copilot_tools._wire import (
     LocationHint,
     RequestMessage,
     WebContext,
+    validate_json_fast,
 )
 
 GRAPH_BASE = "https://graph.microsoft.com/beta"
@@ -502,6 +503,8 @@ def build_turn_request(
 
 def parse_conversation(body: bytes | str | Any, *, request_id: str | None = None) -> Conversation:
     """A ``copilotConversation`` from a response body, or a ``ServiceError`` saying why not."""
+    if isinstance(body, bytes) and (fast := validate_json_fast(Conversation, body)) is not None:
+        return fast  # the usual reply, read in one step; anything odd takes the tolerant path below
     try:
         data = _json.loads(body) if isinstance(body, (bytes, str)) else body
         return Conversation.model_validate(data)

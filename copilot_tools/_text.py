@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Any surrogate code point: UTF-8 can encode none of them.
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def encodable(text: str) -> str:
@@ -20,11 +21,11 @@ def encodable(text: str) -> str:
     scan. A surrogate pair that arrived as two separate code points is joined into the character
     it encodes, as a UTF-16 decoder would, rather than replaced.
     """
-    if text.isascii() or _SURROGATE.search(text) is None:  # isascii is O(1) on ASCII-only text
+    if text.isascii() or SURROGATE.search(text) is None:  # isascii is O(1) on ASCII-only text
         return text
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def is_encodable(text: str) -> bool:
     """True when ``text`` encodes as UTF-8 (no lone surrogates)."""
-    return text.isascii() or _SURROGATE.search(text) is None
+    return text.isascii() or SURROGATE.search(text) is None

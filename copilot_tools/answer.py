@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from copilot_tools import _json
 from copilot_tools._schema import array_of, object_of, prop
@@ -350,6 +350,7 @@ def normalize_message(
     turn_count: int,
     state: str | None = None,
     external_title: str = "Additional context supplied with the question",
+    request_id: str | None = None,
 ) -> Answer:
     """Build the ``Answer`` for one reply message.
 
@@ -401,8 +402,41 @@ def normalize_message(
         # Raw structures leave as the wire sent them, but encodable and bounded like the rest
         # (free when they came through _json already; a copy only when something needed fixing).
         adaptive_cards=tuple(_json.sanitize(list(message.adaptive_cards))),
-        attributions=tuple(_json.sanitize([a.to_wire() for a in message.attributions])),
+        attributions=tuple(_json.sanitize(_attributions_wire(message.attributions))),
+        # Given here rather than by a model_copy after (2 us): only when there is one, so that
+        # the fields set are as they were (an Answer without a request id has not set it).
+        **({"request_id": request_id} if request_id else {}),
     )
+
+
+_ATTRIBUTION_LIST: TypeAdapter[list[Attribution]] | None = None  # built on first use, not at import
+
+
+def _attributions_wire(attributions: list[Attribution]) -> list[dict[str, Any]]:
+    """Each attribution as ``to_wire()`` gives it, the whole list in one serializer call: 2.1 us
+    instead of 3.5 us for the reference reply's three (one pass of Python around the Rust dump,
+    not three).
+
+    A key with a lone surrogate (an unknown field of a dict a caller passed, never one read from
+    bytes) makes the JSON-mode dump raise: that attribution is dumped as Python values and left
+    to ``_json.sanitize`` like any other string.
+    """
+    global _ATTRIBUTION_LIST
+    if _ATTRIBUTION_LIST is None:
+        _ATTRIBUTION_LIST = TypeAdapter(list[Attribution])
+    try:
+        dumped: list[dict[str, Any]] = _ATTRIBUTION_LIST.dump_python(attributions, mode="json", by_alias=True,
+                                                                      exclude_none=True)
+    except UnicodeEncodeError:
+        return [_attribution_wire(attribution) for attribution in attributions]
+    return dumped
+
+
+def _attribution_wire(attribution: Attribution) -> dict[str, Any]:
+    try:
+        return attribution.to_wire()
+    except UnicodeEncodeError:
+        return attribution.model_dump(by_alias=True, exclude_none=True)
 
 
 def find_reply(conversation: Conversation, prompt: str | None, locked_id: str | None = None) -> ResponseMessage | None:

@@ -190,9 +190,10 @@ def build_answer(
         conversation_id=conversation.id,
         turn_count=conversation.turn_count,
         state=conversation.state,
+        request_id=request_id,
         **kwargs,
     )
-    return answer.model_copy(update={"request_id": request_id}) if request_id else answer
+    return answer
 
 
 def _count_missing(obj: object) -> bool:
