@@ -25,23 +25,9 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from copilot_tools import errors
 from copilot_tools._redact import redact
 from copilot_tools._retrieval import render_hits
-from copilot_tools.errors import (
-    AuthenticationError,
-    BadRequestError,
-    ConversationNotFoundError,
-    CopilotError,
-    EmptyResponseError,
-    InvalidInputError,
-    LicenseRequiredError,
-    PermissionDeniedError,
-    ResponseDeclinedError,
-    ServiceError,
-    StreamInterruptedError,
-    ThrottledError,
-    TransportError,
-)
 
 if TYPE_CHECKING:
     from copilot_tools._retrieval import RetrievalHit
@@ -132,7 +118,7 @@ def hits_text(hits: Sequence[RetrievalHit]) -> str:
 
 
 def error_text(
-    error: CopilotError,
+    error: errors.CopilotError,
     *,
     argument_names: Mapping[str, str],
     conversation_id: str | None = None,
@@ -149,14 +135,14 @@ def error_text(
     lines.append(f"What to do: {redact(_hint(error, argument_names, conversation_id))}")
     if error.request_id:
         lines.append(f"(request-id {error.request_id})")
-    if isinstance(error, StreamInterruptedError) and error.partial_text.strip():
+    if isinstance(error, errors.StreamInterruptedError) and error.partial_text.strip():
         lines.append("The answer as far as it arrived (incomplete):")
         lines.append(wrap_untrusted(error.partial_text))
     return "\n".join(lines)
 
 
 def error_details(
-    error: CopilotError,
+    error: errors.CopilotError,
     *,
     argument_names: Mapping[str, str],
     conversation_id: str | None = None,
@@ -168,9 +154,9 @@ def error_details(
         "message": redact(error.message),
         "hint": redact(_hint(error, argument_names, conversation_id)),
     }
-    if isinstance(error, InvalidInputError):
+    if isinstance(error, errors.InvalidInputError):
         details["argument"] = argument_names.get(error.argument, error.argument)
-    if isinstance(error, ThrottledError) and error.retry_after is not None:
+    if isinstance(error, errors.ThrottledError) and error.retry_after is not None:
         details["retry_after"] = error.retry_after
     details.update(_sign_in_details(error))
     if error.request_id:
@@ -178,13 +164,13 @@ def error_details(
     return details
 
 
-def is_configuration_error(error: CopilotError, argument_names: Mapping[str, str]) -> bool:
+def is_configuration_error(error: errors.CopilotError, argument_names: Mapping[str, str]) -> bool:
     """An input error about none of the tool's arguments: the application's setup is wrong."""
-    return isinstance(error, InvalidInputError) and error.argument not in argument_names
+    return isinstance(error, errors.InvalidInputError) and error.argument not in argument_names
 
 
-def _message(error: CopilotError, names: Mapping[str, str]) -> str:
-    if isinstance(error, InvalidInputError):
+def _message(error: errors.CopilotError, names: Mapping[str, str]) -> str:
+    if isinstance(error, errors.InvalidInputError):
         detail = error.message.removeprefix(f"Invalid {error.argument}: ")
         if error.argument in names:
             return f"Invalid argument `{names[error.argument]}`: {detail}"
@@ -194,35 +180,35 @@ def _message(error: CopilotError, names: Mapping[str, str]) -> str:
 
 #: What to do when the error brought no hint of its own, by kind.
 _FALLBACK_HINTS: dict[str, str] = {
-    ThrottledError.kind: "Wait a little, then call the tool again.",
-    LicenseRequiredError.kind: (
+    errors.ThrottledError.kind: "Wait a little, then call the tool again.",
+    errors.LicenseRequiredError.kind: (
         "Tell the user their account needs a Microsoft 365 Copilot licence, which an administrator "
         "assigns; calling the tool again will not help until then."
     ),
-    PermissionDeniedError.kind: (
+    errors.PermissionDeniedError.kind: (
         "Tell the user a permission or admin consent Copilot needs is missing; an administrator must grant it."
     ),
-    ResponseDeclinedError.kind: "Rephrase the question, or tell the user Copilot declined to answer it.",
-    EmptyResponseError.kind: "Call the tool again, perhaps with the question rephrased.",
-    ServiceError.kind: (
+    errors.ResponseDeclinedError.kind: "Rephrase the question, or tell the user Copilot declined to answer it.",
+    errors.EmptyResponseError.kind: "Call the tool again, perhaps with the question rephrased.",
+    errors.ServiceError.kind: (
         "Call the tool again in a little while; if it keeps failing, tell the user Copilot is unavailable."
     ),
-    TransportError.kind: (
+    errors.TransportError.kind: (
         "Call the tool again in a little while; if it keeps failing, tell the user the Copilot service "
         "cannot be reached."
     ),
-    BadRequestError.kind: (
+    errors.BadRequestError.kind: (
         "Check the arguments and call the tool again; if it keeps failing, tell the user the service "
         "refused the request."
     ),
 }
 
 
-def _hint(error: CopilotError, names: Mapping[str, str], conversation_id: str | None) -> str:
+def _hint(error: errors.CopilotError, names: Mapping[str, str], conversation_id: str | None) -> str:
     """What the model can do next: always something, phrased with the tools' names."""
-    if isinstance(error, ConversationNotFoundError):
+    if isinstance(error, errors.ConversationNotFoundError):
         return "Start a new conversation with the ask_copilot tool (the old one cannot be continued)."
-    if isinstance(error, AuthenticationError):
+    if isinstance(error, errors.AuthenticationError):
         uri, code = getattr(error, "verification_uri", None), getattr(error, "user_code", None)
         if uri and code:
             # The message already carries the URL and the code; say how to resume.
@@ -230,14 +216,14 @@ def _hint(error: CopilotError, names: Mapping[str, str], conversation_id: str | 
                     "code useful); once they have signed in, call this tool again. Or they can run "
                     "`copilot-tools login` in a terminal.")
         return error.hint or "Ask the user to run `copilot-tools login` in a terminal, then call this tool again."
-    if isinstance(error, InvalidInputError):
+    if isinstance(error, errors.InvalidInputError):
         if error.hint:
             return error.hint
         if error.argument in names:
             return "Fix the argument and call the tool again."
         return (f"Tell the user that copilot-tools is misconfigured ({error.argument}); calling the tool "
                 "again will not help until the configuration is fixed.")
-    if isinstance(error, StreamInterruptedError):
+    if isinstance(error, errors.StreamInterruptedError):
         if conversation_id:
             return (f"The turn may have been processed; for a complete answer call continue_conversation "
                     f"again with conversation_id {conversation_id}.")
@@ -247,7 +233,7 @@ def _hint(error: CopilotError, names: Mapping[str, str], conversation_id: str | 
     )
 
 
-def _sign_in_details(error: CopilotError) -> dict[str, str]:
+def _sign_in_details(error: errors.CopilotError) -> dict[str, str]:
     details = {}
     for name in ("verification_uri", "user_code"):
         value = getattr(error, name, None)
