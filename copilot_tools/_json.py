@@ -120,8 +120,33 @@ def values_unbounded(text: str) -> tuple[tuple[Any, ...], bool]:
 
 
 def bound(value: Any, text: str, *, max_depth: int = MAX_DEPTH) -> Any:
-    """``value``, parsed from the whole of ``text`` by :func:`values_unbounded`, as :func:`iter_values` bounds it."""
+    """``value``, parsed from the whole of ``text`` by :func:`values_unbounded`, as :func:`iter_values` bounds it.
+
+    A value of at most ``max_depth`` containers cannot nest deeper, and a few steps of a walk tell
+    so for a snapshot that is mostly text; only when they do not is ``text`` counted for brackets
+    (two ``str.count``, which step through every character: 8 ms for one 16 MB event, 1.3x
+    json.loads of it).
+    """
+    if _few_containers(value, max_depth):
+        return value
     return _bounded(value, text, 0, len(text), max_depth)
+
+
+def _few_containers(root: Any, limit: int, steps: int = 256) -> bool:
+    """True when ``root`` holds at most ``limit`` containers, found within ``steps`` children looked at."""
+    stack = [root]
+    found = 0
+    while stack:
+        node = stack.pop()
+        if type(node) is not dict and type(node) is not list:
+            continue
+        found += 1
+        children = node.values() if type(node) is dict else node
+        steps -= len(children)
+        if found > limit or steps < 0:
+            return False
+        stack.extend(children)
+    return True
 
 
 def decode(data: bytes | bytearray | str) -> str:

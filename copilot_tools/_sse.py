@@ -43,17 +43,7 @@ _FIELD_BY_INITIAL = {"d": "data", "i": "id", "e": "event", "r": "retry"}
 # same test with MULTILINE's ``^`` is tried at every character and is ten times slower.
 _NEXT_SPECIAL_LINE = re.compile(r"\n(?=data|id|event|retry|:|\n|\Z)")
 _FIRST_LINE_SPECIAL = re.compile(r"data|id|event|retry|:|\n|\Z")
-# One whole event as Copilot sends it, read by one match in C: a ``data:`` line, the continuation
-# lines of the reference's layout (any line that the two patterns above would not call special), an
-# optional ``id:`` line, then the blank line (an empty line: its LF, or the end of the complete lines).
-# Group 1 is the data exactly as the line-by-line reading would join it, group 2 the id. Any other
-# shape (an event name, a comment, two data lines, "id" without a colon) does not match and is read
-# line by line. Reading the captured stream's ~1.3 KB events line by line cost 5.8 us an event, 1.5x
-# json.loads of their JSON; this match costs about a tenth of that (benchmarks/parser_scaling.py).
 _BLANK_LINE = re.compile(rb"\n\n")  # as a regular expression: faster than bytes.find for two bytes
-_WHOLE_EVENT = re.compile(
-    r"data: ?([^\n]*+(?:\n(?!data|id|event|retry|:|\n|\Z)[^\n]*+)*+)(?:\nid: ?([^\n]*+))?\n(?:\n|\Z)"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +123,11 @@ class SSEDecoder:
         if not held:
             return self._read(chunk)
         self._held, self._held_lines = [], 0
+        held.append(chunk)  # one join, never a join and then a concatenation: a 16 MB copy each
         if lines and chunk.find(b"\n") == -1 and chunk.find(b"\r") == -1:
             events = self._read(b"".join(held[:lines]))
-            return events + self._read(b"".join(held[lines:]) + chunk)
-        return self._read(b"".join(held) + chunk)
+            return events + self._read(b"".join(held[lines:]))
+        return self._read(b"".join(held))
 
     def _read(self, chunk: bytes) -> list[ServerSentEvent]:
         if not self._split_character:
@@ -159,7 +150,7 @@ class SSEDecoder:
         if self._pending:
             line = "".join(self._pending)
             self._pending, self._pending_size = [], 0
-            events.extend(self._complete_lines(line))
+            events.extend(self._complete_lines(line, len(line)))
         if self._data:
             data = "\n".join(self._data)
             parsed = _parse_whole(data)
@@ -186,52 +177,80 @@ class SSEDecoder:
             if self._pending_size > self._max:
                 raise ServiceError("The event stream sent a line larger than the decoder accepts.")
             return []
+        # The complete lines are text[:last], read in place rather than copied (a copy of a 16 MB
+        # event costs ~5 ms in fresh memory, close to json.loads of it): after the unfinished line's
+        # pieces, if any, they are one join.
+        lines, end = text, last
         if self._pending:
-            self._pending.append(text[:last])
+            self._pending.append(text)
             lines = "".join(self._pending)
-        else:
-            lines = text[:last]
+            end = len(lines) - len(text) + last
         rest = text[last + 1 :]
         self._pending, self._pending_size = ([rest], len(rest)) if rest else ([], 0)
-        return self._complete_lines(lines)
+        return self._complete_lines(lines, end)
 
-    def _complete_lines(self, text: str) -> list[ServerSentEvent]:
-        """Every line of ``text`` (lines joined by LF, the last one ended too)."""
-        events, position = self._whole_events(text)
-        starts = [match.end() for match in _NEXT_SPECIAL_LINE.finditer(text, position)]
-        if _FIRST_LINE_SPECIAL.match(text, position):
+    def _complete_lines(self, text: str, length: int) -> list[ServerSentEvent]:
+        """Every line of ``text[:length]`` (lines joined by LF, the last one ended too)."""
+        events, position = self._whole_events(text, length)
+        starts = [match.end() for match in _NEXT_SPECIAL_LINE.finditer(text, position, length)]
+        if _FIRST_LINE_SPECIAL.match(text, position, length):
             starts.insert(0, position)
         for start in starts:
             if start > position:
                 self._continuation(text[position : start - 1])
-            end = text.find("\n", start)
+            end = text.find("\n", start, length)
             if end == -1:
-                end = len(text)
+                end = length
             event = self._line(text, start, end)
             if event is not None:
                 events.append(event)
             position = end + 1
-        if position < len(text):
-            self._continuation(text[position:])
+        if position < length:
+            self._continuation(text[position:length])
         return events
 
-    def _whole_events(self, text: str) -> tuple[list[ServerSentEvent], int]:
-        """The events at the start of ``text`` that ``_WHOLE_EVENT`` reads, and where it stopped.
+    def _whole_events(self, text: str, length: int) -> tuple[list[ServerSentEvent], int]:
+        """The events at the start of ``text[:length]`` in the shape Copilot sends, and where they end.
 
-        Only between events (no data, no event name pending), and only for events within the size
-        limit, so that what follows reads exactly as line by line.
+        The shape: a ``data:`` line, the continuation lines of the reference's layout, an optional
+        ``id:`` line, then the blank line. Each is read with a few C-level scans: a memchr for the
+        end of the data line, one search for the next special line (``_NEXT_SPECIAL_LINE``), and
+        the data is then one slice, exactly what the line-by-line reading would join. Any other
+        shape (an event name, a comment, two data lines, "id" without a colon) stops here and is
+        read line by line, as is everything when an event is already under way. Why: line by
+        line, the captured stream's ~1.3 KB events cost 5.8 us each, 1.5x json.loads of their
+        JSON; a regular expression over the whole event still stepped through every character in
+        Python's engine (~1 ns each: 4 ms for one 4 MB line, 3x json.loads of it).
         """
         events: list[ServerSentEvent] = []
         position = 0
-        while not self._data and self._event is None:
-            match = _WHOLE_EVENT.match(text, position)
-            if match is None or match.end() - position > self._max:
+        while not self._data and self._event is None and text.startswith("data:", position, length):
+            begin = position + 6 if text.startswith(" ", position + 5, length) else position + 5
+            end = text.find("\n", begin, length)
+            if end == -1:
                 break
-            data, ident = match.group(1, 2)
+            special = _NEXT_SPECIAL_LINE.search(text, end, length)
+            if special is None:  # not expected: the pattern matches the last LF in any case
+                break
+            data_end = special.start()
+            line = data_end + 1  # the special line after the data
+            ident: str | None = None
+            if text.startswith("id:", line, length):
+                line_end = text.find("\n", line, length)
+                if line_end == -1:
+                    break
+                value = line + 4 if text.startswith(" ", line + 3, length) else line + 3
+                ident = text[value:line_end]
+                line = line_end + 1
+            if line < length and text[line] != "\n":
+                break  # another field or a comment: not this shape
+            after = line + 1 if line < length else line
+            if after - position > self._max:
+                break
             if ident is not None and "\x00" not in ident:
                 self._last_id = ident or None
-            events.append(ServerSentEvent(data, self._last_id, None, self._retry))
-            position = match.end()
+            events.append(ServerSentEvent(text[begin:data_end], self._last_id, None, self._retry))
+            position = after
         return events, position
 
     def _continuation(self, lines: str) -> None:
