@@ -20,7 +20,9 @@ been seen to send several concatenated objects in one event.
 Time is linear in the bytes, whatever the chunking: a chunk is scanned once, an unfinished
 line waits as a list of pieces (joined once, when its end arrives) instead of a growing
 string scanned again on every chunk, and runs of continuation lines are copied as one slice
-rather than line by line (see ``_complete_lines``).
+rather than line by line (see ``_complete_lines``). A chunk that cannot end an event is only
+held, as bytes, until one that may (see ``feed``), and an event in the shape Copilot sends is
+read whole, with a few C-level scans (see ``_whole_events``).
 """
 
 from __future__ import annotations
@@ -230,7 +232,7 @@ class SSEDecoder:
             if end == -1:
                 break
             special = _NEXT_SPECIAL_LINE.search(text, end, length)
-            if special is None:  # not expected: the pattern matches the last LF in any case
+            if special is None:  # the lines end inside the data: the event goes on in the next chunk
                 break
             data_end = special.start()
             line = data_end + 1  # the special line after the data
