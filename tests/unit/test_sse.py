@@ -133,3 +133,24 @@ def test_json_nested_thousands_deep_is_pruned_not_a_recursion_error() -> None:
     data = '{"text": "kept", "card": ' + "[" * 5000 + "]" * 5000 + "}"
     (value,) = iter_json_objects(data)
     assert value["text"] == "kept"
+
+
+def test_a_blank_line_across_a_chunk_boundary_after_a_chunk_that_ended_an_event() -> None:
+    # The first chunk is read (it ends an event); the LF ending it and the LF starting the next
+    # chunk are a blank line, so the second event must come out of the second chunk's feed.
+    decoder = SSEDecoder()
+    assert [e.data for e in decoder.feed(b"data: 1\n\ndata: 2\n")] == ["1"]
+    assert [e.data for e in decoder.feed(b"\ndata: 3")] == ["2"]
+
+
+def test_an_oversized_line_is_refused_on_the_chunk_that_makes_it_too_long() -> None:
+    # The chunks before are held unread (they cannot end an event); the line they leave unfinished
+    # still counts every later chunk that does not end it, as when each chunk was read on arrival.
+    decoder = SSEDecoder(max_event_bytes=12)
+    assert decoder.feed(b"\niddata:idx") == []
+    with pytest.raises(ServiceError, match="line larger"):
+        decoder.feed(b"iddata:data:")
+    decoder = SSEDecoder(max_event_bytes=12)
+    assert decoder.feed(b"id: 1\nid\xc3") == []  # the decoder holds half a character
+    with pytest.raises(ServiceError, match="line larger"):
+        decoder.feed(b": cid:retr")
