@@ -332,6 +332,16 @@ def _auth_from_options(args: argparse.Namespace, settings: Settings,
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "mcp_action", None) == "install":
         return _install(args)
+    if args.transport == "stdio":
+        from copilot_tools.mcp._startup import collector_paused
+
+        # No garbage collection until the server serves (CopilotServer.run): see mcp/_startup.py.
+        with collector_paused():
+            return _serve(args)
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
     overrides = {field: getattr(args, attr, None) for field, (attr, _) in _SETTING_OPTIONS.items()
                  if field not in ("endpoint", "tenant_id", "account")}
     settings = load_settings(args, **overrides)
