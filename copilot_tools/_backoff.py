@@ -14,14 +14,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+
+import anyio
 
 from copilot_tools.errors import CopilotError
-
-if TYPE_CHECKING:
-    import anyio
-else:
-    from copilot_tools._lazy import anyio  # imported on the first async retry wait, as in client.py
 
 BackoffWait = Callable[[float, CopilotError | None], Awaitable[None]]
 

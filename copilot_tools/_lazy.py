@@ -25,29 +25,3 @@ def lazy_exports(package: str, namespace: dict[str, Any], exports: Mapping[str, 
         return value
 
     return __getattr__
-
-
-class LazyModule:
-    """A stand-in for a module that imports it when one of its names is first read.
-
-    For a dependency that only some calls need (``anyio``: the async client's deadlines and
-    worker threads, never the sync client's): ``anyio = LazyModule("anyio")`` at the top of the
-    module, the real import under ``TYPE_CHECKING`` for the type checker. Each name read is kept
-    as an attribute of the stand-in, so later reads cost what a module attribute costs.
-    """
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attribute: str) -> Any:
-        value = getattr(importlib.import_module(self._name), attribute)
-        setattr(self, attribute, value)
-        return value
-
-    def __repr__(self) -> str:
-        return f"<LazyModule {self._name!r}>"
-
-
-#: The one stand-in for anyio that the client modules share (so that patching ``client.anyio.sleep``
-#: in a test reaches the retry waits of ``_backoff`` too, as with the module itself).
-anyio = LazyModule("anyio")

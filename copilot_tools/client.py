@@ -19,6 +19,7 @@ from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
+import anyio
 import httpx
 from pydantic import SecretStr
 
@@ -35,13 +36,6 @@ from copilot_tools.answer import Answer
 from copilot_tools.auth.base import AsyncTokenProvider, TokenProvider
 from copilot_tools.settings import Settings
 from copilot_tools.streaming import AnswerComplete, StreamEvent, StreamReader
-
-if TYPE_CHECKING:
-    import anyio
-else:
-    # Only the async client waits with anyio: importing it cost `from copilot_tools import
-    # CopilotClient` ~4 ms (benchmarks/import_time.py), so it is imported on the first async call.
-    from copilot_tools._lazy import anyio
 
 if TYPE_CHECKING:
     # Imported by ``verify`` on first use: its dataclasses and patterns cost every import of the
