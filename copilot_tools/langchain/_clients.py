@@ -36,9 +36,9 @@ from pydantic_core import PydanticKnownError
 from copilot_tools.settings import Settings
 
 # The client stack (copilot_tools.client: httpx, which loads click, rich and pygments for its
-# CLI, and the wire models) is imported on first use, not here: it was ~60% of what
-# `from copilot_tools.langchain import ChatCopilot` added to LangChain's own import
-# (benchmarks/import_time.py: 1.47x before, see _instance_or_none for the fields that name it).
+# CLI, and the request machinery) is imported when a client is built, not here: it was most of
+# what `from copilot_tools.langchain import ChatCopilot` added to LangChain's own import
+# (benchmarks/import_time.py: 1.47x -> 1.08x). _instance_or_none types the fields that take clients.
 if TYPE_CHECKING:
     from copilot_tools._verify import Verification
     from copilot_tools.answer import Answer
