@@ -333,10 +333,10 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "mcp_action", None) == "install":
         return _install(args)
     if args.transport == "stdio":
-        from copilot_tools.mcp._startup import collector_paused
+        from copilot_tools.mcp._startup import stdio_start_up
 
         # No garbage collection until the server serves (CopilotServer.run): see mcp/_startup.py.
-        with collector_paused():
+        with stdio_start_up():
             return _serve(args)
     return _serve(args)
 

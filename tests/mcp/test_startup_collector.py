@@ -1,8 +1,10 @@
-"""The stdio start-up's pause of the garbage collector (``copilot_tools.mcp._startup``)."""
+"""The stdio server process's start-up (``copilot_tools.mcp._startup``): the paused collector, no httpx CLI."""
 
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -47,3 +49,15 @@ def test_resuming_without_a_pause_does_nothing() -> None:
     gc.unfreeze()
     resume_collector()  # a program that builds the server itself and runs it
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_the_stdio_server_process_imports_httpx_without_its_command_line_client() -> None:
+    code = (
+        "import sys\n"
+        "from copilot_tools.mcp._startup import stdio_start_up\n"
+        "with stdio_start_up():\n"
+        "    import httpx\n"
+        "print(httpx.Client.__name__, 'pygments' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["Client", "False"]
