@@ -335,7 +335,7 @@ def run(args: argparse.Namespace) -> int:
     if args.transport == "stdio":
         from copilot_tools.mcp._startup import stdio_start_up
 
-        # No garbage collection until the server serves (CopilotServer.run): see mcp/_startup.py.
+        # No garbage collection until the server serves (CopilotServer.run), no httpx CLI: mcp/_startup.py.
         with stdio_start_up():
             return _serve(args)
     return _serve(args)
