@@ -1,6 +1,6 @@
 """N concurrent users of the HTTP MCP server: two replicas on Redis, and one replica in memory.
 
-    .venv/bin/python benchmarks/replicas.py [--users 50,200,500] [--event-delay 0.02]
+    .venv/bin/python benchmarks/replicas.py [--users 50,200,500] [--event-delay 0.02] [--quick]
 
 For each N, N users each open an MCP session (the SDK's streamable HTTP client) and ask one
 question at the same time; the same N questions are also asked of the emulator directly
@@ -179,9 +179,13 @@ async def run(args: argparse.Namespace, endpoint: str, redis_url: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=lambda text: [int(n) for n in text.split(",")], default=[50, 200, 500])
+    parser.add_argument("--users", type=lambda text: [int(n) for n in text.split(",")], default=None,
+                        help="numbers of concurrent users (default 50,200,500; 20,50 with --quick)")
     parser.add_argument("--event-delay", type=float, default=0.02, help="the emulator's pause between events")
+    parser.add_argument("--quick", action="store_true", help="a smaller load, for a fast look (run_all.py --quick)")
     args = parser.parse_args()
+    if args.users is None:
+        args.users = [20, 50] if args.quick else [50, 200, 500]
     with tempfile.TemporaryDirectory() as folder:
         redis_server = RedisProcess(Path(folder))
         redis_server.start()

@@ -324,6 +324,16 @@ def _auth_from_options(args: argparse.Namespace, settings: Settings,
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "mcp_action", None) == "install":
         return _install(args)
+    if args.transport == "stdio":
+        from copilot_tools.mcp._startup import stdio_start_up
+
+        # No garbage collection until the server serves (CopilotServer.run), no httpx CLI: mcp/_startup.py.
+        with stdio_start_up():
+            return _serve(args)
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
     overrides = {field: getattr(args, attr, None) for field, (attr, _) in _SETTING_OPTIONS.items()
                  if field not in ("endpoint", "tenant_id", "account")}
     settings = load_settings(args, **overrides)

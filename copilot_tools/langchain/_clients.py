@@ -21,30 +21,62 @@ fresh client in each rather than a pool tied to a dead loop.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import anyio
 
 from langchain_core.utils import secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, SecretStr
+from pydantic_core import PydanticKnownError
 from typing_extensions import Unpack
 
-from copilot_tools._retrieval import RetrievalHit
-from copilot_tools.answer import Answer
-from copilot_tools.client import AsyncCopilotClient, CopilotClient, RetrievalKeywords, TurnKeywords
 from copilot_tools.settings import Settings
-from copilot_tools.streaming import StreamEvent
 
+# The client stack (copilot_tools.client: httpx, which loads click, rich and pygments for its
+# CLI, and the request machinery) is imported when a client is built, not here: it was most of
+# what `from copilot_tools.langchain import ChatCopilot` added to LangChain's own import
+# (benchmarks/import_time.py: 1.47x -> 1.08x). _instance_or_none types the fields that take clients.
 if TYPE_CHECKING:
+    from copilot_tools._retrieval import RetrievalHit
     from copilot_tools._verify import Verification
+    from copilot_tools.answer import Answer
+    from copilot_tools.client import AsyncCopilotClient, CopilotClient, RetrievalKeywords, TurnKeywords
+    from copilot_tools.streaming import StreamEvent
 
 #: The environment variable ``api_key`` defaults to (the same one the core reads).
 ACCESS_TOKEN_ENV = "COPILOT_TOOLS_ACCESS_TOKEN"
 #: Connection arguments that configure clients built here (so they clash with ready clients).
 CONNECTION_ARGUMENTS = ("endpoint", "access_token", "timeout", "max_retries")
+
+
+def _instance_or_none(module: str, name: str) -> PlainValidator:
+    """A field validator that takes None or an instance of ``module.name`` without importing ``module``.
+
+    A field typed with the class itself makes pydantic need the class when the model is defined,
+    i.e. the whole client stack at import. An instance can only exist once its module has been
+    imported, so a module that is not loaded yet means the value is not one. The error is the one
+    pydantic gives for the class itself (``is_instance_of``).
+    """
+
+    def check(value: object) -> object:
+        cls = getattr(sys.modules.get(module), name, None)
+        if value is None or (isinstance(cls, type) and isinstance(value, cls)):
+            return value
+        raise PydanticKnownError("is_instance_of", {"class": name})
+
+    return PlainValidator(check)
+
+
+if TYPE_CHECKING:
+    GivenClient: TypeAlias = CopilotClient | None
+    GivenAsyncClient: TypeAlias = AsyncCopilotClient | None
+else:
+    GivenClient = Annotated[object, _instance_or_none("copilot_tools.client", "CopilotClient")]
+    GivenAsyncClient = Annotated[object, _instance_or_none("copilot_tools.client", "AsyncCopilotClient")]
 
 
 class ClientSource:
@@ -91,6 +123,8 @@ class ClientSource:
                 f"{self._owner} was given only async_client, so it can only be used asynchronously "
                 "(ainvoke, astream). Pass client= as well, or settings= to let it build one."
             )
+        from copilot_tools.client import CopilotClient  # on first use: see the imports at the top
+
         with self._lock:
             if self._own_sync is None:
                 self._own_sync = CopilotClient(settings=self.settings())
@@ -107,6 +141,8 @@ class ClientSource:
             return self._async_client
         if self._client is not None and self._settings is None:
             return None
+        from copilot_tools.client import AsyncCopilotClient  # on first use: see the imports at the top
+
         loop = asyncio.get_running_loop()
         with self._lock:
             client = self._own_async.get(loop)
@@ -155,9 +191,9 @@ class CopilotConnection(BaseModel):
     """Retries of throttled or failed requests (never of a stream that has started)."""
     settings: Settings | None = Field(default=None, exclude=True)
     """Settings to build clients from (connection arguments still override them)."""
-    client: CopilotClient | None = Field(default=None, exclude=True)
+    client: GivenClient = Field(default=None, exclude=True)
     """A ready sync client (shared: not closed here)."""
-    async_client: AsyncCopilotClient | None = Field(default=None, exclude=True)
+    async_client: GivenAsyncClient = Field(default=None, exclude=True)
     """A ready async client (shared: not closed here)."""
 
     _source: ClientSource = PrivateAttr()

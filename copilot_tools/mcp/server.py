@@ -42,6 +42,7 @@ from copilot_tools.mcp.resources import (
     add_transcripts,
     conversation_resources,
 )
+from copilot_tools.mcp._startup import resume_collector
 from copilot_tools.mcp.tools import build_tools
 from copilot_tools.settings import Settings
 
@@ -215,6 +216,10 @@ class CopilotServer(MCPServer[Runtime]):
     def __init__(self, runtime: Runtime, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.runtime = runtime
+
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        resume_collector()  # paused by `copilot-tools mcp` for its start-up (mcp/_startup.py); else nothing
+        super().run(*args, **kwargs)
 
     async def list_resources(self) -> list[MCPResource]:
         return [*await super().list_resources(), *await conversation_resources(self.runtime.conversations)]
