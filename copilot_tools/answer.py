@@ -297,15 +297,24 @@ def _text_blocks(root: Any) -> list[str]:
     return found
 
 
+# The citations and entities of an answer are gathered as the fields of each (``_Fields``), and the
+# ``Answer`` is validated with them nested, in one call: pydantic builds the ``Citation`` and
+# ``Entity`` objects as ``Citation(**fields)`` would (the same values, the same fields set), without
+# a Python ``__init__`` per object (0.7 us each: 7.3 us to 5.1 us for the captured reply's one
+# citation and two entities). ``model_construct`` is no shortcut: it is a Python loop over the
+# fields, slower than the validation it skips (Citation 2.6 us against 1.6 us).
+_Fields = dict[str, Any]
+
+
 def _citation_for(
     marker: str,
     index: int,
     citations: list[Attribution],
     card_numbered: dict[str, str],
     external_title: str,
-) -> tuple[Citation, int | None]:
+) -> tuple[_Fields, int | None]:
     if marker == EXTERNAL_MARKER:
-        return Citation(index=index, title=external_title, source="external", marker=marker), None
+        return {"index": index, "title": external_title, "source": "external", "marker": marker}, None
     position: int | None = None
     card_url = card_numbered.get(marker)
     if card_url is not None:
@@ -314,27 +323,27 @@ def _citation_for(
     if position is None and marker.isdecimal() and len(marker) <= 18 and 0 < int(marker) <= len(citations):
         position = int(marker) - 1
     if position is None:
-        return Citation(index=index, url=card_url, marker=marker), None
+        return {"index": index, "url": card_url, "marker": marker}, None
     return _from_attribution(citations[position], index, marker, cited=True), position
 
 
-def _from_attribution(attribution: Attribution, index: int, marker: str | None, *, cited: bool) -> Citation:
-    return Citation(
-        index=index,
-        title=_encodable_or_none(attribution.provider_display_name),
-        url=_encodable_or_none(attribution.see_more_web_url),
-        source=_encodable_or_none(attribution.attribution_source),
-        marker=marker,
-        cited_in_text=cited,
-        image_url=_encodable_or_none(attribution.image_web_url),
-        favicon_url=_encodable_or_none(attribution.image_fav_icon),
-        image_width=attribution.image_width or None,
-        image_height=attribution.image_height or None,
-    )
+def _from_attribution(attribution: Attribution, index: int, marker: str | None, *, cited: bool) -> _Fields:
+    return {
+        "index": index,
+        "title": _encodable_or_none(attribution.provider_display_name),
+        "url": _encodable_or_none(attribution.see_more_web_url),
+        "source": _encodable_or_none(attribution.attribution_source),
+        "marker": marker,
+        "cited_in_text": cited,
+        "image_url": _encodable_or_none(attribution.image_web_url),
+        "favicon_url": _encodable_or_none(attribution.image_fav_icon),
+        "image_width": attribution.image_width or None,
+        "image_height": attribution.image_height or None,
+    }
 
 
-def _entities(raw: str, annotations: list[Attribution], card_named: dict[str, str]) -> list[Entity]:
-    entities: dict[tuple[str, str], Entity] = {}
+def _entities(raw: str, annotations: list[Attribution], card_named: dict[str, str]) -> list[_Fields]:
+    entities: dict[tuple[str, str], _Fields] = {}
     remaining = iter(annotations)
     for match in _TAG.finditer(raw) if "<" in raw else ():
         kind, name = match.group(1).lower(), match.group(2).strip()
@@ -343,7 +352,7 @@ def _entities(raw: str, annotations: list[Attribution], card_named: dict[str, st
         annotation = next(remaining, None)
         url = _encodable_or_none(annotation.see_more_web_url) if annotation is not None else None
         url = card_named.get(name) or url
-        entities[(kind, name)] = Entity(kind=kind, name=name, url=url)  # type: ignore[arg-type]
+        entities[(kind, name)] = {"kind": kind, "name": name, "url": url}
     return list(entities.values())
 
 
@@ -364,10 +373,14 @@ def normalize_message(
     raw = encodable(message.text or "")
     citation_attrs = [a for a in message.attributions if a.attribution_type == "citation"]
     annotation_attrs = [a for a in message.attributions if a.attribution_type == "annotation"]
-    card_numbered, card_named = _card_links(message)
+    text = _strip_tags(raw)
+    marked = _may_hold_marker(text)
+    # The cards' links are read only where a marker or a tag may use them (8 us on the captured
+    # reply's card): a reply with neither would only throw them away.
+    card_numbered, card_named = _card_links(message) if marked or "<" in raw else ({}, {})
 
     numbering = _Numbering()
-    citations: dict[int, Citation] = {}
+    citations: dict[int, _Fields] = {}
     used_positions: set[int] = set()
 
     def replace(match: re.Match[str]) -> str:
@@ -380,37 +393,38 @@ def normalize_message(
                 used_positions.add(position)
         return f"[{index}]"
 
-    text = _strip_tags(raw)
-    if _may_hold_marker(text):
+    if marked:
         text = _MARKER.sub(replace, text)
     # Sources the reply used without a marker (a grounding file it summarised) still count.
     next_index = len(citations) + 1
     for position, attribution in enumerate(citation_attrs):
         if position in used_positions:
             continue
-        if any(c.url and c.url == attribution.see_more_web_url for c in citations.values()):
+        if any(c.get("url") and c.get("url") == attribution.see_more_web_url for c in citations.values()):
             continue
         citations[next_index] = _from_attribution(attribution, next_index, None, cited=False)
         next_index += 1
 
-    return Answer(
-        text=text,
-        raw_text=raw,
-        citations=tuple(citations[i] for i in sorted(citations)),
-        entities=tuple(_entities(raw, annotation_attrs, card_named)),
-        conversation_id=conversation_id,
-        turn_count=turn_count,
-        sensitivity_label=SensitivityLabel.from_wire(message.sensitivity_label),
-        message_id=message.id,
-        state=state,
+    fields: _Fields = {
+        "text": text,
+        "raw_text": raw,
+        "citations": tuple(citations[i] for i in sorted(citations)),
+        "entities": tuple(_entities(raw, annotation_attrs, card_named)),
+        "conversation_id": conversation_id,
+        "turn_count": turn_count,
+        "sensitivity_label": SensitivityLabel.from_wire(message.sensitivity_label),
+        "message_id": message.id,
+        "state": state,
         # Raw structures leave as the wire sent them, but encodable and bounded like the rest
         # (free when they came through _json already; a copy only when something needed fixing).
-        adaptive_cards=tuple(_json.sanitize(list(message.adaptive_cards))),
-        attributions=tuple(_json.sanitize(_attributions_wire(message.attributions))),
-        # Given here rather than by a model_copy after (2 us): only when there is one, so that
-        # the fields set are as they were (an Answer without a request id has not set it).
-        **({"request_id": request_id} if request_id else {}),
-    )
+        "adaptive_cards": tuple(_json.sanitize(list(message.adaptive_cards))),
+        "attributions": tuple(_json.sanitize(_attributions_wire(message.attributions))),
+    }
+    # Only when there is one, so that the fields set are as they were (an Answer without a request
+    # id has not set it).
+    if request_id:
+        fields["request_id"] = request_id
+    return Answer.model_validate(fields)
 
 
 _ATTRIBUTION_LIST: TypeAdapter[list[Attribution]] | None = None  # built on first use, not at import
