@@ -14,7 +14,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from copilot_tools import _text
-from copilot_tools.answer import stable_prefix
+from copilot_tools.answer import clean_text, stable_prefix
+from copilot_tools.streaming import _GrowingText
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _OLD_INCOMPLETE_TAIL = re.compile(r"(<(Person|Event|File)>[^<]*(<(/\w*)?)?|<\w*|\[\^?[^\]\s]*\^?)$")
@@ -100,3 +101,30 @@ def test_surrogate_test_is_the_former_regex(text: str) -> None:
 def test_surrogate_test_sees_every_window_of_a_long_text(position: int, lone: str) -> None:
     text = "a" * position + lone + "b" * 10
     assert _text.is_encodable(text) == (lone == "é")
+
+
+GROWTH = ["word ", "[^1^]", "[^2^]", "[^external^]", "[^", "1^", "^]", "]", "<Person>", "Ann", "</Person>", "</Pers",
+          "on>", "<File>Doc</File>", ">", "<", "\n", "é", "😀", "\ud83d", "\ude00", "[^<Person>1</Person>^]"]
+snapshot_steps = st.lists(st.one_of(
+    st.tuples(st.just("grow"), st.lists(st.sampled_from(GROWTH), min_size=1, max_size=4).map("".join)),
+    st.tuples(st.just("cut"), st.integers(min_value=0, max_value=40)),
+    st.tuples(st.just("rewrite"), st.lists(st.sampled_from(GROWTH), max_size=8).map("".join)),
+), max_size=25)
+
+
+@EXAMPLES
+@given(steps=snapshot_steps)
+def test_growing_text_is_the_whole_text_cleaned(steps: list[tuple[str, object]]) -> None:
+    growing = _GrowingText()
+    text = ""
+    for kind, value in steps:
+        if kind == "grow":
+            text += str(value)
+        elif kind == "cut":
+            text = text[: len(text) - int(str(value))]
+        else:
+            text = str(value)
+        assert growing.encodable(text) == _text.encodable(text)
+        shown = stable_prefix(_text.encodable(text))
+        assert growing.clean(shown) == clean_text(shown)
+        assert growing.clean(text) == clean_text(text)  # the final snapshot is cleaned whole, uncut
