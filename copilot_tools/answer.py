@@ -237,7 +237,8 @@ def _incomplete_starts(raw: str, end: int) -> list[int]:
         # A half-written tag: '<' then word characters up to the end. Word characters hold no '<',
         # so its '<' can only be the last one. (These two anchored matches replace measuring the
         # trailing runs backwards: stable_prefix went from 2.1 us to 0.9 us a snapshot on the
-        # captured replies; tests/property/test_text_fast_paths.py holds it to the old code.)
+        # benchmark's captured and reference replies; tests/property/test_text_fast_paths.py
+        # holds it to the old code.)
         if _WORD_RUN.fullmatch(raw, last + 1, end):
             starts.append(last)
         # An open entity tag, whose text may end in the beginning of its closing tag.
