@@ -182,11 +182,90 @@ class _Numbering:
 
 def clean_text(raw: str) -> str:
     """Tags become names and markers become ``[n]`` (first use numbered first)."""
-    numbering = _Numbering()
-    text = _strip_tags(raw)
+    return _number_markers(_strip_tags(raw), _Numbering())
+
+
+def _number_markers(text: str, numbering: _Numbering) -> str:
     if not _may_hold_marker(text):
         return text
     return _MARKER.sub(lambda m: f"[{numbering.number(m.group(1))}]", text)
+
+
+class GrowingClean:
+    """``clean_text`` of a text that grows (a streamed reply), cleaning only what was added.
+
+    It remembers a prefix it cleaned (the checkpoint): the raw text, its tags stripped, its clean
+    form and the marker numbers given so far. A text that extends the checkpoint is cleaned from
+    there on: ``clean_text(a + t)`` is ``clean_text(a)`` followed by ``t`` cleaned on its own (with
+    the numbering continued) whenever no tag and no marker could match across the end of ``a``.
+    Neither pattern looks behind, and a match or a failed attempt that reads nothing past the end
+    of ``a`` reads the same in ``a + t``; so the scans of ``a + t`` find in ``a`` what they found
+    there, and start afresh at its end. A text becomes the checkpoint only when it so ends
+    (``_tag_may_continue``, ``_marker_may_continue``); what ``stable_prefix`` shows nearly always
+    does (figures in ``streaming._GrowingText``). tests/property/test_text_fast_paths.py holds it
+    to ``clean_text``, on replies cut anywhere.
+    """
+
+    __slots__ = ("_source", "_stripped", "_cleaned", "_numbers")
+
+    def __init__(self) -> None:
+        self._source = self._stripped = self._cleaned = ""  # "" is its own clean form
+        self._numbers: dict[str, int] = {}
+
+    def __call__(self, text: str) -> str:
+        if text.startswith(self._source):
+            numbering = _Numbering(dict(self._numbers))
+            added = _strip_tags(text[len(self._source):])
+            stripped = self._stripped + added
+            cleaned = self._cleaned + _number_markers(added, numbering)
+        else:
+            numbering = _Numbering()
+            stripped = _strip_tags(text)
+            cleaned = _number_markers(stripped, numbering)
+        if not _tag_may_continue(text) and not _marker_may_continue(stripped):
+            self._source, self._stripped, self._cleaned, self._numbers = text, stripped, cleaned, numbering.numbers
+        return cleaned
+
+
+_TAG_OPENINGS = ("<Person>", "<Event>", "<File>")
+_ID_RUN = re.compile(r"[^\^\]\s]*")  # the characters of a marker's id
+
+
+def _tag_may_continue(raw: str) -> bool:
+    """Whether text appended to ``raw`` could complete an entity tag begun in it.
+
+    Only an attempt from the last ``<`` (a tag begun, or an open tag's text) or from the one before
+    it (an open tag whose closing tag is half-written) can read to the end: any other attempt
+    stops at a ``<`` before them.
+    """
+    last = raw.rfind("<")
+    if last == -1:
+        return False
+    tail = raw[last:]
+    if any(opening.startswith(tail) for opening in _TAG_OPENINGS) or _OPEN_TAG_TO_END.fullmatch(raw, last):
+        return True
+    previous = raw.rfind("<", 0, last)
+    opened = _OPEN_TAG_TO_END.fullmatch(raw, previous, last) if previous != -1 else None
+    return opened is not None and len(tail) < len(opened.group(1)) + 3 and f"</{opened.group(1)}>".startswith(tail)
+
+
+def _marker_may_continue(text: str) -> bool:
+    """Whether text appended to ``text`` could complete a marker begun in it.
+
+    A marker begun is ``[``, or ``[^`` and an id (possibly empty), or ``[^``, an id and ``^``. An
+    id holds no ``^``, so it is the whole run of id characters at the end (or before a last ``^``).
+    """
+    end = len(text)
+    if text.endswith("["):
+        return True
+    start = end - _trailing_run(text, end, _ID_RUN) - 2
+    if start >= 0 and text.startswith("[^", start):
+        return True
+    if not text.endswith("^"):
+        return False
+    run = _trailing_run(text, end - 1, _ID_RUN)
+    start = end - 1 - run - 2
+    return run > 0 and start >= 0 and text.startswith("[^", start)
 
 
 def _strip_tags(raw: str) -> str:

@@ -104,7 +104,8 @@ def test_surrogate_test_sees_every_window_of_a_long_text(position: int, lone: st
 
 
 GROWTH = ["word ", "[^1^]", "[^2^]", "[^external^]", "[^", "1^", "^]", "]", "<Person>", "Ann", "</Person>", "</Pers",
-          "on>", "<File>Doc</File>", ">", "<", "\n", "é", "😀", "\ud83d", "\ude00", "[^<Person>1</Person>^]"]
+          "on>", "<File>Doc</File>", ">", "<", "\n", "é", "😀", "\ud83d", "\ude00", "[^<Person>1</Person>^]",
+          "^", "[", "a", "b[", " ", "\t", "<Fil", "e>", "</File", "<Event>", "</Event>", "[^1", "[^x^", "/"]
 snapshot_steps = st.lists(st.one_of(
     st.tuples(st.just("grow"), st.lists(st.sampled_from(GROWTH), min_size=1, max_size=4).map("".join)),
     st.tuples(st.just("cut"), st.integers(min_value=0, max_value=40)),
@@ -112,7 +113,7 @@ snapshot_steps = st.lists(st.one_of(
 ), max_size=25)
 
 
-@EXAMPLES
+@settings(max_examples=600, deadline=None)
 @given(steps=snapshot_steps)
 def test_growing_text_is_the_whole_text_cleaned(steps: list[tuple[str, object]]) -> None:
     growing = _GrowingText()
@@ -128,3 +129,18 @@ def test_growing_text_is_the_whole_text_cleaned(steps: list[tuple[str, object]])
         shown = stable_prefix(_text.encodable(text))
         assert growing.clean(shown) == clean_text(shown)
         assert growing.clean(text) == clean_text(text)  # the final snapshot is cleaned whole, uncut
+
+
+@settings(max_examples=600, deadline=None)
+@given(pieces=st.lists(st.sampled_from(GROWTH), max_size=14), cuts=st.lists(st.integers(min_value=0, max_value=200)))
+def test_growing_text_cut_anywhere_is_the_whole_text_cleaned(pieces: list[str], cuts: list[int]) -> None:
+    """A reply streamed in pieces of any length, each cut (a tag or marker half-sent) cleaned too."""
+    final = "".join(pieces)
+    raw_only, shown_only, both = _GrowingText(), _GrowingText(), _GrowingText()
+    for cut in [*sorted(cuts), len(final)]:
+        text = final[:cut]
+        shown = stable_prefix(text)
+        assert raw_only.clean(text) == clean_text(text)
+        assert shown_only.clean(shown) == clean_text(shown)
+        assert both.clean(text) == clean_text(text)
+        assert both.clean(shown) == clean_text(shown)
