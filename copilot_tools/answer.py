@@ -213,9 +213,15 @@ class GrowingClean:
         self._numbers: dict[str, int] = {}
 
     def __call__(self, text: str) -> str:
-        if text.startswith(self._source):
+        source = self._source
+        if text.startswith(source):
+            added = text[len(source):]
+            if "]" not in added and ">" not in added:
+                # No tag or marker ends in ``added``, and none in ``source`` reads past its own end:
+                # ``added`` is its own clean form (the checkpoint stays; two memchr scans).
+                return self._cleaned + added
             numbering = _Numbering(dict(self._numbers))
-            added = _strip_tags(text[len(self._source):])
+            added = _strip_tags(added)
             stripped = self._stripped + added
             cleaned = self._cleaned + _number_markers(added, numbering)
         else:
@@ -241,12 +247,16 @@ def _tag_may_continue(raw: str) -> bool:
     last = raw.rfind("<")
     if last == -1:
         return False
-    tail = raw[last:]
-    if any(opening.startswith(tail) for opening in _TAG_OPENINGS) or _OPEN_TAG_TO_END.fullmatch(raw, last):
+    if len(raw) - last <= 8 and any(opening.startswith(raw[last:]) for opening in _TAG_OPENINGS):
         return True
+    if _OPEN_TAG_TO_END.fullmatch(raw, last):
+        return True
+    tail = len(raw) - last
+    if tail > 8:  # longer than any closing tag
+        return False
     previous = raw.rfind("<", 0, last)
     opened = _OPEN_TAG_TO_END.fullmatch(raw, previous, last) if previous != -1 else None
-    return opened is not None and len(tail) < len(opened.group(1)) + 3 and f"</{opened.group(1)}>".startswith(tail)
+    return opened is not None and tail < len(opened.group(1)) + 3 and f"</{opened.group(1)}>".startswith(raw[last:])
 
 
 def _marker_may_continue(text: str) -> bool:
@@ -255,8 +265,12 @@ def _marker_may_continue(text: str) -> bool:
     A marker begun is ``[``, or ``[^`` and an id (possibly empty), or ``[^``, an id and ``^``. An
     id holds no ``^``, so it is the whole run of id characters at the end (or before a last ``^``).
     """
+    last = text.rfind("[")
+    # Every marker begun holds the last '[' and then no ']' and no whitespace: most texts stop here.
+    if last == -1 or not _MARKER_RUN.fullmatch(text, last + 1):
+        return False
     end = len(text)
-    if text.endswith("["):
+    if last == end - 1:
         return True
     start = end - _trailing_run(text, end, _ID_RUN) - 2
     if start >= 0 and text.startswith("[^", start):

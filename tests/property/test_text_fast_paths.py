@@ -105,7 +105,8 @@ def test_surrogate_test_sees_every_window_of_a_long_text(position: int, lone: st
 
 GROWTH = ["word ", "[^1^]", "[^2^]", "[^external^]", "[^", "1^", "^]", "]", "<Person>", "Ann", "</Person>", "</Pers",
           "on>", "<File>Doc</File>", ">", "<", "\n", "é", "😀", "\ud83d", "\ude00", "[^<Person>1</Person>^]",
-          "^", "[", "a", "b[", " ", "\t", "<Fil", "e>", "</File", "<Event>", "</Event>", "[^1", "[^x^", "/"]
+          "^", "[", "a", "b[", " ", "\t", "<Fil", "e>", "</File", "<Event>", "</Event>", "[^1", "[^x^", "/",
+          "<Person>Ann Lee</Person>", "<Event>Standup</Event>", "[^12^]", "<File>a[^3^]b</File>"]
 snapshot_steps = st.lists(st.one_of(
     st.tuples(st.just("grow"), st.lists(st.sampled_from(GROWTH), min_size=1, max_size=4).map("".join)),
     st.tuples(st.just("cut"), st.integers(min_value=0, max_value=40)),
