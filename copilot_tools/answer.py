@@ -217,8 +217,9 @@ class GrowingClean:
         if text.startswith(source):
             added = text[len(source):]
             if "]" not in added and ">" not in added:
-                # No tag or marker ends in ``added``, and none in ``source`` reads past its own end:
-                # ``added`` is its own clean form (the checkpoint stays; two memchr scans).
+                # Every tag ends in '>' and every marker in ']': none can end in ``added``, so the
+                # scans find what they found in ``source`` and nothing more (two memchr scans; the
+                # checkpoint stays where it is).
                 return self._cleaned + added
             numbering = _Numbering(dict(self._numbers))
             added = _strip_tags(added)
