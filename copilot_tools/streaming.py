@@ -17,9 +17,9 @@ from pydantic import ValidationError
 
 from copilot_tools import _json
 from copilot_tools._sse import ServerSentEvent, SSEDecoder
-from copilot_tools._text import encodable
+from copilot_tools._text import encodable, is_encodable
 from copilot_tools._wire import Conversation, ResponseMessage
-from copilot_tools.answer import Answer, clean_text, find_reply, normalize_message, stable_prefix
+from copilot_tools.answer import Answer, GrowingClean, find_reply, normalize_message, stable_prefix
 from copilot_tools.errors import EmptyResponseError, ResponseDeclinedError, StreamInterruptedError
 
 logger = logging.getLogger("copilot_tools.stream")
@@ -64,6 +64,7 @@ class StreamAssembler:
         self._final: tuple[Conversation, ResponseMessage] | None = None
         self._uncounted: tuple[Conversation, ResponseMessage] | None = None
         self._last_raw: str | None = None
+        self._text = _GrowingText()
         self.malformed_events = 0
 
     @property
@@ -103,8 +104,8 @@ class StreamAssembler:
             return []  # the same text again (a snapshot that only grew elsewhere): nothing to redo
         self._last_raw = raw
         # Deltas are cut from this text, so it is made encodable before anything is shown.
-        raw = encodable(raw)
-        return self._show(clean_text(raw if final else stable_prefix(raw)))
+        raw = self._text.encodable(raw)
+        return self._show(self._text.clean(raw if final else stable_prefix(raw)))
 
     def _show(self, text: str) -> list[StreamEvent]:
         if text == self._shown:
@@ -142,6 +143,34 @@ class StreamAssembler:
             self._shown = answer.text
         events.append(AnswerComplete(answer))
         return events
+
+
+class _GrowingText:
+    """``encodable`` and ``clean_text`` of each snapshot's reply, redoing only what its new tail can change.
+
+    Each snapshot repeats the whole reply so far; cleaning it whole again made the work of a stream
+    grow with the square of its length. A 7.5 kB reply with a tag or marker every ~40 characters, in
+    749 snapshots 10 characters apart, made encodable, cut by ``stable_prefix`` and cleaned: 28 ms
+    whole each time, 2.3 ms this way (149 snapshots 50 apart: 5.6 ms, 0.7 ms). Both are exact
+    shortcuts, held to the plain functions by tests/property/test_text_fast_paths.py: text without
+    a surrogate stays so when a tail without one is added, so only the tail is tested; for the
+    cleaning see ``GrowingClean``.
+    """
+
+    __slots__ = ("_plain", "clean")
+
+    def __init__(self) -> None:
+        self._plain = ""  # the last text that held no surrogate
+        self.clean = GrowingClean()
+
+    def encodable(self, text: str) -> str:
+        if text.startswith(self._plain) and is_encodable(text[len(self._plain):]):
+            self._plain = text
+            return text
+        result = encodable(text)
+        if result is text:
+            self._plain = text
+        return result
 
 
 class StreamReader:

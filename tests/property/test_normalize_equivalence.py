@@ -1,0 +1,170 @@
+"""Property: ``normalize_message`` builds the very ``Answer`` its former version built.
+
+It now gathers citations and entities as plain fields and validates the ``Answer`` once, and reads
+the cards' links only when a marker or a tag may use them. The former code is kept below as the
+oracle; replies are built from the pieces those paths turn on (markers, tags, card links, URLs
+shared between cards and attributions), and the answers must match in values and in the fields
+each model has set.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from copilot_tools import _json
+from copilot_tools._text import encodable
+from copilot_tools._wire import Attribution, ResponseMessage
+from copilot_tools.answer import (
+    _MARKER,
+    _TAG,
+    EXTERNAL_MARKER,
+    Answer,
+    Citation,
+    Entity,
+    SensitivityLabel,
+    _attributions_wire,
+    _card_links,
+    _may_hold_marker,
+    _Numbering,
+    _strip_tags,
+    normalize_message,
+)
+
+
+def _or_none(value: str | None) -> str | None:
+    return encodable(value) if value else None
+
+
+def _old_from_attribution(attribution: Attribution, index: int, marker: str | None, *, cited: bool) -> Citation:
+    return Citation(
+        index=index, title=_or_none(attribution.provider_display_name), url=_or_none(attribution.see_more_web_url),
+        source=_or_none(attribution.attribution_source), marker=marker, cited_in_text=cited,
+        image_url=_or_none(attribution.image_web_url), favicon_url=_or_none(attribution.image_fav_icon),
+        image_width=attribution.image_width or None, image_height=attribution.image_height or None,
+    )
+
+
+def _old_citation_for(marker: str, index: int, citations: list[Attribution], card_numbered: dict[str, str],
+                      external_title: str) -> tuple[Citation, int | None]:
+    if marker == EXTERNAL_MARKER:
+        return Citation(index=index, title=external_title, source="external", marker=marker), None
+    position: int | None = None
+    card_url = card_numbered.get(marker)
+    if card_url is not None:
+        position = next((i for i, a in enumerate(citations) if a.see_more_web_url == card_url), None)
+    if position is None and marker.isdecimal() and len(marker) <= 18 and 0 < int(marker) <= len(citations):
+        position = int(marker) - 1
+    if position is None:
+        return Citation(index=index, url=card_url, marker=marker), None
+    return _old_from_attribution(citations[position], index, marker, cited=True), position
+
+
+def _old_entities(raw: str, annotations: list[Attribution], card_named: dict[str, str]) -> list[Entity]:
+    entities: dict[tuple[str, str], Entity] = {}
+    remaining = iter(annotations)
+    for match in _TAG.finditer(raw) if "<" in raw else ():
+        kind, name = match.group(1).lower(), match.group(2).strip()
+        if (kind, name) in entities:
+            continue
+        annotation = next(remaining, None)
+        url = _or_none(annotation.see_more_web_url) if annotation is not None else None
+        url = card_named.get(name) or url
+        entities[(kind, name)] = Entity(kind=kind, name=name, url=url)  # type: ignore[arg-type]
+    return list(entities.values())
+
+
+def _old_normalize(message: ResponseMessage, *, conversation_id: str, turn_count: int, state: str | None = None,
+                   external_title: str = "Additional context supplied with the question",
+                   request_id: str | None = None) -> Answer:
+    raw = encodable(message.text or "")
+    citation_attrs = [a for a in message.attributions if a.attribution_type == "citation"]
+    annotation_attrs = [a for a in message.attributions if a.attribution_type == "annotation"]
+    card_numbered, card_named = _card_links(message)
+    numbering = _Numbering()
+    citations: dict[int, Citation] = {}
+    used_positions: set[int] = set()
+
+    def replace(match: re.Match[str]) -> str:
+        marker = match.group(1)
+        index = numbering.number(marker)
+        if index not in citations:
+            citation, position = _old_citation_for(marker, index, citation_attrs, card_numbered, external_title)
+            citations[index] = citation
+            if position is not None:
+                used_positions.add(position)
+        return f"[{index}]"
+
+    text = _strip_tags(raw)
+    if _may_hold_marker(text):
+        text = _MARKER.sub(replace, text)
+    next_index = len(citations) + 1
+    for position, attribution in enumerate(citation_attrs):
+        if position in used_positions:
+            continue
+        if any(c.url and c.url == attribution.see_more_web_url for c in citations.values()):
+            continue
+        citations[next_index] = _old_from_attribution(attribution, next_index, None, cited=False)
+        next_index += 1
+    return Answer(
+        text=text, raw_text=raw, citations=tuple(citations[i] for i in sorted(citations)),
+        entities=tuple(_old_entities(raw, annotation_attrs, card_named)), conversation_id=conversation_id,
+        turn_count=turn_count, sensitivity_label=SensitivityLabel.from_wire(message.sensitivity_label),
+        message_id=message.id, state=state,
+        adaptive_cards=tuple(_json.sanitize(list(message.adaptive_cards))),
+        attributions=tuple(_json.sanitize(_attributions_wire(message.attributions))),
+        **({"request_id": request_id} if request_id else {}),
+    )
+
+
+URLS = ["https://a.example/1", "https://b.example/2", "", "https://p.example/ann", "http://x.example/\ud83d"]
+TEXT_PIECES = ["[^1^]", "[^2^]", "[^3^]", "[^external^]", "[^x^]", "[^0^]", "[^²^]", "<Person>Ann</Person>",
+               "<Person> Ann </Person>", "<File>Doc</File>", "<Event>Standup</Event>", "<Pers", "[^", "word ", "\n",
+               "é", "\ud83d"]
+CARD_PIECES = ["[1](https://a.example/1)", "[2](https://b.example/2)", "[ 3 ](https://c.example/3)",
+               "[Ann](https://p.example/ann)", "[Doc](https://d.example/doc)", "text ", "\n"]
+attribution = st.fixed_dictionaries({
+    "attributionType": st.sampled_from(["citation", "annotation", "other"]),
+}, optional={
+    "attributionSource": st.sampled_from(["model", "grounding"]),
+    "providerDisplayName": st.sampled_from(["Doc", "", "\udc00"]),
+    "seeMoreWebUrl": st.sampled_from(URLS),
+    "imageWebUrl": st.sampled_from(URLS),
+    "imageWidth": st.sampled_from([0, 64]),
+})
+text_block = st.lists(st.sampled_from(CARD_PIECES), max_size=6).map("".join).map(
+    lambda text: {"type": "TextBlock", "text": text})
+card = st.fixed_dictionaries({"type": st.just("AdaptiveCard"), "body": st.lists(text_block, max_size=3)})
+message = st.fixed_dictionaries({
+    "id": st.sampled_from(["r", None]),
+    "text": st.lists(st.sampled_from(TEXT_PIECES), max_size=12).map("".join),
+    "attributions": st.lists(attribution, max_size=5),
+    "adaptiveCards": st.lists(card, max_size=2),
+})
+
+
+def _fields_set(value: Any) -> Any:
+    """The fields set of every model in ``value``, nested as the models are."""
+    if isinstance(value, BaseModel):
+        nested = {name: _fields_set(getattr(value, name)) for name in type(value).model_fields}
+        return sorted(value.model_fields_set), nested
+    if isinstance(value, tuple):
+        return [_fields_set(item) for item in value]
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=message, request_id=st.sampled_from([None, "", "req-1"]), title=st.sampled_from([None, "Context: x"]))
+def test_normalize_message_builds_the_former_answer(data: dict[str, Any], request_id: str | None,
+                                                    title: str | None) -> None:
+    reply = ResponseMessage.model_validate(data)
+    keywords: dict[str, Any] = {"external_title": title} if title else {}
+    new = normalize_message(reply, conversation_id="c", turn_count=1, state="s", request_id=request_id, **keywords)
+    old = _old_normalize(reply, conversation_id="c", turn_count=1, state="s", request_id=request_id, **keywords)
+    assert new == old
+    assert new.model_dump() == old.model_dump()
+    assert _fields_set(new) == _fields_set(old)
