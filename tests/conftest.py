@@ -39,3 +39,45 @@ def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("ca") / "ca.pem"
     ca.cert_pem.write_to_path(str(path))
     return str(path)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``), keep the tests that share an expensive fixture on one worker.
+
+    Each worker is a session of its own, so a module- or session-scoped fixture is set up once per worker
+    that runs a test needing it. Tests that use a session fixture from a sub-package (the built wheel, an
+    npm tool) are grouped by that fixture; tests that use a module fixture (replica processes, a fresh
+    ``./dev`` environment, a server) by their module. Everything else is spread one test at a time. The
+    root fixtures above (``emulator``, ``ca``) are cheap and stay per worker. Without xdist this is a no-op.
+    """
+    if not config.pluginmanager.hasplugin("xdist") or not getattr(config.option, "numprocesses", None):
+        return
+    for item in items:
+        group = _shared_fixture_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _shared_fixture_group(item: pytest.Item) -> str | None:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    session: list[str] = []
+    module = False
+    for name in item.fixturenames:  # type: ignore[attr-defined]
+        definitions = info.name2fixturedefs.get(name)
+        if not definitions:
+            continue
+        definition = definitions[-1]
+        where = getattr(getattr(definition, "func", None), "__module__", "")
+        if not where.startswith("tests.") or where == __name__:
+            continue  # a plugin's fixture, or one of the cheap ones above
+        if definition.scope == "session":
+            session.append(name)
+        elif definition.scope in ("module", "package"):
+            module = True
+    if session:
+        return f"session-{min(session)}"
+    if module:
+        return item.nodeid.split("::", 1)[0]
+    return None
