@@ -41,21 +41,35 @@ def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
     """Under pytest-xdist (``--dist loadgroup``), keep the tests that share an expensive fixture on one worker.
 
     Each worker is a session of its own, so a module- or session-scoped fixture is set up once per worker
     that runs a test needing it. Tests that use a session fixture from a sub-package (the built wheel, an
     npm tool) are grouped by that fixture; tests that use a module fixture (replica processes, a fresh
     ``./dev`` environment, a server) by their module. Everything else is spread one test at a time. The
-    root fixtures above (``emulator``, ``ca``) are cheap and stay per worker. Without xdist this is a no-op.
+    root fixtures above (``emulator``, ``ca``) are cheap and stay per worker. Outside xdist workers: a no-op.
     """
-    if not config.pluginmanager.hasplugin("xdist") or not getattr(config.option, "numprocesses", None):
-        return
-    for item in items:
-        group = _shared_fixture_group(item)
+    worker = hasattr(config, "workerinput")
+    groups = {item: _shared_fixture_group(item) for item in items} if worker else {}
+    for item, group in groups.items():
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+    yield  # xdist's own hook names the group in the node id: ``…::test@group``
+    for item, group in groups.items():
+        if group is not None and not item.nodeid.endswith(f"@{group}"):
+            _rename(item, f"{item.nodeid}@{group}")
+
+
+def _rename(item: pytest.Item, nodeid: str) -> None:
+    """What xdist 3.8 does with ``item._nodeid``, which pytest 9.2 no longer reads (it keeps a ``NodeId``)."""
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:
+        item._nodeid = nodeid  # type: ignore[attr-defined]
+    else:
+        item._id = NodeId.parse(nodeid)
 
 
 def _shared_fixture_group(item: pytest.Item) -> str | None:
