@@ -8,6 +8,7 @@ without pauses so that tests stay quick; faults are asked for per request with t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -25,6 +26,19 @@ def emulator() -> Iterator[EmulatorServer]:
     now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
     with EmulatorServer(EmulatorConfig(words_per_event=12, event_delay=0.0, now=now)) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _loggers_as_a_new_process_has_them() -> Iterator[None]:
+    """Undo what a test's in-process ``main(["-v", …])`` did to the loggers: its handler writes to whatever
+    ``sys.stderr`` is, so it printed INFO lines into a later test's captured stderr. With the tests in
+    one order this never showed; under pytest-xdist any test can follow any other."""
+    loggers = [logging.getLogger(name) for name in ("copilot_tools", "hpack")]
+    saved = [(logger.handlers[:], logger.level) for logger in loggers]
+    yield
+    for logger, (handlers, level) in zip(loggers, saved, strict=True):
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
 
 
 @pytest.fixture(scope="session")
