@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 
 def cache_dir() -> Path:
@@ -32,11 +33,17 @@ def npm_install(name: str, packages: list[str], marker: str) -> Path:
     prefix = cache_dir() / name
     if (prefix / marker).exists():
         return prefix
-    prefix.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(prefix), *packages],
-        capture_output=True, text=True, timeout=600, check=False,
-    )
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    # One install at a time per tool: pytest-xdist workers (and other test runs on the machine) share
+    # the cache, and two concurrent `npm install` into one prefix can leave it broken.
+    with FileLock(str(prefix) + ".lock", timeout=900):
+        if (prefix / marker).exists():  # installed while this one waited
+            return prefix
+        prefix.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(prefix), *packages],
+            capture_output=True, text=True, timeout=600, check=False,
+        )
     if result.returncode != 0 or not (prefix / marker).exists():
         pytest.fail(f"npm could not install {' '.join(packages)} into {prefix}:\n{result.stderr[-2000:]}")
     return prefix

@@ -11,6 +11,7 @@ cache (``tests.npm``).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -36,7 +37,11 @@ def ts_sdk() -> Path:
 @pytest.fixture(scope="module")
 def report(ts_sdk: Path, emulator: Any, isolated_env: dict[str, str]) -> dict[str, Any]:
     script = ts_sdk / SCRIPT.name
-    shutil.copyfile(SCRIPT, script)  # ESM resolves packages from the script's own directory
+    # ESM resolves packages from the script's own directory; the cache is shared by concurrent test
+    # runs, so the copy replaces the script in one step.
+    staged = script.with_name(f"{script.name}.{os.getpid()}")
+    shutil.copyfile(SCRIPT, staged)
+    os.replace(staged, script)
     env = {**isolated_env, "COPILOT_TOOLS_ENDPOINT": emulator.base_url, "COPILOT_TOOLS_ACCESS_TOKEN": "test"}
     plan = {
         "command": [sys.executable, "-m", "copilot_tools", "mcp"],
