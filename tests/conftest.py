@@ -80,10 +80,10 @@ def _rename(item: pytest.Item, nodeid: str) -> None:
     """What xdist 3.8 does with ``item._nodeid``, which pytest 9.2 no longer reads (it keeps a ``NodeId``)."""
     try:
         from _pytest.nodeid import NodeId
-    except ImportError:
-        item._nodeid = nodeid  # type: ignore[attr-defined]
-    else:
+
         item._id = NodeId.parse(nodeid)
+    except (ImportError, AttributeError):  # a pytest before 9.2 (or after, should this move again)
+        item._nodeid = nodeid  # type: ignore[attr-defined]
 
 
 def _shared_fixture_group(item: pytest.Item) -> str | None:
