@@ -1,0 +1,145 @@
+"""The exact request a turn sends: header names, values and order, and the body's bytes.
+
+Pinned because the request side is tuned for speed (issue 17): whatever is cached or built by
+hand, the bytes on the wire stay these. Only ``client-request-id`` varies; it must be a fresh
+UUID4 on every attempt.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+import pytest
+
+from copilot_tools import AsyncCopilotClient, CopilotClient
+
+BASE = "https://graph.microsoft.com/beta"
+CID = "0d110e7e-2b7e-4270-a899-fd2af6fde333"
+REPLY = {"id": CID, "turnCount": 1, "state": "active",
+         "messages": [{"id": "p", "text": "hi"}, {"id": "r", "text": "Hello"}]}
+STREAM = (b'data: {"id": "0d110e7e-2b7e-4270-a899-fd2af6fde333", "turnCount": 1, "messages": '
+          b'[{"id": "p", "text": "hi"}, {"id": "r", "text": "Hello"}]}\n\n')
+UA = f"copilot-tools/{__import__('copilot_tools').__version__} (python-httpx/{httpx.__version__})".encode()
+UUID4 = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def _head() -> list[tuple[bytes, bytes]]:
+    return [(b"Host", b"graph.microsoft.com"), (b"Accept", b"*/*"), (b"Accept-Encoding", b"gzip, deflate, zstd"),
+            (b"Connection", b"keep-alive"), (b"User-Agent", UA)]
+
+
+SIMPLE = b'{"message":{"text":"hi"},"locationHint":{"timeZone":"UTC"}}'
+FULL = (b'{"message":{"text":"hi"},"locationHint":{"timeZone":"Europe/Paris"},'
+        b'"additionalContext":[{"text":"ctx"},{"text":"t2","description":"d"}],'
+        b'"contextualResources":{"files":[{"uri":"https://contoso.sharepoint.com/a.docx"}],'
+        b'"webContext":{"isWebEnabled":true}}}')
+CHAT = f"{BASE}/copilot/conversations/{CID}/chat"
+
+#: (method, url, raw headers with the request id as b"<id>", body) of every request, in order.
+EXPECTED = [
+    ("POST", CHAT, [*_head(), (b"Authorization", b"Bearer t"), (b"client-request-id", b"<id>"),
+                    (b"Content-Type", b"application/json"), (b"Content-Length", b"59")], SIMPLE),
+    ("POST", f"{BASE}/copilot/conversations",
+     [*_head(), (b"Authorization", b"Bearer t"), (b"client-request-id", b"<id>"),
+      (b"Content-Type", b"application/json"), (b"Content-Length", b"2")], b"{}"),
+    ("POST", CHAT, [*_head(), (b"Authorization", b"Bearer t"), (b"client-request-id", b"<id>"),
+                    (b"Content-Type", b"application/json"), (b"Content-Length", b"254")], FULL),
+    ("POST", CHAT, [*_head(), (b"X-A", b"1"), (b"Authorization", b"Bearer t"), (b"client-request-id", b"<id>"),
+                    (b"Content-Type", b"application/json"), (b"Content-Length", b"59")], SIMPLE),
+    ("POST", CHAT, [*_head(), (b"Authorization", b"Bearer t"), (b"client-request-id", b"<id>"),
+                    (b"Content-Type", b"application/json"), (b"Content-Length", b"59")], SIMPLE),
+    ("POST", CHAT, [*_head(), (b"Authorization", b"Bearer t"), (b"client-request-id", b"<id>"),
+                    (b"Content-Type", b"application/json"), (b"Retry-Attempt", b"1"), (b"Content-Length", b"59")],
+     SIMPLE),
+    ("POST", f"{BASE}/copilot/conversations/{CID}/chatOverStream",
+     [(b"Host", b"graph.microsoft.com"), (b"Accept-Encoding", b"gzip, deflate, zstd"), (b"Connection", b"keep-alive"),
+      (b"User-Agent", UA), (b"Accept", b"text/event-stream"), (b"Authorization", b"Bearer t"),
+      (b"client-request-id", b"<id>"), (b"Content-Type", b"application/json"), (b"Content-Length", b"59")], SIMPLE),
+]
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.throttled = False
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if request.url.path.endswith("/conversations"):
+            return httpx.Response(201, json={"id": CID})
+        if request.url.path.endswith("/chatOverStream"):
+            return httpx.Response(200, content=STREAM, headers={"content-type": "text/event-stream"})
+        if len(self.requests) == 5 and not self.throttled:
+            self.throttled = True
+            return httpx.Response(429, headers={"Retry-After": "0"})
+        return httpx.Response(200, json=REPLY)
+
+    def check(self) -> None:
+        ids = []
+        seen = []
+        for request in self.requests:
+            raw = request.headers.raw
+            for index, (name, value) in enumerate(raw):
+                if name == b"client-request-id":
+                    assert UUID4.fullmatch(value), value
+                    assert str(uuid.UUID(value.decode())) == value.decode()
+                    ids.append(value)
+                    raw[index] = (name, b"<id>")
+            seen.append((request.method, str(request.url), raw, request.content))
+            timeout = request.extensions["timeout"]
+            assert set(timeout) == {"connect", "read", "write", "pool"}
+            assert all(isinstance(value, float) and value > 0 for value in timeout.values())
+        assert seen == EXPECTED
+        assert len(set(ids)) == len(ids)  # a fresh id per attempt, also on the retry
+
+
+ARGUMENTS = dict(files=["https://contoso.sharepoint.com/a.docx"], web_search=True,
+                 additional_context=["ctx", {"text": "t2", "description": "d"}], time_zone="Europe/Paris")
+
+
+def test_the_sync_client_sends_exactly_these_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("copilot_tools.client.time.sleep", lambda seconds: None)
+    recorder = _Recorder()
+    with httpx.Client(transport=httpx.MockTransport(recorder)) as http, \
+            CopilotClient(base_url=BASE, token="t", time_zone="UTC", http_client=http) as client:
+        client.chat(CID, "hi")
+        client.ask("hi", **ARGUMENTS)  # type: ignore[arg-type]
+        client.with_options(headers={"X-A": "1"}).chat(CID, "hi")
+        client.chat(CID, "hi")  # throttled once, then sent again
+        with client.stream(CID, "hi") as stream:
+            list(stream)
+    recorder.check()
+
+
+async def test_the_async_client_sends_the_same_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr("copilot_tools.client.anyio.sleep", no_sleep)
+    recorder = _Recorder()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(recorder)) as http, \
+            AsyncCopilotClient(base_url=BASE, token="t", time_zone="UTC", http_client=http) as client:
+        await client.chat(CID, "hi")
+        await client.ask("hi", **ARGUMENTS)  # type: ignore[arg-type]
+        await client.with_options(headers={"X-A": "1"}).chat(CID, "hi")
+        await client.chat(CID, "hi")
+        async with client.stream(CID, "hi") as stream:
+            async for _ in stream:
+                pass
+    recorder.check()
+
+
+def test_a_turn_body_reused_for_a_time_zone_is_not_shared_between_turns() -> None:
+    recorder = _Recorder()
+    with httpx.Client(transport=httpx.MockTransport(recorder)) as http, \
+            CopilotClient(base_url=BASE, token="t", time_zone="UTC", http_client=http) as client:
+        client.chat(CID, "first")
+        client.chat(CID, "second", time_zone="Asia/Tokyo")
+        client.chat(CID, "third")
+    assert [request.content for request in recorder.requests] == [
+        b'{"message":{"text":"first"},"locationHint":{"timeZone":"UTC"}}',
+        b'{"message":{"text":"second"},"locationHint":{"timeZone":"Asia/Tokyo"}}',
+        b'{"message":{"text":"third"},"locationHint":{"timeZone":"UTC"}}',
+    ]
