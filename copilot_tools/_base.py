@@ -174,14 +174,15 @@ class ClientCore:
         options = TurnOptions(message, **keywords)
         return Turn(options, self._turn_plan(conversation_id, self.turn_body(options), stream=stream))
 
-    def _turn_plan(self, conversation_id: str | None, body: ChatRequest, *, stream: bool) -> Plan[Received]:
+    def _turn_plan(self, conversation_id: str | None, body: dict[str, Any], *, stream: bool) -> Plan[Received]:
         from_service = conversation_id is None  # an id the service just returned is used as returned
         if conversation_id is None:
             conversation_id = (yield from self.new_conversation()).id
         return (yield from self.turn_flow(conversation_id, body, stream=stream, from_service=from_service))
 
-    def turn_body(self, options: TurnOptions) -> ChatRequest:
-        return protocol.build_chat_body(
+    def turn_body(self, options: TurnOptions) -> dict[str, Any]:
+        """The turn's ``/chat`` body as sent (``ChatRequest.to_wire()``), validated."""
+        return protocol.chat_body_wire(
             options.message,
             time_zone=options.time_zone or self.default_time_zone,
             files=options.files,
@@ -192,7 +193,8 @@ class ClientCore:
             allowed_file_hosts=self.settings.file_hosts,
         )
 
-    def turn_flow(self, conversation_id: str, body: ChatRequest, *, stream: bool, from_service: bool = False) -> Flow:
+    def turn_flow(self, conversation_id: str, body: ChatRequest | dict[str, Any], *, stream: bool,
+                  from_service: bool = False) -> Flow:
         """``from_service``: the id was just returned by the service (used as returned)."""
         request = protocol.build_turn_request(self.endpoint, conversation_id, body, stream=stream,
                                               from_service=from_service)
@@ -267,10 +269,10 @@ class ClientCore:
 
     @staticmethod
     def answer(received: Received, options: TurnOptions) -> Answer:
-        conversation = protocol.parse_conversation(received.body or b"", request_id=received.request_id)
+        request_id = received.request_id  # a header look-up each time it is read
+        conversation = protocol.parse_conversation(received.body or b"", request_id=request_id)
         reply = find_reply(conversation, options.message)
-        return build_answer(conversation, reply, external_title=options.external_title(),
-                            request_id=received.request_id)
+        return build_answer(conversation, reply, external_title=options.external_title(), request_id=request_id)
 
     @staticmethod
     def stream_reader(options: TurnOptions, received: Received) -> StreamReader:

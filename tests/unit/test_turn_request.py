@@ -143,3 +143,51 @@ def test_a_turn_body_reused_for_a_time_zone_is_not_shared_between_turns() -> Non
         b'{"message":{"text":"second"},"locationHint":{"timeZone":"Asia/Tokyo"}}',
         b'{"message":{"text":"third"},"locationHint":{"timeZone":"UTC"}}',
     ]
+
+
+def test_new_request_id_is_a_uuid4_as_str_formats_it() -> None:
+    from copilot_tools._protocol import new_request_id
+
+    ids = [new_request_id() for _ in range(2000)]
+    for value in ids:
+        parsed = uuid.UUID(value)
+        assert str(parsed) == value and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    assert len(set(ids)) == len(ids)
+    assert {value[19] for value in ids} == set("89ab")  # every variant nibble turns up
+
+
+@pytest.mark.parametrize("arguments", [
+    dict(),
+    dict(web_search=True), dict(web_search=False), dict(web_search=1), dict(web_search="yes"),
+    dict(files=None), dict(files=[]), dict(additional_context=None), dict(additional_context=[]),
+    dict(files="https://contoso.sharepoint.com/a.docx"), dict(additional_context="ctx"),
+    dict(files=["https://contoso.sharepoint.com/a.docx"], web_search=False),
+    dict(additional_context=[{"text": "t", "description": "d"}], web_search=None),
+    dict(time_zone="Europe/Paris"), dict(message="é 📅\n\tline"),
+])
+def test_the_written_out_body_is_what_the_models_dump(arguments: dict) -> None:
+    from copilot_tools._protocol import build_chat_body, chat_body_wire
+
+    arguments = {"message": "hi", "time_zone": "UTC", **arguments}
+    message = arguments.pop("message")
+    wire = chat_body_wire(message, **arguments)
+    expected = build_chat_body(message, **arguments).to_wire()
+    assert wire == expected and list(wire) == list(expected)
+    assert httpx.Request("POST", BASE, json=wire).content == httpx.Request("POST", BASE, json=expected).content
+
+
+@pytest.mark.parametrize("arguments", [
+    dict(message=""), dict(message=" "), dict(message="a\x00b"), dict(message="\ud83d"), dict(message=3),
+    dict(time_zone="Nowhere/Land"), dict(time_zone="posixrules"), dict(time_zone=None), dict(time_zone=["UTC"]),
+    dict(message="", time_zone="Nowhere/Land"), dict(files=["https://evil.com/x"]), dict(additional_context=[""]),
+])
+def test_the_written_out_body_refuses_what_the_models_refuse(arguments: dict) -> None:
+    from copilot_tools._protocol import build_chat_body, chat_body_wire
+
+    arguments = {"message": "hi", "time_zone": "UTC", **arguments}
+    message = arguments.pop("message")
+    with pytest.raises(ValueError) as expected:
+        build_chat_body(message, **arguments)
+    with pytest.raises(ValueError) as got:
+        chat_body_wire(message, **arguments)
+    assert type(got.value) is type(expected.value) and str(got.value) == str(expected.value)
