@@ -13,6 +13,7 @@ included, and ends it with ``DeadlineExceededError``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 import warnings
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
@@ -108,9 +109,14 @@ class _ClientOptions(Generic[_Http]):
             timeout=timeout, deadline=deadline, max_retries=max_retries, headers=headers,
         )
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else self._new_pool(http_timeout(self._core.settings))
+        if http_client is not None:
+            self._http = http_client
+        else:  # the pool sends our User-Agent by itself (ClientCore._attempt_headers says why)
+            user_agent = self._core.headers["User-Agent"]
+            self._http = self._new_pool(http_timeout(self._core.settings), {"User-Agent": user_agent})
+            self._core = dataclasses.replace(self._core, pool_user_agent=user_agent)
 
-    def _new_pool(self, timeout: httpx.Timeout) -> _Http:
+    def _new_pool(self, timeout: httpx.Timeout, headers: dict[str, str]) -> _Http:
         raise NotImplementedError
 
     def with_options(self, **options: Unpack[ClientOptionKeywords]) -> Self:
@@ -171,8 +177,8 @@ class CopilotClient(_ClientOptions[httpx.Client]):
     ``RetrievalKeywords``: a type checker refuses a misspelled one, and so does the call.
     """
 
-    def _new_pool(self, timeout: httpx.Timeout) -> httpx.Client:
-        return httpx.Client(timeout=timeout, follow_redirects=False)
+    def _new_pool(self, timeout: httpx.Timeout, headers: dict[str, str]) -> httpx.Client:
+        return httpx.Client(timeout=timeout, headers=headers, follow_redirects=False)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -292,8 +298,8 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
     ``http_client`` is an ``httpx.AsyncClient``.
     """
 
-    def _new_pool(self, timeout: httpx.Timeout) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    def _new_pool(self, timeout: httpx.Timeout, headers: dict[str, str]) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=False)
 
     async def aclose(self) -> None:
         if self._owns_http:

@@ -191,3 +191,48 @@ def test_the_written_out_body_refuses_what_the_models_refuse(arguments: dict) ->
     with pytest.raises(ValueError) as got:
         chat_body_wire(message, **arguments)
     assert type(got.value) is type(expected.value) and str(got.value) == str(expected.value)
+
+
+def _sync_scenario(client: CopilotClient) -> None:
+    client.chat(CID, "hi")
+    client.ask("hi", **ARGUMENTS)  # type: ignore[arg-type]
+    client.with_options(headers={"X-A": "1"}).chat(CID, "hi")
+    client.chat(CID, "hi")
+    with client.stream(CID, "hi") as stream:
+        list(stream)
+
+
+def test_the_clients_own_pool_sends_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The own pool carries the User-Agent itself (ClientCore._attempt_headers); the bytes must not move.
+    import respx
+
+    monkeypatch.setattr("copilot_tools.client.time.sleep", lambda seconds: None)
+    recorder = _Recorder()
+    with respx.mock(assert_all_called=False) as router:
+        router.route().mock(side_effect=recorder)
+        with CopilotClient(base_url=BASE, token="t", time_zone="UTC") as client:
+            _sync_scenario(client)
+    recorder.check()
+
+
+@pytest.mark.parametrize("headers", [
+    {"User-Agent": "custom/1"}, {"user-agent": "custom/1"}, {"USER-AGENT": "custom/1", "X-B": "2"},
+    {"X-B": "2", "Accept": "application/json"},
+])
+def test_caller_headers_go_out_as_before_with_either_pool(headers: dict[str, str]) -> None:
+    import respx
+
+    sent = []
+    for own_pool in (False, True):
+        recorder = _Recorder()
+        with respx.mock(assert_all_called=False) as router:
+            router.route().mock(side_effect=recorder)
+            http = None if own_pool else httpx.Client()
+            with CopilotClient(base_url=BASE, token="t", time_zone="UTC", headers=headers, http_client=http) as client:
+                client.chat(CID, "hi")
+                client.with_options(headers={"X-C": "3"}).chat(CID, "hi")
+            if http is not None:
+                http.close()
+        sent.append([[pair for pair in r.headers.raw if pair[0] != b"client-request-id"] for r in recorder.requests])
+    assert sent[0] == sent[1]
+    assert all(any(name.lower() == b"user-agent" for name, _ in raw) for raw in sent[1])
