@@ -17,11 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypedDict
 from urllib.parse import SplitResult, quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
+from typing_extensions import Unpack
 
 from copilot_tools import _json
 from copilot_tools._net import is_loopback_host
@@ -460,15 +461,16 @@ def build_chat_body(
     )
 
 
-def chat_body_wire(
-    message: str,
-    *,
-    time_zone: str,
-    files: Sequence[str] = (),
-    web_search: bool | None = None,
-    additional_context: Sequence[str | Mapping[str, str] | ContextMessage] = (),
-    allowed_file_hosts: Sequence[str] = DEFAULT_FILE_HOSTS,
-) -> dict[str, Any]:
+class ChatBodyOptions(TypedDict, total=False):
+    """The optional arguments of ``build_chat_body``, as ``chat_body_wire`` passes them on."""
+
+    files: Sequence[str]
+    web_search: bool | None
+    additional_context: Sequence[str | Mapping[str, str] | ContextMessage]
+    allowed_file_hosts: Sequence[str]
+
+
+def chat_body_wire(message: str, *, time_zone: str, **options: Unpack[ChatBodyOptions]) -> dict[str, Any]:
     """``build_chat_body(...).to_wire()``: the ``/chat`` body as sent, validated the same way.
 
     A turn without files or context (nearly all of them) is written out as the dict ``to_wire``
@@ -477,15 +479,16 @@ def chat_body_wire(
     ``web_search`` take this path (pydantic would also read ``1`` or ``"yes"``); anything else
     goes through the models. tests/unit/test_turn_request.py pins the bytes sent.
     """
-    if _nothing(files) and _nothing(additional_context) and (web_search is None or type(web_search) is bool):
+    web_search = options.get("web_search")
+    if (_nothing(options.get("files")) and _nothing(options.get("additional_context"))
+            and (web_search is None or type(web_search) is bool)):
         validate_message(message)
         validate_time_zone(time_zone)
         body: dict[str, Any] = {"message": {"text": message}, "locationHint": {"timeZone": time_zone}}
         if web_search is not None:
             body["contextualResources"] = {"webContext": {"isWebEnabled": web_search}}
         return body
-    return build_chat_body(message, time_zone=time_zone, files=files, web_search=web_search,
-                           additional_context=additional_context, allowed_file_hosts=allowed_file_hosts).to_wire()
+    return build_chat_body(message, time_zone=time_zone, **options).to_wire()
 
 
 def _nothing(value: object) -> bool:
