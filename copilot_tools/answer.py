@@ -498,9 +498,9 @@ def normalize_message(
     for position, attribution in enumerate(citation_attrs):
         if position in used_positions or attribution.see_more_web_url in cited_urls:
             continue
-        citations[next_index] = fields = _from_attribution(attribution, next_index, None, cited=False)
-        if fields["url"]:
-            cited_urls.add(fields["url"])
+        citations[next_index] = uncited = _from_attribution(attribution, next_index, None, cited=False)
+        if uncited["url"]:
+            cited_urls.add(uncited["url"])
         next_index += 1
 
     fields: _Fields = {
