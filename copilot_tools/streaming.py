@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from copilot_tools import _json
 from copilot_tools._sse import ServerSentEvent, SSEDecoder
 from copilot_tools._text import encodable, is_encodable
-from copilot_tools._wire import Conversation, ResponseMessage, validate_json_fast
+from copilot_tools._wire import Conversation, ResponseMessage, validate_json_fast, validate_python_fast
 from copilot_tools.answer import Answer, GrowingClean, find_reply, normalize_message, stable_prefix
 from copilot_tools.errors import EmptyResponseError, ResponseDeclinedError, StreamInterruptedError
 
@@ -271,7 +271,11 @@ def _read_snapshot(obj: Any, text: str, bounded: bool) -> tuple[Conversation, bo
         # The same attribute names as the validated models, read by the same find_reply.
         return cast(Conversation, plain), False
     value = obj if bounded else _json.bound(obj, text)
-    return Conversation.model_validate(value), _count_missing(value)
+    # (the model's validator without its tolerant wrappers first: see validate_python_fast)
+    snapshot = validate_python_fast(Conversation, value)
+    if snapshot is None:
+        snapshot = Conversation.model_validate(value)
+    return snapshot, _count_missing(value)
 
 
 def _read_final(text: str) -> Conversation | None:

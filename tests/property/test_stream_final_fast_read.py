@@ -1,7 +1,9 @@
 """Property: the final snapshot read in one step (``streaming._read_final``) reads as the former path.
 
 The stream assembler reads an event whose first ``"turnCount"`` is positive with pydantic's own JSON
-parser (``_wire.validate_json_fast``) instead of ``json.loads`` and the tolerant validation. Whatever
+parser (``_wire.validate_json_fast``) instead of ``json.loads`` and the tolerant validation, and
+validates the other snapshots it validates without the tolerant wrappers first
+(``_wire.validate_python_fast``). Whatever
 the snapshots hold (odd counts, odd fields, lone surrogate escapes, pretty or compact JSON, several
 values in one event), the events, the answer, the warnings and the errors must be exactly those of
 the former path.
@@ -74,7 +76,8 @@ def test_reading_the_final_snapshot_in_one_step_changes_nothing(
     sse = [ServerSentEvent("".join(dumped(value, indent, surrogate) for value in values), str(n))
            for n, values in enumerate(events)]
     fast = said(sse)
-    with mock.patch.object(streaming, "_read_final", lambda text: None):  # the former path
+    with (mock.patch.object(streaming, "_read_final", lambda text: None),  # the former path
+          mock.patch.object(streaming, "validate_python_fast", lambda model, value: None)):
         assert fast == said(sse)
 
 
