@@ -151,9 +151,11 @@ class SSEDecoder:
 
         Such a line's value is joined straight from the pieces, and read as ``_line`` reads a data
         line; the rest, from its line end on, is read as any text. Joined whole first, the value
-        was copied twice (the join, then the event's slice of it): a 16 MB event on one line in
-        4 KiB chunks went from 2.4x json.loads of its JSON to 1.9x. It holds only at the start of
-        a line (nothing pending) and when that line ends with LF: a CR may be half of a CRLF.
+        was copied twice (the join, then the event's slice of it): a 16 MB event on one line, read
+        with the assembler, took 17.5 ms in 4 KiB chunks and 34.5 ms in 1.5 KiB ones, now 14.3 ms and
+        18.9 ms (json.loads of its JSON: ~6 ms). It holds only at the start of a line (nothing
+        pending) and when that line ends with LF: a CR before it ends the line, or is half of a CRLF.
+        tests/property/test_sse_long_data_line.py holds it to reading the joined text.
         """
         first = texts[0]
         if (

@@ -291,7 +291,7 @@ def _read_final(text: str) -> Conversation | None:
     final snapshot's missing count means nothing (``_count_missing``). Only up to 64 K characters:
     pydantic's parser builds long strings slower than ``json.loads`` (a 4 MB reply: 2.6 ms against
     1.5 ms the former way), and a big event is mostly one long reply. tests/property/
-    test_stream_plain_snapshots.py holds this to the former path.
+    test_stream_final_fast_read.py holds this to the former path.
     """
     if len(text) > _FINAL_FAST_UP_TO:
         return None
