@@ -133,6 +133,25 @@ def validate_json_fast(model: type[_Model], body: bytes) -> _Model | None:
     return result
 
 
+def validate_python_fast(model: type[_Model], value: Any) -> _Model | None:
+    """``model`` validated from ``value`` (as ``_json`` parsed it) when nothing needs the tolerant path; else None.
+
+    ``validate_json_fast`` for a value already parsed: the model's validator without the ``_tolerant``
+    wrappers, so the same instances result where no repair is needed, and None (the caller then
+    takes the tolerant path, which decides everything, warnings included) where one is. For a
+    stream's last event, which the SSE decoder parses to know it is whole: 7.7 us instead of 9.6 us
+    for the captured stream's, 22 us instead of 30 us for the reference's (pretty, with dates).
+    """
+    validator = _PLAIN[model] if model in _PLAIN else _plain_validator(model)
+    if validator is None:
+        return None
+    try:
+        result: _Model = validator.validate_python(value)
+    except ValidationError:
+        return None
+    return result
+
+
 def _plain_validator(model: type[BaseModel]) -> SchemaValidator | None:
     """``model``'s validator built from its core schema with each ``_read_tolerantly`` wrapper
     replaced by the schema it wraps; None when there is none to remove or another wrap is left

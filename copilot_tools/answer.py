@@ -491,13 +491,16 @@ def normalize_message(
     if marked:
         text = _MARKER.sub(replace, text)
     # Sources the reply used without a marker (a grounding file it summarised) still count.
+    # One already cited (by a non-empty URL) is not listed again. The URLs are kept in a set: testing
+    # each source against every citation so far was quadratic (8,000 sources: 2.3 s).
     next_index = len(citations) + 1
+    cited_urls = {c.get("url") for c in citations.values() if c.get("url")}
     for position, attribution in enumerate(citation_attrs):
-        if position in used_positions:
+        if position in used_positions or attribution.see_more_web_url in cited_urls:
             continue
-        if any(c.get("url") and c.get("url") == attribution.see_more_web_url for c in citations.values()):
-            continue
-        citations[next_index] = _from_attribution(attribution, next_index, None, cited=False)
+        citations[next_index] = uncited = _from_attribution(attribution, next_index, None, cited=False)
+        if uncited["url"]:
+            cited_urls.add(uncited["url"])
         next_index += 1
 
     fields: _Fields = {
