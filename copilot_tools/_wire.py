@@ -123,14 +123,7 @@ def validate_json_fast(model: type[_Model], body: bytes) -> _Model | None:
     """
     if body.count(b"{") + body.count(b"[") > MAX_DEPTH:
         return None
-    validator = _PLAIN[model] if model in _PLAIN else _plain_validator(model)
-    if validator is None:
-        return None
-    try:
-        result: _Model = validator.validate_json(body)
-    except ValidationError:
-        return None
-    return result
+    return _read_plainly(model, body, from_json=True)
 
 
 def validate_python_fast(model: type[_Model], value: Any) -> _Model | None:
@@ -142,11 +135,16 @@ def validate_python_fast(model: type[_Model], value: Any) -> _Model | None:
     stream's last event, which the SSE decoder parses to know it is whole: 7.7 us instead of 9.6 us
     for the captured stream's, 22 us instead of 30 us for the reference's (pretty, with dates).
     """
+    return _read_plainly(model, value, from_json=False)
+
+
+def _read_plainly(model: type[_Model], value: Any, *, from_json: bool) -> _Model | None:
+    """``value`` (JSON bytes, or what ``_json`` parsed) through ``model``'s plain validator; None where it refuses."""
     validator = _PLAIN[model] if model in _PLAIN else _plain_validator(model)
     if validator is None:
         return None
     try:
-        result: _Model = validator.validate_python(value)
+        result: _Model = validator.validate_json(value) if from_json else validator.validate_python(value)
     except ValidationError:
         return None
     return result
