@@ -17,3 +17,9 @@ def report(figure: str, ratio: float, goal: float | None, detail: str = "", *, h
     """Print the figure's ``BENCH`` line (stdout, flushed)."""
     record = {"figure": figure, "ratio": round(ratio, 3), "goal": goal, "higher": higher, "detail": detail}
     print(PREFIX + json.dumps(record), flush=True)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank; NaN when there are none)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._report import report
+from benchmarks._report import percentile, report
 from benchmarks.emulator_throughput import emulator
 
 QUESTION = "What is the per diem for New York?"
@@ -85,11 +85,6 @@ async def gather(jobs) -> tuple[list[float], int]:  # type: ignore[no-untyped-de
     return times, len(results) - len(times)
 
 
-def p99(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else float("nan")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--streams", type=int, default=1000)
@@ -116,8 +111,9 @@ def main() -> None:
                 our_errors += errors
     for name, samples, errors in (("bare httpx", bare, bare_errors), ("AsyncCopilotClient", ours, our_errors)):
         median = statistics.median(samples) if samples else float("nan")
-        print(f"{name:>19}: 2 x {args.streams} streams, {errors} errors, p50 {median:.2f} s, p99 {p99(samples):.2f} s")
-    ratio = p99(ours) / p99(bare)
+        p99 = percentile(samples, 0.99)
+        print(f"{name:>19}: 2 x {args.streams} streams, {errors} errors, p50 {median:.2f} s, p99 {p99:.2f} s")
+    ratio = percentile(ours, 0.99) / percentile(bare, 0.99)
     print(f"p99 ratio (client / bare): {ratio:.2f}")
     report(f"{args.streams} concurrent streams, p99", ratio, 1.1, f"{our_errors} errors (bare {bare_errors})")
 

@@ -38,6 +38,7 @@ import psutil
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from benchmarks._report import percentile
 from benchmarks.emulator_throughput import emulator
 from copilot_tools import AsyncCopilotClient, Settings
 from tests.replicas.processes import RedisProcess, free_port, stop_process, wait_for_port
@@ -84,11 +85,6 @@ class RoundRobin(httpx2.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def direct(endpoint: str, users: int) -> list[float]:
