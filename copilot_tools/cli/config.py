@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
 from copilot_tools.cli.common import PREFERENCES, config_path, load_settings, preference
 
 if TYPE_CHECKING:
@@ -48,6 +46,8 @@ Row = tuple[str, Any, str]
 
 def rows(args: argparse.Namespace) -> list[Row]:
     """The client settings, then the CLI's own preferences, each with its value and source."""
+    from pydantic import SecretStr  # here, not at import: `config --help` needs no pydantic
+
     settings = load_settings(args)
     table: list[Row] = []
     for name in type(settings).model_fields:
