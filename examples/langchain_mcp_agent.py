@@ -43,6 +43,7 @@ with warnings.catch_warnings():
     from langchain.mcp import MCPAdapter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _copilot_mcp import copilot_mcp_target  # noqa: E402  (the server, in-process or over stdio)
 from langchain_agent import SYSTEM_PROMPT, ScriptedModel  # noqa: E402  (the sibling example)
 
 COPILOT_TOOLS = {"ask_copilot", "ask_with_files", "continue_conversation"}
@@ -56,22 +57,7 @@ async def copilot_mcp_tools(
 
     ``endpoint``/``token`` point the server at a Copilot (None: its configuration).
     """
-    target: Any
-    if stdio:
-        from fastmcp.client.transports import StdioTransport
-
-        env = dict(os.environ)
-        if endpoint:
-            env["COPILOT_TOOLS_ENDPOINT"] = endpoint
-        if token:
-            env["COPILOT_TOOLS_ACCESS_TOKEN"] = token
-        target = StdioTransport(command=sys.executable, args=["-m", "copilot_tools", "mcp"], env=env)
-    else:
-        from copilot_tools.mcp.server import build_server
-        from copilot_tools.settings import Settings
-
-        target = build_server(Settings.load({"endpoint": endpoint, "access_token": token}))
-    async with MCPAdapter(target) as adapter:
+    async with MCPAdapter(copilot_mcp_target(endpoint, stdio=stdio, token=token)) as adapter:
         yield await adapter.list_tools()
 
 

@@ -31,6 +31,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from mcp.types import TextContent
@@ -48,6 +49,9 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models import Model
 from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _copilot_mcp import copilot_mcp_target  # noqa: E402  (the server, in-process or over stdio; shared)
 
 INSTRUCTIONS = (
     "Answer questions about the user's work with Microsoft 365 Copilot's tools and cite its sources "
@@ -90,17 +94,7 @@ class CopilotToolset(MCPToolset[Any]):
 
 def copilot_toolset(endpoint: str | None, *, stdio: bool, token: str | None = None) -> CopilotToolset:
     """The Copilot MCP server as a Pydantic AI toolset (``endpoint``/``token``: None = the configuration)."""
-    if stdio:
-        from fastmcp.client.transports import StdioTransport
-
-        env = dict(os.environ)
-        env.update({k: v for k, v in {"COPILOT_TOOLS_ENDPOINT": endpoint,
-                                      "COPILOT_TOOLS_ACCESS_TOKEN": token}.items() if v})
-        return CopilotToolset(StdioTransport(command=sys.executable, args=["-m", "copilot_tools", "mcp"], env=env))
-    from copilot_tools.mcp.server import build_server
-    from copilot_tools.settings import Settings
-
-    return CopilotToolset(build_server(Settings.load({"endpoint": endpoint, "access_token": token})))
+    return CopilotToolset(copilot_mcp_target(endpoint, stdio=stdio, token=token))
 
 
 def copilot_citations(messages: Sequence[ModelMessage]) -> list[dict[str, Any]]:
