@@ -109,7 +109,12 @@ def _check(body: Any, base: str) -> RetrievalRequest:
     _check_configuration(body, source, base)
     maximum = body.get("maximumNumberOfResults")
     if maximum is not None:
-        number = int(maximum) if isinstance(maximum, str) and maximum.strip().isdigit() else maximum
+        number = maximum
+        if isinstance(maximum, str) and maximum.strip().isdigit():
+            try:
+                number = int(maximum)
+            except ValueError:  # digits int() refuses: a superscript, or more than Python converts
+                pass
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_RESULTS:
             raise bad_request(f"maximumNumberOfResults must be a whole number from 1 to {MAX_RESULTS}.")
     metadata = body.get("resourceMetadata")

@@ -96,6 +96,9 @@ def test_a_deeply_nested_filter_runs_unscoped_with_a_warning(http: httpx.Client,
           "dataSourceConfiguration": {"externalItem": {"connections": []}}}, "externalItem"),
         ({"queryString": VPN, "dataSource": "sharePoint", "maximumNumberOfResults": 26}, "25"),
         ({"queryString": VPN, "dataSource": "sharePoint", "maximumNumberOfResults": "ten"}, "25"),
+        # digits int() refuses (a superscript; more than Python converts): 400, not the emulator's 500
+        ({"queryString": VPN, "dataSource": "sharePoint", "maximumNumberOfResults": "\u00b2"}, "25"),
+        ({"queryString": VPN, "dataSource": "sharePoint", "maximumNumberOfResults": "1" * 5000}, "25"),
         ({"queryString": VPN, "dataSource": "sharePoint", "resourceMetadata": "title"}, "resourceMetadata"),
     ],
 )
