@@ -132,9 +132,13 @@ def parse_faults(spec: str) -> tuple[Fault, ...]:
             if key == "in" and value.lower() != "batch":
                 raise FaultSpecError(f"fault {name!r}: in= only takes 'batch', not {value!r}")
             if key in _INT_PARAMS:
-                if not value.isdigit():
-                    raise FaultSpecError(f"fault {name!r}: {key} must be a whole number, not {value!r}")
-                params.append((key, int(value)))
+                try:
+                    number = int(value) if value.isdigit() else -1
+                except ValueError:  # digits int() refuses: a superscript, or more than Python converts
+                    number = -1
+                if number < 0:
+                    raise FaultSpecError(f"fault {name!r}: {key} must be a whole number, not {value[:20]!r}")
+                params.append((key, number))
             else:
                 params.append((key, value))
         faults.append(Fault(name, tuple(params)))

@@ -96,8 +96,9 @@ def test_latency_still_answers(api: Api) -> None:
 
 
 def test_unknown_fault_or_parameter_is_400(api: Api) -> None:
-    for spec in ("explode", "throttle;colour=red", "cut;after=x"):
-        response = api.turn(MEETING, headers={"x-emulator-fault": spec})
+    # "\xb2" (a superscript two) and 5000 digits: digits int() refuses, a 400 all the same
+    for spec in ("explode", "throttle;colour=red", "cut;after=x", "cut;after=\xb2", "cut;after=" + "1" * 5000):
+        response = api.turn(MEETING, headers={"x-emulator-fault": spec.encode("latin-1")})
         assert response.status_code == 400 and "x-emulator-fault" in response.json()["error"]["message"]
 
 
