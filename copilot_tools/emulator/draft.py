@@ -108,7 +108,7 @@ class Reply:
         annotations = [
             _attribution("annotation", "", url) for kind, name, url in self.entities if (kind, name) in names
         ]
-        numbers = [int(m) for m in MARKER.findall(partial) if m.isdigit()]
+        numbers = [int(m) for m in MARKER.findall(partial) if m.isdecimal()]  # what int() reads ("²" is a digit, not)
         shown = max(numbers, default=0) if text is not None else self.marked
         cited = list(self.citations[:shown]) + list(self.citations[self.marked :])
         citations = [
@@ -126,7 +126,7 @@ class Reply:
 
         def marker(match: re.Match[str]) -> str:
             value = match.group(1)
-            if value.isdigit() and 0 < int(value) <= len(self.citations):
+            if value.isdecimal() and 0 < int(value) <= len(self.citations):
                 return f" [{value}]({self.citations[int(value) - 1].url})"
             return match.group(0)
 
