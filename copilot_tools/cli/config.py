@@ -50,13 +50,10 @@ def rows(args: argparse.Namespace) -> list[Row]:
 
     settings = load_settings(args)
     table: list[Row] = []
-    for name in type(settings).model_fields:
-        if name == "sources":
-            continue
+    for name, text, source in settings.describe():  # its fields, sources and secrets; typed values here
         value: Any = getattr(settings, name)
-        source = settings.sources.get(name, "default")
         if isinstance(value, SecretStr):
-            value = SECRET
+            value = text  # never the secret: describe's "set (hidden)"
         elif isinstance(value, tuple):
             value = list(value)
         if value is None and source == "default":
@@ -76,10 +73,6 @@ def rows(args: argparse.Namespace) -> list[Row]:
         value, source = preference(args, name) if name != "json" else _json_preference(args)
         table.append((name, value, source))
     return table
-
-
-#: How a secret that is set is shown (never its value).
-SECRET = "set (hidden)"
 
 
 def _effective_default(name: str, settings: Settings) -> tuple[Any, str]:
