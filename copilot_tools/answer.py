@@ -67,11 +67,11 @@ class SensitivityLabel(_Model):
         if label is None or label.is_empty:
             return None
         return cls(
-            id=label.sensitivity_label_id,
-            name=label.display_name,
-            tooltip=label.tooltip,
+            id=_encodable_kept(label.sensitivity_label_id),
+            name=_encodable_kept(label.display_name),
+            tooltip=_encodable_kept(label.tooltip),
             priority=label.priority,
-            color=label.color,
+            color=_encodable_kept(label.color),
             is_encrypted=label.is_encrypted,
         )
 
@@ -508,11 +508,11 @@ def normalize_message(
         "raw_text": raw,
         "citations": tuple(citations[i] for i in sorted(citations)),
         "entities": tuple(_entities(raw, annotation_attrs, card_named)),
-        "conversation_id": conversation_id,
+        "conversation_id": encodable(conversation_id),
         "turn_count": turn_count,
         "sensitivity_label": SensitivityLabel.from_wire(message.sensitivity_label),
-        "message_id": message.id,
-        "state": state,
+        "message_id": _encodable_kept(message.id),
+        "state": _encodable_kept(state),
         # Raw structures leave as the wire sent them, but encodable and bounded like the rest
         # (free when they came through _json already; a copy only when something needed fixing).
         "adaptive_cards": tuple(_json.sanitize(list(message.adaptive_cards))),
@@ -591,3 +591,8 @@ def _reply_rank(message: ResponseMessage) -> tuple[bool, bool]:
 
 def _encodable_or_none(value: str | None) -> str | None:
     return encodable(value) if value else None
+
+
+def _encodable_kept(value: str | None) -> str | None:
+    """``value`` made encodable, an empty string kept as it is (unlike ``_encodable_or_none``)."""
+    return None if value is None else encodable(value)
