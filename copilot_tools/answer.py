@@ -406,20 +406,33 @@ def _citation_for(
     index: int,
     citations: list[Attribution],
     card_numbered: dict[str, str],
+    first_by_url: dict[str | None, int],
     external_title: str,
 ) -> tuple[_Fields, int | None]:
+    """The fields of the citation for ``marker``, and the position of its attribution if it has one.
+
+    ``first_by_url``: the position of the first citation with each URL (``_first_by_url``).
+    """
     if marker == EXTERNAL_MARKER:
         return {"index": index, "title": external_title, "source": "external", "marker": marker}, None
     position: int | None = None
     card_url = card_numbered.get(marker)
     if card_url is not None:
-        position = next((i for i, a in enumerate(citations) if a.see_more_web_url == card_url), None)
+        position = first_by_url.get(card_url)
     # isdecimal, not isdigit: int() refuses "²", and a marker of 4,300 digits or more (reply text).
     if position is None and marker.isdecimal() and len(marker) <= 18 and 0 < int(marker) <= len(citations):
         position = int(marker) - 1
     if position is None:
         return {"index": index, "url": card_url, "marker": marker}, None
     return _from_attribution(citations[position], index, marker, cited=True), position
+
+
+def _first_by_url(citations: list[Attribution]) -> dict[str | None, int]:
+    """The position of the first of ``citations`` with each ``see_more_web_url``."""
+    first: dict[str | None, int] = {}
+    for position, attribution in enumerate(citations):
+        first.setdefault(attribution.see_more_web_url, position)
+    return first
 
 
 def _from_attribution(attribution: Attribution, index: int, marker: str | None, *, cited: bool) -> _Fields:
@@ -477,12 +490,16 @@ def normalize_message(
     numbering = _Numbering()
     citations: dict[int, _Fields] = {}
     used_positions: set[int] = set()
+    # A card's numbered link is matched to the first citation with its URL, looked up rather than
+    # searched for each marker (quadratic: 8,000 markers and sources took 2.4 s).
+    first_by_url = _first_by_url(citation_attrs) if card_numbered else {}
 
     def replace(match: re.Match[str]) -> str:
         marker = match.group(1)
         index = numbering.number(marker)
         if index not in citations:
-            citation, position = _citation_for(marker, index, citation_attrs, card_numbered, external_title)
+            citation, position = _citation_for(marker, index, citation_attrs, card_numbered, first_by_url,
+                                               external_title)
             citations[index] = citation
             if position is not None:
                 used_positions.add(position)
