@@ -84,7 +84,11 @@ def iter_values(text: str, *, max_depth: int = MAX_DEPTH) -> Iterator[Any]:
     from the SSE decoder, which never makes one, and scanning every event for them would cost
     more than parsing it (the normaliser makes what leaves the package encodable in any case).
     """
-    text = without_lone_surrogates(text)
+    return _iter_rewritten(without_lone_surrogates(text), max_depth)
+
+
+def _iter_rewritten(text: str, max_depth: int) -> Iterator[Any]:
+    """:func:`iter_values` of a ``text`` whose lone surrogate escapes are rewritten already."""
     index = 0
     length = len(text)
     while True:
@@ -116,7 +120,7 @@ def values_unbounded(text: str) -> tuple[tuple[Any, ...], bool]:
     try:
         return (json.loads(text),), False
     except (ValueError, RecursionError):
-        return tuple(iter_values(text)), True
+        return tuple(_iter_rewritten(text, MAX_DEPTH)), True  # (rewritten above: not scanned again)
 
 
 def bound(value: Any, text: str, *, max_depth: int = MAX_DEPTH) -> Any:

@@ -14,6 +14,7 @@ logged warning instead of failing the whole reply. Request models stay strict.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -250,7 +251,9 @@ def _existing_path(root: Any, loc: tuple[Any, ...], copies: dict[int, Any],
     return path
 
 
-_WARNED: dict[str, None] = {}  # recent kinds of odd value, so a stream does not repeat one per event
+# Recent kinds of odd value, so a stream does not repeat one per event. The oldest goes with one
+# popitem, a single step under the GIL: clients in several threads never pop the same key twice.
+_WARNED: OrderedDict[str, None] = OrderedDict()
 
 
 def _warn(model: str, loc: tuple[Any, ...], value: Any, action: str) -> None:
@@ -260,7 +263,7 @@ def _warn(model: str, loc: tuple[Any, ...], value: Any, action: str) -> None:
     first = kind not in _WARNED
     if first:
         if len(_WARNED) >= 256:
-            _WARNED.pop(next(iter(_WARNED)))
+            _WARNED.popitem(last=False)
         _WARNED[kind] = None
     logger.log(logging.WARNING if first else logging.DEBUG, "the service sent an odd %s.%s (%s); %s", model,
                where, shown if len(shown) <= 60 else shown[:57] + "...", action)

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 
 from copilot_tools import _json
 from copilot_tools._schema import array_of, object_of, prop
 from copilot_tools._text import encodable
 from copilot_tools._wire import RESPONSE_MESSAGE_TYPE, Attribution, Conversation, ResponseMessage
 from copilot_tools._wire import SensitivityLabel as WireSensitivityLabel
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 # Every pattern here is linear: where a match may start, the text it then consumes cannot hold
 # another start of the same pattern, so no character is scanned from more than one start.
@@ -67,11 +70,11 @@ class SensitivityLabel(_Model):
         if label is None or label.is_empty:
             return None
         return cls(
-            id=label.sensitivity_label_id,
-            name=label.display_name,
-            tooltip=label.tooltip,
+            id=_encodable_kept(label.sensitivity_label_id),
+            name=_encodable_kept(label.display_name),
+            tooltip=_encodable_kept(label.tooltip),
             priority=label.priority,
-            color=label.color,
+            color=_encodable_kept(label.color),
             is_encrypted=label.is_encrypted,
         )
 
@@ -406,20 +409,33 @@ def _citation_for(
     index: int,
     citations: list[Attribution],
     card_numbered: dict[str, str],
+    first_by_url: dict[str | None, int],
     external_title: str,
 ) -> tuple[_Fields, int | None]:
+    """The fields of the citation for ``marker``, and the position of its attribution if it has one.
+
+    ``first_by_url``: the position of the first citation with each URL (``_first_by_url``).
+    """
     if marker == EXTERNAL_MARKER:
         return {"index": index, "title": external_title, "source": "external", "marker": marker}, None
     position: int | None = None
     card_url = card_numbered.get(marker)
     if card_url is not None:
-        position = next((i for i, a in enumerate(citations) if a.see_more_web_url == card_url), None)
+        position = first_by_url.get(card_url)
     # isdecimal, not isdigit: int() refuses "²", and a marker of 4,300 digits or more (reply text).
     if position is None and marker.isdecimal() and len(marker) <= 18 and 0 < int(marker) <= len(citations):
         position = int(marker) - 1
     if position is None:
         return {"index": index, "url": card_url, "marker": marker}, None
     return _from_attribution(citations[position], index, marker, cited=True), position
+
+
+def _first_by_url(citations: list[Attribution]) -> dict[str | None, int]:
+    """The position of the first of ``citations`` with each ``see_more_web_url``."""
+    first: dict[str | None, int] = {}
+    for position, attribution in enumerate(citations):
+        first.setdefault(attribution.see_more_web_url, position)
+    return first
 
 
 def _from_attribution(attribution: Attribution, index: int, marker: str | None, *, cited: bool) -> _Fields:
@@ -477,12 +493,16 @@ def normalize_message(
     numbering = _Numbering()
     citations: dict[int, _Fields] = {}
     used_positions: set[int] = set()
+    # A card's numbered link is matched to the first citation with its URL, looked up rather than
+    # searched for each marker (quadratic: 8,000 markers and sources took 2.4 s).
+    first_by_url = _first_by_url(citation_attrs) if card_numbered else {}
 
     def replace(match: re.Match[str]) -> str:
         marker = match.group(1)
         index = numbering.number(marker)
         if index not in citations:
-            citation, position = _citation_for(marker, index, citation_attrs, card_numbered, external_title)
+            citation, position = _citation_for(marker, index, citation_attrs, card_numbered, first_by_url,
+                                               external_title)
             citations[index] = citation
             if position is not None:
                 used_positions.add(position)
@@ -508,11 +528,11 @@ def normalize_message(
         "raw_text": raw,
         "citations": tuple(citations[i] for i in sorted(citations)),
         "entities": tuple(_entities(raw, annotation_attrs, card_named)),
-        "conversation_id": conversation_id,
+        "conversation_id": encodable(conversation_id),
         "turn_count": turn_count,
         "sensitivity_label": SensitivityLabel.from_wire(message.sensitivity_label),
-        "message_id": message.id,
-        "state": state,
+        "message_id": _encodable_kept(message.id),
+        "state": _encodable_kept(state),
         # Raw structures leave as the wire sent them, but encodable and bounded like the rest
         # (free when they came through _json already; a copy only when something needed fixing).
         "adaptive_cards": tuple(_json.sanitize(list(message.adaptive_cards))),
@@ -539,6 +559,8 @@ def _attributions_wire(attributions: list[Attribution]) -> list[dict[str, Any]]:
     """
     global _ATTRIBUTION_LIST
     if _ATTRIBUTION_LIST is None:
+        from pydantic import TypeAdapter  # (imported here: its module is not needed before, 0.25 ms at import)
+
         _ATTRIBUTION_LIST = TypeAdapter(list[Attribution])
     try:
         dumped: list[dict[str, Any]] = _ATTRIBUTION_LIST.dump_python(attributions, mode="json", by_alias=True,
@@ -591,3 +613,8 @@ def _reply_rank(message: ResponseMessage) -> tuple[bool, bool]:
 
 def _encodable_or_none(value: str | None) -> str | None:
     return encodable(value) if value else None
+
+
+def _encodable_kept(value: str | None) -> str | None:
+    """``value`` made encodable, an empty string kept as it is (unlike ``_encodable_or_none``)."""
+    return None if value is None else encodable(value)

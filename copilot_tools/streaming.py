@@ -87,7 +87,8 @@ class StreamAssembler:
         except (ValueError, ValidationError):
             # Each snapshot is whole, so one unreadable event loses nothing the next restores.
             self.malformed_events += 1
-            logger.warning("skipped a malformed stream event (id %s)", event.id)
+            # (The id persists across events and may be as long as a line: each warning shows its start only.)
+            logger.warning("skipped a malformed stream event (id %.40s)", event.id)
             return out
         for snapshot, count_missing in snapshots:
             out.extend(self._snapshot(snapshot, count_missing))

@@ -71,6 +71,7 @@ def test_a_data_line_over_many_chunks_reads_as_the_joined_text(body: bytes, repe
     b"data:" + b"w" * 1000 + b"\r" + b"w" * 10 + b"\n\n",  # a CR ends the line before the LF
     "data: é😀".encode() * 300 + b"\n  more\n\n",  # characters cut between chunks; a continuation line
     b"data: " + b"w" * 1000 + b"\n: comment\nevent: e\n\n",
+    (b"event: e\n\ndata: " + b"w" * 1000 + b"\n\n") * 2,  # the line begun inside a chunk read earlier
 ])
 @pytest.mark.parametrize("size", [6, 7, 10])
 @pytest.mark.parametrize("limit", [16 * 1024 * 1024, 900])
