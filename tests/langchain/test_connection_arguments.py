@@ -26,7 +26,7 @@ from copilot_tools.langchain import (
     CopilotRetrieveTool,
     CopilotToolkit,
 )
-from tests.langchain.test_standard_unit import BUSINESS_MODEL, MEETING
+from tests.langchain.standard_cases import BUSINESS_MODEL, MEETING
 
 TOKEN = "the-users-own-token"
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
