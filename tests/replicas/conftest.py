@@ -35,6 +35,11 @@ ADELE = "adele.vance@contoso.com"
 JOHN = "john.doe@contoso.com"
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
     try:
