@@ -17,14 +17,16 @@ import trustme
 
 from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 
+# The emulators' clock: a fixed Monday morning, so "9 AM tomorrow" has the weekday standup whatever
+# day CI runs.
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorServer]:
     """A running ``EmulatorServer``: ``.base_url`` is ``http://127.0.0.1:PORT/beta``, ``.root_url`` without
     ``/beta``."""
-    # A fixed Monday morning, so "9 AM tomorrow" has the weekday standup whatever day CI runs.
-    now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-    with EmulatorServer(EmulatorConfig(words_per_event=12, event_delay=0.0, now=now)) as server:
+    with EmulatorServer(EmulatorConfig(words_per_event=12, event_delay=0.0, now=NOW)) as server:
         yield server
 
 

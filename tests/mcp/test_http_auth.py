@@ -55,6 +55,7 @@ from copilot_tools.mcp.http_auth import (
     SigningKeys,
 )
 from tests.auth.idp import OBO_GRANT, TENANT_ID, FakeIdentityProvider, _Handler
+from tests.conftest import NOW
 from tests.mcp.conftest import MEETING, TIME_ZONE
 
 API_CLIENT = "6f1d3a52-7c4e-4b8a-9d2f-0a1b2c3d4e5f"
@@ -171,8 +172,7 @@ class WatchedGraph:
     """The emulator as Graph on loopback, showing each HTTP request to ``saw`` before answering it."""
 
     def __init__(self, words_per_event: int, event_delay: float) -> None:
-        now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-        self.app = create_app(EmulatorConfig(words_per_event=words_per_event, event_delay=event_delay, now=now))
+        self.app = create_app(EmulatorConfig(words_per_event=words_per_event, event_delay=event_delay, now=NOW))
         self.base_url = ""
 
     def saw(self, scope: dict[str, Any]) -> None:
