@@ -9,8 +9,12 @@ without pauses so that tests stay quick; faults are asked for per request with t
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import trustme
@@ -20,6 +24,14 @@ from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 # The emulators' clock: a fixed Monday morning, so "9 AM tomorrow" has the weekday standup whatever
 # day CI runs.
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python(code: str, *, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """``python -c code`` (dedented) in a fresh interpreter at the project root: what a cold start
+    imports, logs and prints."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60, check=check)
 
 
 @pytest.fixture(scope="session")

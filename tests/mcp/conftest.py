@@ -29,12 +29,6 @@ _keys = itertools.count()
 ServerFactory = Callable[..., MCPServer]
 
 
-def run_python(code: str) -> subprocess.CompletedProcess[str]:
-    """``python -c code`` in a fresh interpreter at the project root (what it imports, what it logs)."""
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
-                          check=False)
-
-
 def fault_header(spec: str) -> dict[str, str]:
     """An emulator fault header unique to this use, so its ``count=`` applies here alone."""
     return {"x-emulator-fault": f"{spec};key=mcp{next(_keys)}"}

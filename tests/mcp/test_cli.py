@@ -10,7 +10,8 @@ from mcp import Client
 
 from copilot_tools.agent import all_tools
 from copilot_tools.cli import main
-from tests.mcp.conftest import MEETING, HttpServer, run_python
+from tests.conftest import run_python
+from tests.mcp.conftest import MEETING, HttpServer
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,8 @@ from copilot_tools import AsyncCopilotClient, Settings
 from copilot_tools.auth.errors import SignInRequiredError
 from copilot_tools.mcp import build_server
 from copilot_tools.mcp.errors import ERROR_META_KEY
-from tests.mcp.conftest import BUSINESS_MODEL, MEETING, TIME_ZONE, ServerFactory, connect, run_python
+from tests.conftest import run_python
+from tests.mcp.conftest import BUSINESS_MODEL, MEETING, TIME_ZONE, ServerFactory, connect
 
 TEMPLATE = "copilot://conversations/{conversation_id}"
 
