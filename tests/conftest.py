@@ -9,22 +9,36 @@ without pauses so that tests stay quick; faults are asked for per request with t
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import trustme
 
 from copilot_tools.emulator import EmulatorConfig, EmulatorServer
 
+# The emulators' clock: a fixed Monday morning, so "9 AM tomorrow" has the weekday standup whatever
+# day CI runs.
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python(code: str, *, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """``python -c code`` (dedented) in a fresh interpreter at the project root: what a cold start
+    imports, logs and prints."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60, check=check)
+
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorServer]:
     """A running ``EmulatorServer``: ``.base_url`` is ``http://127.0.0.1:PORT/beta``, ``.root_url`` without
     ``/beta``."""
-    # A fixed Monday morning, so "9 AM tomorrow" has the weekday standup whatever day CI runs.
-    now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-    with EmulatorServer(EmulatorConfig(words_per_event=12, event_delay=0.0, now=now)) as server:
+    with EmulatorServer(EmulatorConfig(words_per_event=12, event_delay=0.0, now=NOW)) as server:
         yield server
 
 

@@ -16,7 +16,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
 
 from copilot_tools.langchain import ChatCopilot
-from tests.langchain.test_standard_unit import MEETING
+from tests.langchain.standard_cases import MEETING
 
 WHO = "Who organises it?"
 WHERE = "Where is it?"

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Sys
 
 from copilot_tools import ThrottledError
 from copilot_tools.langchain import ChatCopilot
-from tests.langchain.test_standard_unit import BUSINESS_MODEL, MEETING
+from tests.langchain.standard_cases import BUSINESS_MODEL, MEETING
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ would fail, and an argument that was silently dropped would fall back to another
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -26,10 +25,10 @@ from copilot_tools.langchain import (
     CopilotRetrieveTool,
     CopilotToolkit,
 )
-from tests.langchain.test_standard_unit import BUSINESS_MODEL, MEETING
+from tests.conftest import NOW
+from tests.langchain.standard_cases import BUSINESS_MODEL, MEETING
 
 TOKEN = "the-users-own-token"
-NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 from langchain_core.messages import ToolMessage
 
 from copilot_tools.langchain import CopilotToolkit
-from tests.langchain.test_standard_unit import MEETING
+from tests.langchain.standard_cases import MEETING
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "langchain_agent.py"

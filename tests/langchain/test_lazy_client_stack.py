@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import pytest
 from pydantic import ValidationError
 
 from copilot_tools import AsyncCopilotClient, CopilotClient
 from copilot_tools.langchain import ChatCopilot, CopilotRetriever
+from tests.conftest import run_python
 
 
 def test_importing_the_chat_model_leaves_the_client_stack_unimported() -> None:
-    code = textwrap.dedent("""
+    out = run_python("""
         import sys
         from copilot_tools.langchain import ChatCopilot
         model = ChatCopilot(base_url="http://127.0.0.1:9/beta", api_key="t")  # builds nothing yet
         print(sorted(m for m in ("copilot_tools.client", "httpx") if m in sys.modules))
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    """, check=True)
     assert out.stdout.strip() == "[]"
 
 

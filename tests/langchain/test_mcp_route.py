@@ -15,7 +15,7 @@ from langchain_core.messages import ToolMessage
 
 from copilot_tools.langchain import CopilotToolkit
 from tests.langchain.test_example_agent import ROOT, load_example
-from tests.langchain.test_standard_unit import MEETING
+from tests.langchain.standard_cases import MEETING
 
 pytestmark = pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning")
 

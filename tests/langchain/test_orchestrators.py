@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.langchain.test_example_agent import ROOT, load_example
-from tests.langchain.test_standard_unit import MEETING
+from tests.langchain.standard_cases import MEETING
 
 
 @pytest.fixture(scope="module")

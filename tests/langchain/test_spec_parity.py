@@ -22,7 +22,7 @@ from copilot_tools._protocol import MAX_FILES
 from copilot_tools.agent import all_tools, portable_schema
 from copilot_tools.langchain import CopilotToolkit
 from copilot_tools.mcp.server import build_server
-from tests.langchain.test_standard_unit import BUSINESS_MODEL, MEETING
+from tests.langchain.standard_cases import BUSINESS_MODEL, MEETING
 
 SPECS = {spec.name: spec for spec in all_tools()}
 LIMITS = ("type", "enum", "minLength", "maxLength", "minItems", "maxItems", "minimum", "maximum", "default")

@@ -14,23 +14,22 @@ from typing import Any
 
 import pytest
 from langchain_core.retrievers import BaseRetriever
-from langchain_core.tools import BaseTool
 from langchain_tests.integration_tests import (
     ChatModelIntegrationTests,
     RetrieversIntegrationTests,
     ToolsIntegrationTests,
 )
 
-from copilot_tools.langchain import (
-    ChatCopilot,
-    CopilotAskTool,
-    CopilotAskWithFilesTool,
-    CopilotContinueConversationTool,
-    CopilotRetriever,
-    CopilotRetrieveTool,
-    CopilotStatusTool,
+from copilot_tools.langchain import CopilotRetriever
+from tests.langchain.standard_cases import (
+    MEETING,
+    AskToolCase,
+    AskWithFilesToolCase,
+    ChatCopilotCase,
+    ContinueConversationToolCase,
+    RetrieveToolCase,
+    StatusToolCase,
 )
-from tests.langchain.test_standard_unit import BUSINESS_MODEL, MEETING
 
 
 class _OnTheEmulator:
@@ -43,18 +42,10 @@ class _OnTheEmulator:
         self.clients = {"client": copilot_client, "async_client": async_copilot_client}
 
 
-class TestChatCopilotIntegration(_OnTheEmulator, ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[ChatCopilot]:
-        return ChatCopilot
-
+class TestChatCopilotIntegration(ChatCopilotCase, _OnTheEmulator, ChatModelIntegrationTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return dict(self.clients)
-
-    @property
-    def has_tool_calling(self) -> bool:
-        return False
 
     @property
     def returns_usage_metadata(self) -> bool:
@@ -71,27 +62,15 @@ class _ToolOnTheEmulator(_OnTheEmulator):
         return dict(self.clients)
 
 
-class TestAskToolIntegration(_ToolOnTheEmulator, ToolsIntegrationTests):
-    @property
-    def tool_constructor(self) -> type[BaseTool]:
-        return CopilotAskTool
-
-    @property
-    def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"question": MEETING}
+class TestAskToolIntegration(AskToolCase, _ToolOnTheEmulator, ToolsIntegrationTests):
+    pass
 
 
-class TestAskWithFilesToolIntegration(_ToolOnTheEmulator, ToolsIntegrationTests):
-    @property
-    def tool_constructor(self) -> type[BaseTool]:
-        return CopilotAskWithFilesTool
-
-    @property
-    def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"question": "Summarize this document for me.", "files": [BUSINESS_MODEL]}
+class TestAskWithFilesToolIntegration(AskWithFilesToolCase, _ToolOnTheEmulator, ToolsIntegrationTests):
+    pass
 
 
-class TestContinueConversationToolIntegration(_ToolOnTheEmulator, ToolsIntegrationTests):
+class TestContinueConversationToolIntegration(ContinueConversationToolCase, _ToolOnTheEmulator, ToolsIntegrationTests):
     conversation_id: str
 
     @pytest.fixture(autouse=True)
@@ -99,32 +78,18 @@ class TestContinueConversationToolIntegration(_ToolOnTheEmulator, ToolsIntegrati
         self.conversation_id = copilot_client.ask(MEETING).conversation_id
 
     @property
-    def tool_constructor(self) -> type[BaseTool]:
-        return CopilotContinueConversationTool
-
-    @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
         return {"conversation_id": self.conversation_id, "message": "Who organises it?"}
 
 
-class TestRetrieveToolIntegration(_ToolOnTheEmulator, ToolsIntegrationTests):
-    @property
-    def tool_constructor(self) -> type[BaseTool]:
-        return CopilotRetrieveTool
-
+class TestRetrieveToolIntegration(RetrieveToolCase, _ToolOnTheEmulator, ToolsIntegrationTests):
     @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
         return {"query": "engineering standup", "data_sources": ["sharePoint", "oneDriveBusiness"]}
 
 
-class TestStatusToolIntegration(_ToolOnTheEmulator, ToolsIntegrationTests):
-    @property
-    def tool_constructor(self) -> type[BaseTool]:
-        return CopilotStatusTool
-
-    @property
-    def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {}
+class TestStatusToolIntegration(StatusToolCase, _ToolOnTheEmulator, ToolsIntegrationTests):
+    pass
 
 
 class TestCopilotRetrieverIntegration(_OnTheEmulator, RetrieversIntegrationTests):

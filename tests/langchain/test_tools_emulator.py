@@ -12,7 +12,7 @@ from copilot_tools import InvalidInputError
 from copilot_tools.agent import all_tools
 from copilot_tools.langchain import CopilotRetrieveTool, CopilotToolkit
 from copilot_tools.settings import Settings
-from tests.langchain.test_standard_unit import BUSINESS_MODEL, MEETING
+from tests.langchain.standard_cases import BUSINESS_MODEL, MEETING
 
 
 def call(tool, **args) -> ToolMessage:

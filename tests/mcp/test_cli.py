@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,8 @@ from mcp import Client
 
 from copilot_tools.agent import all_tools
 from copilot_tools.cli import main
-from tests.mcp.conftest import MEETING, ROOT, HttpServer
+from tests.conftest import run_python
+from tests.mcp.conftest import MEETING, HttpServer
 
 
 @pytest.fixture(autouse=True)
@@ -35,8 +34,7 @@ def test_importing_the_server_does_not_import_langchain() -> None:
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('langchain_core', 'langchain', 'msal'))\n"
         "print(heavy)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
-                            check=False)
+    result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -22,7 +20,8 @@ from copilot_tools import AsyncCopilotClient, Settings
 from copilot_tools.auth.errors import SignInRequiredError
 from copilot_tools.mcp import build_server
 from copilot_tools.mcp.errors import ERROR_META_KEY
-from tests.mcp.conftest import BUSINESS_MODEL, MEETING, ROOT, TIME_ZONE, ServerFactory, connect
+from tests.conftest import run_python
+from tests.mcp.conftest import BUSINESS_MODEL, MEETING, TIME_ZONE, ServerFactory, connect
 
 TEMPLATE = "copilot://conversations/{conversation_id}"
 
@@ -153,8 +152,7 @@ def test_the_log_on_stderr_is_one_line_per_record() -> None:
         "try:\n    raise ValueError('boom')\nexcept ValueError:\n    log.exception('it failed')\n"
         "warnings.warn('an insecure request, as urllib3 warns')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
-                            check=False)
+    result = run_python(code)
     lines = result.stderr.splitlines()
     assert result.returncode == 0 and len(lines) == 3, result.stderr
     assert "WARNING copilot_tools.test: first line ⏎ second line" in lines[0]

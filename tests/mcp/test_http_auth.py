@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -55,6 +55,7 @@ from copilot_tools.mcp.http_auth import (
     SigningKeys,
 )
 from tests.auth.idp import OBO_GRANT, TENANT_ID, FakeIdentityProvider, _Handler
+from tests.conftest import NOW
 from tests.mcp.conftest import MEETING, TIME_ZONE
 
 API_CLIENT = "6f1d3a52-7c4e-4b8a-9d2f-0a1b2c3d4e5f"
@@ -167,27 +168,43 @@ def serve(app: Any, sock: socket.socket, log_level: str = "warning") -> Iterator
         sock.close()
 
 
-class RecordingGraph:
-    """The emulator as Graph, remembering the bearer token of every request it got."""
+class WatchedGraph:
+    """The emulator as Graph on loopback, showing each HTTP request to ``saw`` before answering it."""
 
-    def __init__(self) -> None:
-        now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-        self.app = create_app(EmulatorConfig(words_per_event=12, event_delay=0.0, now=now))
-        self.tokens: list[str] = []
+    def __init__(self, words_per_event: int, event_delay: float) -> None:
+        self.app = create_app(EmulatorConfig(words_per_event=words_per_event, event_delay=event_delay, now=NOW))
         self.base_url = ""
+
+    def saw(self, scope: dict[str, Any]) -> None:
+        raise NotImplementedError
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            headers = dict(scope["headers"])
-            self.tokens.append(headers.get(b"authorization", b"").decode().removeprefix("Bearer "))
+            self.saw(scope)
         await self.app(scope, receive, send)
+
+    @contextmanager
+    def served(self) -> Iterator[Self]:
+        with serve(self, bind("127.0.0.1", 0)) as root:
+            self.base_url = f"{root}/beta"
+            yield self
+
+
+class RecordingGraph(WatchedGraph):
+    """The emulator as Graph, remembering the bearer token of every request it got."""
+
+    def __init__(self) -> None:
+        super().__init__(words_per_event=12, event_delay=0.0)
+        self.tokens: list[str] = []
+
+    def saw(self, scope: dict[str, Any]) -> None:
+        headers = dict(scope["headers"])
+        self.tokens.append(headers.get(b"authorization", b"").decode().removeprefix("Bearer "))
 
 
 @pytest.fixture(scope="module")
 def graph() -> Iterator[RecordingGraph]:
-    recorder = RecordingGraph()
-    with serve(recorder, bind("127.0.0.1", 0)) as root:
-        recorder.base_url = f"{root}/beta"
+    with RecordingGraph().served() as recorder:
         yield recorder
 
 

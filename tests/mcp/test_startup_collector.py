@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import gc
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 
 from copilot_tools.mcp._startup import collector_paused, resume_collector
+from tests.conftest import run_python
 
 
 @pytest.fixture(autouse=True)
@@ -59,5 +58,5 @@ def test_the_stdio_server_process_imports_httpx_without_its_command_line_client(
         "    import httpx\n"
         "print(httpx.Client.__name__, 'pygments' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    out = run_python(code, check=True)
     assert out.stdout.split() == ["Client", "False"]

@@ -14,6 +14,10 @@ from typing import Any
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from copilot_tools import CopilotError
+from copilot_tools._protocol import parse_conversation
+from copilot_tools.answer import Answer, find_reply
+from copilot_tools.streaming import build_answer
 from tests import reference
 
 #: Every property test uses this: enough examples to find the classes of input, few enough that
@@ -128,3 +132,17 @@ def encodable_everywhere(value: Any) -> None:
             stack.extend(item)
         elif hasattr(item, "model_dump"):
             stack.append(item.model_dump())
+
+
+def answer_or_error(body: bytes | object, prompt: str) -> Answer | None:
+    """The answer a reply body gives, checked to encode; ``None`` when it is a ``CopilotError`` (whose
+    text is checked to encode). Any other exception escapes, and fails the property."""
+    try:
+        conversation = parse_conversation(body)
+        answer = build_answer(conversation, find_reply(conversation, prompt))
+    except CopilotError as error:
+        str(error).encode("utf-8")
+        return None
+    encodable_everywhere(answer)
+    answer.model_dump_json()
+    return answer

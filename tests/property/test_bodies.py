@@ -17,11 +17,10 @@ from copilot_tools import _protocol as protocol
 from copilot_tools._exchange import Received, Sleep
 from copilot_tools._retrieval import RunFlow, batch_flow, build_query, parse_hits
 from copilot_tools._retry import RetryPolicy
-from copilot_tools.answer import find_reply
-from copilot_tools.streaming import build_answer
 from tests.property.strategies import (
     FAST,
     GRAPH_ERROR,
+    answer_or_error,
     batch_bodies,
     chat_bodies,
     deep_json,
@@ -40,21 +39,10 @@ ANY_BODY = st.one_of(
 )
 
 
-def answer_of(body: bytes, prompt: str) -> None:
-    try:
-        conversation = protocol.parse_conversation(body)
-        answer = build_answer(conversation, find_reply(conversation, prompt))
-    except CopilotError as error:
-        str(error).encode("utf-8")
-        return
-    encodable_everywhere(answer)
-    answer.model_dump_json()
-
-
 @FAST
 @given(body=st.one_of(mutated(chat_bodies()), ANY_BODY), prompt=hostile_text)
 def test_a_synchronous_answer_body(body: bytes, prompt: str) -> None:
-    answer_of(body, prompt)
+    answer_or_error(body, prompt)
 
 
 @FAST

@@ -11,11 +11,8 @@ import re
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from copilot_tools import CopilotError
-from copilot_tools._protocol import parse_conversation
-from copilot_tools.answer import clean_text, find_reply, stable_prefix
-from copilot_tools.streaming import build_answer
-from tests.property.strategies import FAST, encodable_everywhere, hostile_text, json_values
+from copilot_tools.answer import clean_text, stable_prefix
+from tests.property.strategies import FAST, answer_or_error, hostile_text, json_values
 
 _OLD_INCOMPLETE_TAIL = re.compile(r"(<(Person|Event|File)>[^<]*(<(/\w*)?)?|<\w*|\[\^?[^\]\s]*\^?)$")
 TAIL_PIECES = ["[", "]", "^", "<", ">", "/", "Person", "Event", "File", "Pers", "a", " ", "\n", "\t", "1", "é",
@@ -62,13 +59,6 @@ message = st.fixed_dictionaries({"id": st.sampled_from(["r", "p", None])}, optio
 def test_any_reply_normalises_to_encodable_text_or_a_copilot_error(messages: object, turn_count: object,
                                                                    prompt: str) -> None:
     body = {"id": "c", "turnCount": turn_count, "messages": messages}
-    try:
-        conversation = parse_conversation(body)
-        reply = find_reply(conversation, prompt)
-        answer = build_answer(conversation, reply)
-    except CopilotError as error:
-        str(error).encode("utf-8")
-        return
-    encodable_everywhere(answer)
-    answer.model_dump_json()
-    assert answer.text == clean_text(answer.raw_text)
+    answer = answer_or_error(body, prompt)
+    if answer is not None:
+        assert answer.text == clean_text(answer.raw_text)

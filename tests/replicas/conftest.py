@@ -13,7 +13,6 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,18 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from copilot_tools.emulator import EmulatorConfig
-from copilot_tools.emulator.app import create_app
-from copilot_tools.emulator.server import bind
 from tests.auth.idp import TENANT_ID
 from tests.mcp.conftest import ROOT, TIME_ZONE
-from tests.mcp.test_http_auth import API_CLIENT, SECRET, EntraStandIn, idp, serve  # noqa: F401 - fixture
+from tests.mcp.test_http_auth import API_CLIENT, SECRET, EntraStandIn, WatchedGraph, idp  # noqa: F401 - fixture
 from tests.replicas.processes import RedisProcess, free_port, stop_process, wait_for_port
 
 ADELE = "adele.vance@contoso.com"
 JOHN = "john.doe@contoso.com"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
 
 
 @pytest.fixture(scope="module")
@@ -48,30 +49,24 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProc
         server.stop()
 
 
-class CountingGraph:
+class CountingGraph(WatchedGraph):
     """The emulator as Graph, counting the turns (``chat``/``chatOverStream`` posts) it is sent.
 
     Its streams grow a few words every 30 ms, so an answer takes a second or two: long enough
     to cut mid-way."""
 
     def __init__(self) -> None:
-        now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-        self.app = create_app(EmulatorConfig(words_per_event=3, event_delay=0.03, now=now))
+        super().__init__(words_per_event=3, event_delay=0.03)
         self.turns = 0
-        self.base_url = ""
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        is_turn = scope["type"] == "http" and scope["method"] == "POST"
-        if is_turn and scope["path"].endswith(("/chat", "/chatOverStream")):
+    def saw(self, scope: dict[str, Any]) -> None:
+        if scope["method"] == "POST" and scope["path"].endswith(("/chat", "/chatOverStream")):
             self.turns += 1
-        await self.app(scope, receive, send)
 
 
 @pytest.fixture(scope="module")
 def graph() -> Iterator[CountingGraph]:
-    recorder = CountingGraph()
-    with serve(recorder, bind("127.0.0.1", 0)) as root:
-        recorder.base_url = f"{root}/beta"
+    with CountingGraph().served() as recorder:
         yield recorder
 
 

@@ -43,11 +43,6 @@ MEGAN = "megan.bowen@contoso.com"
 SESSIONS_PER_USER = 5
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def redis_url(replicas: list[Replica]) -> str:
     return replicas[0].args[replicas[0].args.index("--state") + 1]
 

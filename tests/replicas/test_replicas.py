@@ -39,11 +39,6 @@ from tests.replicas.conftest import (
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisProcess, idp: EntraStandIn,
              ca_file: str, graph: CountingGraph) -> Iterator[list[Replica]]:

@@ -29,11 +29,6 @@ from tests.mcp.test_http_auth import serve
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def exporters() -> tuple[InMemorySpanExporter, InMemoryMetricReader]:
     spans = InMemorySpanExporter()

@@ -6,8 +6,6 @@ import base64
 import itertools
 import json
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -30,6 +28,7 @@ from copilot_tools.agent import (
 from copilot_tools.agent.text import DATA_NOTE, DATA_NOTICE
 from copilot_tools.answer import Answer
 from copilot_tools.errors import CopilotError, InvalidInputError, ThrottledError
+from tests.conftest import run_python
 
 MEETING = "What meeting do I have at 9 AM tomorrow morning?"
 BUSINESS_MODEL = "https://contoso.sharepoint.com/sites/Engineering/Shared%20Documents/Specs/Business-Model.docx"
@@ -117,7 +116,7 @@ def test_results_holding_organisation_data_carry_the_notice_first() -> None:
 def test_the_agent_layer_needs_neither_mcp_nor_langchain() -> None:
     code = ("import sys, copilot_tools.agent, copilot_tools.agent_text; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'mcp', 'langchain_core', 'langchain'}))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 

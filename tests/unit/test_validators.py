@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import io
+import logging
+
 import pytest
 
 from copilot_tools import errors
@@ -11,11 +14,13 @@ from copilot_tools._protocol import (
     Endpoint,
     build_chat_body,
     error_from_response,
+    validate_authority_host,
     validate_conversation_id,
     validate_file_uri,
+    validate_tenant,
     validate_time_zone,
 )
-from copilot_tools._redact import redact
+from copilot_tools._redact import redact, redact_handlers
 from copilot_tools._retrieval import build_query
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
@@ -169,8 +174,6 @@ def test_redaction_covers_header_reprs_from_http_libraries() -> None:
 
 @pytest.mark.parametrize("tenant", ["evil.com/../x", "a b", "contoso.onmicrosoft.com?x=1", "x" * 300, "ten\nant"])
 def test_tenants_that_could_bend_the_sign_in_url_are_refused(tenant: str) -> None:
-    from copilot_tools._protocol import validate_tenant
-
     with pytest.raises(errors.InvalidInputError) as info:
         validate_tenant(tenant)
     assert info.value.argument == "tenant_id"
@@ -179,21 +182,14 @@ def test_tenants_that_could_bend_the_sign_in_url_are_refused(tenant: str) -> Non
 @pytest.mark.parametrize("authority", ["http://login.example.com", "https://login.example.com\\@evil.com",
                                        "https://user@login.example.com", "https://[::1"])
 def test_sign_in_authorities_must_be_plain_https(authority: str) -> None:
-    from copilot_tools._protocol import validate_authority_host
-
     with pytest.raises(errors.InvalidInputError) as info:
         validate_authority_host(authority)
     assert info.value.argument == "authority"
 
 
 def test_handlers_of_libraries_get_redaction_too() -> None:
-    import io
-    import logging
-
     from rich.console import Console
     from rich.logging import RichHandler
-
-    from copilot_tools._redact import redact_handlers
 
     stream = io.StringIO()
     logger = logging.getLogger("tests.redaction")
