@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar, get_arg
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
+from copilot_tools._text import encodable
 from copilot_tools.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -269,11 +270,26 @@ _PHRASES = {
 }
 
 
+#: An error quotes at most this many problems, each name in a location cut to this many characters
+#: (the names of unknown arguments are the model's, of any number and length).
+MAX_PROBLEMS = 5
+MAX_NAME_SHOWN = 64
+
+
+def shown_name(part: object) -> str:
+    """A location part as an error quotes it: bounded, and encodable."""
+    text = str(part)
+    if len(text) > MAX_NAME_SHOWN:
+        text = text[: MAX_NAME_SHOWN - 1] + "…"
+    return encodable(text)
+
+
 def arguments_error(exc: ValidationError, known: Sequence[str]) -> InvalidInputError:
     """The ``InvalidInputError`` for arguments off the schema: which argument, what is wrong, what to do."""
     problems: list[tuple[str, str]] = []
-    for error in exc.errors(include_url=False):
-        location = [str(part) for part in error.get("loc", ())]
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    for error in errors[:MAX_PROBLEMS]:
+        location = [shown_name(part) for part in error.get("loc", ())]
         argument = location[0] if location else "arguments"
         where = argument + "".join(f"[{part}]" for part in location[1:])
         problems.append((argument, f"`{where}`: {_PHRASES.get(error.get('type', ''), error.get('msg', 'invalid'))}"))
@@ -281,6 +297,8 @@ def arguments_error(exc: ValidationError, known: Sequence[str]) -> InvalidInputE
         return InvalidInputError("arguments", "the arguments do not match the tool's input schema")
     first = problems[0][0]
     detail = "; ".join(text for _, text in problems)
+    if len(errors) > MAX_PROBLEMS:
+        detail += f"; and {len(errors) - MAX_PROBLEMS} more"
     detail = detail.removeprefix(f"`{first}`: ")
     hint = "Fix the argument and call the tool again; the tool's input schema lists each argument's type and limits."
     if any(first == argument and "no such argument" in text for argument, text in problems):
