@@ -36,6 +36,8 @@ from copilot_tools.answer import Answer
 from copilot_tools.mcp.state import StateBackend, StateUnavailableError
 
 if TYPE_CHECKING:
+    from mcp.server.auth.provider import AccessToken
+
     from copilot_tools.mcp.server import Runtime
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,21 @@ MAX_TURNS = 100
 
 
 LOCAL_OWNER = ""
+
+
+def token_owner(access: AccessToken | None) -> tuple[str, str] | None:
+    """``(tenant id, object id)``, lower-cased, of a validated Entra token; None without both claims."""
+    claims = access.claims if access is not None else None
+    if not claims or not claims.get("tid") or not claims.get("oid"):
+        return None
+    return str(claims["tid"]).lower(), str(claims["oid"]).lower()
+
+
+def owner_of_token(access: AccessToken | None) -> str:
+    """``<tenant id>/<object id>`` of a validated Entra token (the key every per-user store
+    uses), ``""`` for the one local user of an unauthenticated loopback server."""
+    ids = token_owner(access)
+    return LOCAL_OWNER if ids is None else "/".join(ids)
 
 
 class ConversationStore:
