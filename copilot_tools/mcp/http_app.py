@@ -79,6 +79,10 @@ HTTP_PATH = "/mcp"
 #: The tools that run a Copilot turn (and so count against the concurrent-turn limit).
 TURN_TOOLS = frozenset({"ask_copilot", "ask_with_files", "continue_conversation"})
 MAX_SESSION_ID = 128
+#: The client's ``initialize`` parameters are kept for other replicas only up to this size (JSON
+#: characters); larger ones (the client's to choose) are not written to the shared state, which every
+#: request to the session reads back.
+MAX_CLIENT_PARAMS = 16_384
 #: How often a replica lets go of sessions whose record is gone.
 SWEEP_SECONDS = 60.0
 
@@ -237,7 +241,8 @@ def _handshake(owner: str, body: bytes) -> SessionRecord:
             return SessionRecord(owner)
         requested = params.get("protocolVersion")
         version = requested if requested in HANDSHAKE_PROTOCOL_VERSIONS else LATEST_HANDSHAKE_VERSION
-        return SessionRecord(owner, version, json.dumps(params))
+        kept = json.dumps(params)
+        return SessionRecord(owner, version, kept if len(kept) <= MAX_CLIENT_PARAMS else None)
     except (ValueError, RecursionError):
         return SessionRecord(owner)
 
