@@ -235,7 +235,7 @@ class ToolSpec(Generic[In, Out]):
         try:
             return self.input_model.model_validate(_json_text_decoded(self.input_model, arguments))
         except ValidationError as exc:
-            raise arguments_error(exc, sorted(self.input_model.model_fields)) from None
+            raise arguments_error(exc, self.input_model) from None
 
     async def __call__(self, ctx: ToolContext, arguments: Mapping[str, Any]) -> Out:
         """``parse`` then ``run``: what an adapter calls with a model's raw arguments."""
@@ -284,8 +284,8 @@ def shown_name(part: object) -> str:
     return encodable(text)
 
 
-def arguments_error(exc: ValidationError, known: Sequence[str]) -> InvalidInputError:
-    """The ``InvalidInputError`` for arguments off the schema: which argument, what is wrong, what to do."""
+def arguments_error(exc: ValidationError, model: type[BaseModel]) -> InvalidInputError:
+    """The ``InvalidInputError`` for arguments off ``model``'s schema: which argument, what is wrong, what to do."""
     problems: list[tuple[str, str]] = []
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
     for error in errors[:MAX_PROBLEMS]:
@@ -302,6 +302,6 @@ def arguments_error(exc: ValidationError, known: Sequence[str]) -> InvalidInputE
     detail = detail.removeprefix(f"`{first}`: ")
     hint = "Fix the argument and call the tool again; the tool's input schema lists each argument's type and limits."
     if any(first == argument and "no such argument" in text for argument, text in problems):
-        hint = f"Call the tool again with only its arguments: {', '.join(known)}."
+        hint = f"Call the tool again with only its arguments: {', '.join(sorted(model.model_fields))}."
     return InvalidInputError(first, detail, hint=hint)
 
