@@ -276,11 +276,11 @@ MAX_PROBLEMS = 5
 MAX_NAME_SHOWN = 64
 
 
-def shown_name(part: object) -> str:
-    """A location part as an error quotes it: bounded, and encodable."""
+def shown_name(part: object, limit: int = MAX_NAME_SHOWN) -> str:
+    """A location part (or another name the model sent) as an error quotes it: bounded, and encodable."""
     text = str(part)
-    if len(text) > MAX_NAME_SHOWN:
-        text = text[: MAX_NAME_SHOWN - 1] + "…"
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
     return encodable(text)
 
 

@@ -164,6 +164,13 @@ def test_unknown_arguments_are_quoted_bounded_and_encodable() -> None:
         info.value.message.encode("utf-8")  # a lone surrogate in a name is never passed on
 
 
+async def test_verify_answer_quotes_an_unknown_conversation_id_bounded() -> None:
+    ctx = ToolContext(client=None, transcripts=MemoryTranscripts())  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError) as info:
+        await get_tool("verify_answer")(ctx, {"conversation_id": "a" * 100_000})
+    assert info.value.argument == "conversation_id" and len(info.value.message) < 500
+
+
 def test_a_list_sent_as_json_text_is_read_as_the_list() -> None:
     args = get_tool("ask_with_files").parse({"question": "q", "files": json.dumps([BUSINESS_MODEL])})
     assert args.files == [BUSINESS_MODEL]  # type: ignore[attr-defined]
