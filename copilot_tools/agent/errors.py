@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from copilot_tools.agent.spec import ToolSpec
+from copilot_tools.agent.spec import ToolSpec, shown_name
 from copilot_tools.agent.text import error_details, error_text, is_configuration_error
 from copilot_tools.errors import CopilotError
 
@@ -29,8 +29,9 @@ def tool_error(
 ) -> ToolErrorReport:
     """The report of ``error`` raised by ``spec`` called with ``arguments`` (the raw ones are fine)."""
     sent = arguments if isinstance(arguments, Mapping) else {}
-    # Any argument the model sent is the model's to fix, even one the tool does not have.
-    names = {**{str(name): str(name) for name in sent}, **spec.argument_names}
+    # Any argument the model sent is the model's to fix, even one the tool does not have
+    # (named as ``arguments_error`` quotes it: cut short, escaped).
+    names = {**{shown: shown for shown in map(shown_name, sent)}, **spec.argument_names}
     conversation_id = sent.get("conversation_id")
     if not isinstance(conversation_id, str):
         conversation_id = None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar, get_arg
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
+from copilot_tools._text import encodable
 from copilot_tools.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -234,7 +235,7 @@ class ToolSpec(Generic[In, Out]):
         try:
             return self.input_model.model_validate(_json_text_decoded(self.input_model, arguments))
         except ValidationError as exc:
-            raise arguments_error(exc, sorted(self.input_model.model_fields)) from None
+            raise arguments_error(exc, self.input_model) from None
 
     async def __call__(self, ctx: ToolContext, arguments: Mapping[str, Any]) -> Out:
         """``parse`` then ``run``: what an adapter calls with a model's raw arguments."""
@@ -269,11 +270,26 @@ _PHRASES = {
 }
 
 
-def arguments_error(exc: ValidationError, known: Sequence[str]) -> InvalidInputError:
-    """The ``InvalidInputError`` for arguments off the schema: which argument, what is wrong, what to do."""
+#: An error quotes at most this many problems, each name in a location cut to this many characters
+#: (the names of unknown arguments are the model's, of any number and length).
+MAX_PROBLEMS = 5
+MAX_NAME_SHOWN = 64
+
+
+def shown_name(part: object, limit: int = MAX_NAME_SHOWN) -> str:
+    """A location part (or another name the model sent) as an error quotes it: bounded, and encodable."""
+    text = str(part)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return encodable(text)
+
+
+def arguments_error(exc: ValidationError, model: type[BaseModel]) -> InvalidInputError:
+    """The ``InvalidInputError`` for arguments off ``model``'s schema: which argument, what is wrong, what to do."""
     problems: list[tuple[str, str]] = []
-    for error in exc.errors(include_url=False):
-        location = [str(part) for part in error.get("loc", ())]
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    for error in errors[:MAX_PROBLEMS]:
+        location = [shown_name(part) for part in error.get("loc", ())]
         argument = location[0] if location else "arguments"
         where = argument + "".join(f"[{part}]" for part in location[1:])
         problems.append((argument, f"`{where}`: {_PHRASES.get(error.get('type', ''), error.get('msg', 'invalid'))}"))
@@ -281,9 +297,11 @@ def arguments_error(exc: ValidationError, known: Sequence[str]) -> InvalidInputE
         return InvalidInputError("arguments", "the arguments do not match the tool's input schema")
     first = problems[0][0]
     detail = "; ".join(text for _, text in problems)
+    if len(errors) > MAX_PROBLEMS:
+        detail += f"; and {len(errors) - MAX_PROBLEMS} more"
     detail = detail.removeprefix(f"`{first}`: ")
     hint = "Fix the argument and call the tool again; the tool's input schema lists each argument's type and limits."
     if any(first == argument and "no such argument" in text for argument, text in problems):
-        hint = f"Call the tool again with only its arguments: {', '.join(known)}."
+        hint = f"Call the tool again with only its arguments: {', '.join(sorted(model.model_fields))}."
     return InvalidInputError(first, detail, hint=hint)
 

@@ -15,7 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from copilot_tools._verify import Verification
 from copilot_tools.agent.models import _links
-from copilot_tools.agent.spec import CoreOutput, SourceLink, ToolContext, ToolHints, ToolInput, ToolSpec
+from copilot_tools.agent.spec import (
+    CoreOutput,
+    SourceLink,
+    ToolContext,
+    ToolHints,
+    ToolInput,
+    ToolSpec,
+    shown_name,
+)
 from copilot_tools.agent.text import DATA_NOTE, DATA_NOTICE, wrap_untrusted
 from copilot_tools.agent.throttle import throttle_budget
 from copilot_tools.errors import InvalidInputError
@@ -124,8 +132,9 @@ async def verify_answer(ctx: ToolContext, args: VerifyInput) -> VerificationOutp
     answer = await ctx.past_answer(args.conversation_id, args.turn)
     if answer is None:
         which = f"turn {args.turn} of conversation" if args.turn is not None else "conversation"
+        shown = shown_name(args.conversation_id, 130)  # the model's text: ids are at most 128 characters
         raise InvalidInputError(
-            "conversation_id", f"no answer of {which} {args.conversation_id!r} was given in this session",
+            "conversation_id", f"no answer of {which} {shown!r} was given in this session",
             hint="Pass the conversation_id (and turn) of an answer ask_copilot, ask_with_files or "
             "continue_conversation returned in this session.",
         )

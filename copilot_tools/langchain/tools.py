@@ -173,7 +173,7 @@ def _validation_error_text(spec: ToolSpec[Any, Any]) -> Callable[[ValidationErro
     def text(error: ValidationError) -> str:
         # The arguments the model sent that failed (even ones the tool lacks) are the model's to fix.
         sent = {str(e["loc"][0]): e.get("input") for e in error.errors(include_url=False) if e.get("loc")}
-        return tool_error(spec, arguments_error(error, sorted(spec.input_model.model_fields)), sent).text
+        return tool_error(spec, arguments_error(error, spec.input_model), sent).text
 
     return text
 

@@ -26,9 +26,5 @@ def error_result(
 ) -> CallToolResult:
     """The tool result for ``error`` raised by ``spec`` called with ``arguments``."""
     report = tool_error(spec, error, arguments)
-    return _result(report.text, report.details)
-
-
-def _result(text: str, details: dict[str, Any]) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True,
-                          _meta={ERROR_META_KEY: details})
+    return CallToolResult(content=[TextContent(type="text", text=report.text)], is_error=True,
+                          _meta={ERROR_META_KEY: report.details})

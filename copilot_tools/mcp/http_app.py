@@ -35,7 +35,6 @@ from mcp.server.auth.middleware.bearer_auth import (
     RequireAuthMiddleware,
     authorization_context,
 )
-from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
 from mcp.server.connection import Connection
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -59,7 +58,7 @@ from copilot_tools.agent import get_tool
 from copilot_tools.errors import CopilotError
 from copilot_tools.mcp.errors import error_result
 from copilot_tools.mcp.http_security import TransportSecurity, guard
-from copilot_tools.mcp.resources import LOCAL_OWNER
+from copilot_tools.mcp.resources import owner_of_token
 from copilot_tools.mcp.state import (
     LimitExceededError,
     SessionRecord,
@@ -80,17 +79,12 @@ HTTP_PATH = "/mcp"
 #: The tools that run a Copilot turn (and so count against the concurrent-turn limit).
 TURN_TOOLS = frozenset({"ask_copilot", "ask_with_files", "continue_conversation"})
 MAX_SESSION_ID = 128
+#: The client's ``initialize`` parameters are kept for other replicas only up to this size (JSON
+#: characters); larger ones (the client's to choose) are not written to the shared state, which every
+#: request to the session reads back.
+MAX_CLIENT_PARAMS = 16_384
 #: How often a replica lets go of sessions whose record is gone.
 SWEEP_SECONDS = 60.0
-
-
-def owner_of_token(access: AccessToken | None) -> str:
-    """``<tenant id>/<object id>`` of a validated Entra token (the key every per-user store
-    uses), ``""`` for the one local user of an unauthenticated loopback server."""
-    claims = access.claims if access is not None else None
-    if not claims or not claims.get("tid") or not claims.get("oid"):
-        return LOCAL_OWNER
-    return f"{str(claims['tid']).lower()}/{str(claims['oid']).lower()}"
 
 
 def owner_of(scope: Scope) -> str:
@@ -247,7 +241,8 @@ def _handshake(owner: str, body: bytes) -> SessionRecord:
             return SessionRecord(owner)
         requested = params.get("protocolVersion")
         version = requested if requested in HANDSHAKE_PROTOCOL_VERSIONS else LATEST_HANDSHAKE_VERSION
-        return SessionRecord(owner, version, json.dumps(params))
+        kept = json.dumps(params)
+        return SessionRecord(owner, version, kept if len(kept) <= MAX_CLIENT_PARAMS else None)
     except (ValueError, RecursionError):
         return SessionRecord(owner)
 

@@ -42,6 +42,7 @@ from mcp.server.auth.settings import AuthSettings
 from pydantic import AnyHttpUrl, SecretStr
 
 from copilot_tools.errors import AuthConfigError, AuthenticationError
+from copilot_tools.mcp.resources import owner_of_token, token_owner
 
 if TYPE_CHECKING:
     from copilot_tools.auth.base import TokenProvider
@@ -459,7 +460,7 @@ class Caller:
 
     @property
     def key(self) -> str:
-        return f"{self.tenant_id}/{self.object_id}"
+        return owner_of_token(self.access_token)
 
 
 class EntraAuth:
@@ -484,14 +485,14 @@ class EntraAuth:
     def caller(self) -> Caller:
         """The validated user of the current request (raises when there is none)."""
         access = get_access_token()
-        claims = access.claims if access is not None else None
-        if access is None or not claims or not claims.get("tid") or not claims.get("oid"):
+        ids = token_owner(access)
+        if access is None or ids is None:
             raise AuthenticationError(
                 "This request carries no validated access token.",
                 hint="Connect over HTTP with an access token for this server's API "
                 f"(scope {self.config.required_scope}).",
             )
-        return Caller(str(claims["tid"]).lower(), str(claims["oid"]).lower(), access)
+        return Caller(*ids, access)
 
     def token_provider(self, caller: Caller) -> TokenProvider:
         """A token provider for ``caller`` alone: their token exchanged on their behalf."""

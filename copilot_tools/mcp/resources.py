@@ -30,12 +30,14 @@ from mcp.types import (
 )
 from mcp.types import Resource as MCPResource
 
-from copilot_tools.agent.spec import Turn
+from copilot_tools.agent.spec import Turn, shown_name
 from copilot_tools.agent.text import wrap_untrusted
 from copilot_tools.answer import Answer
 from copilot_tools.mcp.state import StateBackend, StateUnavailableError
 
 if TYPE_CHECKING:
+    from mcp.server.auth.provider import AccessToken
+
     from copilot_tools.mcp.server import Runtime
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,21 @@ MAX_TURNS = 100
 
 
 LOCAL_OWNER = ""
+
+
+def token_owner(access: AccessToken | None) -> tuple[str, str] | None:
+    """``(tenant id, object id)``, lower-cased, of a validated Entra token; None without both claims."""
+    claims = access.claims if access is not None else None
+    if not claims or not claims.get("tid") or not claims.get("oid"):
+        return None
+    return str(claims["tid"]).lower(), str(claims["oid"]).lower()
+
+
+def owner_of_token(access: AccessToken | None) -> str:
+    """``<tenant id>/<object id>`` of a validated Entra token (the key every per-user store
+    uses), ``""`` for the one local user of an unauthenticated loopback server."""
+    ids = token_owner(access)
+    return LOCAL_OWNER if ids is None else "/".join(ids)
 
 
 class ConversationStore:
@@ -198,7 +215,7 @@ def add_transcripts(server: MCPServer[Any], runtime: Runtime) -> None:
         text = await runtime.conversations.transcript(conversation_id)
         if text is None:
             raise ResourceNotFoundError(
-                f"No conversation {conversation_id!r} has been held by you through this server; "
+                f"No conversation {shown_name(conversation_id, 130)!r} has been held by you through this server; "
                 "start one with the ask_copilot tool."
             )
         return text

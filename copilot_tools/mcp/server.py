@@ -31,6 +31,7 @@ from mcp.types import Resource as MCPResource
 
 from copilot_tools import __version__
 from copilot_tools.agent import Identity
+from copilot_tools.agent.spec import shown_name
 from copilot_tools.client import AsyncCopilotClient, http_timeout
 from copilot_tools.mcp.icons import server_icons
 from copilot_tools.mcp.logs import configure_logging
@@ -230,7 +231,7 @@ class CopilotServer(MCPServer[Runtime]):
         prompts = {prompt.name: prompt for prompt in await self.list_prompts()}
         prompt = prompts.get(name)
         if prompt is None:
-            raise MCPError(INVALID_PARAMS, f"Unknown prompt {name!r}; this server's prompts are: "
+            raise MCPError(INVALID_PARAMS, f"Unknown prompt {shown_name(name)!r}; this server's prompts are: "
                                            f"{', '.join(sorted(prompts))}.")
         given = arguments or {}
         missing = [a.name for a in prompt.arguments or [] if a.required and not str(given.get(a.name) or "").strip()]

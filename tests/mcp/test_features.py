@@ -85,6 +85,16 @@ async def test_an_unknown_prompt_or_missing_argument_is_an_invalid_params_error(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]  # no traceback logged
 
 
+async def test_a_long_unknown_prompt_name_or_conversation_id_is_quoted_cut_short(make_server: ServerFactory) -> None:
+    async with connect(make_server()) as client:
+        with pytest.raises(MCPError) as prompt:
+            await client.get_prompt("p" * 100_000, {})
+        with pytest.raises(MCPError) as resource:
+            await client.read_resource(f"copilot://conversations/{'c' * 1_000}")
+    assert prompt.value.error.code == INVALID_PARAMS and len(prompt.value.error.message) < 500
+    assert "held by you" in resource.value.error.message and len(resource.value.error.message) < 500
+
+
 # --- past conversations ---------------------------------------------------------------------------
 
 

@@ -148,6 +148,28 @@ def test_arguments_off_the_schema_are_input_errors_in_words(
     assert "What to do:" in report.text and "pydantic" not in report.text and not report.is_configuration
 
 
+def test_unknown_arguments_are_quoted_bounded_and_encodable() -> None:
+    arguments = {"query": "q", "x" * 10_000: 1, **{f"extra{i}": i for i in range(1_000)}}
+    with pytest.raises(InvalidInputError) as info:
+        get_tool("retrieve").parse(arguments)
+    message = info.value.message
+    assert len(message) < 1_000 and "and 996 more" in message and "no such argument" in message
+    report = tool_error(get_tool("retrieve"), info.value, arguments)
+    assert not report.is_configuration and report.details["argument"] == info.value.argument
+    assert report.text.startswith(f"invalid_input: Invalid argument `{'x' * 63}…`") and len(report.text) < 2_000
+    for name in ("\ud800", "a\ud800b" * 100):
+        with pytest.raises(InvalidInputError) as info:
+            get_tool("retrieve").parse({"query": "q", name: 1})
+        info.value.message.encode("utf-8")  # a lone surrogate in a name is never passed on
+
+
+async def test_verify_answer_quotes_an_unknown_conversation_id_bounded() -> None:
+    ctx = ToolContext(client=None, transcripts=MemoryTranscripts())  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError) as info:
+        await get_tool("verify_answer")(ctx, {"conversation_id": "a" * 100_000})
+    assert info.value.argument == "conversation_id" and len(info.value.message) < 500
+
+
 def test_a_list_sent_as_json_text_is_read_as_the_list() -> None:
     args = get_tool("ask_with_files").parse({"question": "q", "files": json.dumps([BUSINESS_MODEL])})
     assert args.files == [BUSINESS_MODEL]  # type: ignore[attr-defined]
