@@ -55,11 +55,16 @@ def _restore(cls: type[CopilotError], state: dict[str, Any]) -> CopilotError:
     return error
 
 
-class ErrorDetails(TypedDict, total=False):
-    """The keyword arguments every error takes besides its message (see ``CopilotError``)."""
+class NoticeDetails(TypedDict, total=False):
+    """What every error may say besides its message: what to do, and Graph's ``request-id``."""
 
     hint: str | None
     request_id: str | None
+
+
+class ErrorDetails(NoticeDetails, total=False):
+    """The keyword arguments every error takes besides its message (see ``CopilotError``)."""
+
     status_code: int | None
     code: str | None
 
@@ -332,16 +337,9 @@ class StreamInterruptedError(CopilotError):
 
     partial_text: str
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        partial_text: str = "",
-        hint: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, partial_text: str = "", **details: Unpack[NoticeDetails]) -> None:
         self._set(partial_text=partial_text)
-        super().__init__(message, hint=hint, request_id=request_id)
+        super().__init__(message, **details)
 
 
 class DeadlineExceededError(APITimeoutError, StreamInterruptedError):
@@ -356,19 +354,13 @@ class DeadlineExceededError(APITimeoutError, StreamInterruptedError):
     deadline: float
 
     def __init__(
-        self,
-        message: str,
-        *,
-        deadline: float,
-        partial_text: str = "",
-        hint: str | None = None,
-        request_id: str | None = None,
+        self, message: str, *, deadline: float, partial_text: str = "", **details: Unpack[NoticeDetails]
     ) -> None:
         self._set(deadline=deadline)
-        if hint is None:
-            hint = ("Raise the deadline (deadline=, COPILOT_TOOLS_DEADLINE, in seconds) for long questions, "
-                    "or ask something narrower.")
-        super().__init__(message, partial_text=partial_text, hint=hint, request_id=request_id)
+        if details.get("hint") is None:
+            details["hint"] = ("Raise the deadline (deadline=, COPILOT_TOOLS_DEADLINE, in seconds) for long "
+                               "questions, or ask something narrower.")
+        super().__init__(message, partial_text=partial_text, **details)
 
 
 class ResponseDeclinedError(CopilotError):
