@@ -239,8 +239,6 @@ class SignInRequiredError(AuthenticationError):
     next call succeeds. ``expires_at`` is a Unix time; ``flow_id`` is stable for one flow.
     """
 
-    kind = "not_signed_in"
-
     def __init__(
         self,
         *,
@@ -308,8 +306,6 @@ class ConsentRequiredError(AuthenticationError, PermissionDeniedError):
 class SignInFailedError(AuthenticationError):
     """An interactive sign-in ended without a token (declined, expired, blocked)."""
 
-    kind = "not_signed_in"
-
 
 class APIConnectionError(CopilotError):
     """The request could not be completed over the network (connect, reset, proxy)."""
@@ -323,8 +319,6 @@ TransportError = APIConnectionError
 
 class APITimeoutError(APIConnectionError):
     """A connect timeout, or the service fell silent for longer than ``timeout``."""
-
-    kind = "network_error"
 
 
 class StreamInterruptedError(CopilotError):
