@@ -244,14 +244,19 @@ async def test_a_token_that_is_not_ascii_is_an_authentication_error_that_does_no
 ) -> None:
     from copilot_tools import AuthenticationError
 
-    token = "secret-\u2013-token"  # an en dash, as a copied token may carry
+    class Provider:  # a provider of its own: StaticTokenProvider refuses such a token when given it
+        def get_token(self, *, claims: str | None = None, force_refresh: bool = False) -> str:
+            return "secret-\u2013-token"  # an en dash, as a copied token may carry
+
+    token = Provider()
     transport = httpx.MockTransport(lambda request: httpx.Response(201, json={"id": CID}))
     if client_class is CopilotClient:
-        client = CopilotClient(base_url=BASE, token=token, http_client=httpx.Client(transport=transport))
+        client = CopilotClient(base_url=BASE, token_provider=token, http_client=httpx.Client(transport=transport))
         with pytest.raises(AuthenticationError) as caught:
             client.create_conversation()
     else:
-        aclient = AsyncCopilotClient(base_url=BASE, token=token, http_client=httpx.AsyncClient(transport=transport))
+        aclient = AsyncCopilotClient(base_url=BASE, token_provider=token,
+                                     http_client=httpx.AsyncClient(transport=transport))
         with pytest.raises(AuthenticationError) as caught:
             await aclient.create_conversation()
     assert "secret" not in str(caught.value)
