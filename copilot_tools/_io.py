@@ -25,7 +25,7 @@ from copilot_tools import _protocol as protocol
 from copilot_tools._exchange import Failed, Outcome, Plan, Received, RunFlow, Send, Sleep, request_was_sent
 from copilot_tools._redact import redact
 from copilot_tools._retry import Deadline
-from copilot_tools.errors import ServiceError
+from copilot_tools.errors import AuthenticationError, ServiceError
 from copilot_tools.settings import Settings
 
 if TYPE_CHECKING:
@@ -179,8 +179,17 @@ class Attempt:
         timeout = attempt_timeout(core.settings, send, deadline.remaining())
         self.send = send
         self.started = time.perf_counter()
-        self.request = http.build_request(method, parsed_url(url), headers=headers, json=body,
-                                          extensions={"timeout": timeout})
+        try:
+            self.request = http.build_request(method, parsed_url(url), headers=headers, json=body,
+                                              extensions={"timeout": timeout})
+        except UnicodeEncodeError:
+            if token.isascii():
+                raise
+            # httpx encodes header values as ASCII; the error (and its ``object``) would hold the token.
+            raise AuthenticationError(
+                "The access token holds characters other than ASCII, so it cannot be sent.",
+                hint="Check where the token comes from: a copied token may have picked up stray characters.",
+            ) from None
 
     def failed(self, error: httpx.TransportError) -> Failed:
         """The request did not complete (logged at debug level)."""

@@ -175,12 +175,20 @@ _NOT_ZONE_PREFIXES = ("posix/", "right/")
 _URL_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){0,7}")
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for an error message, a string cut at ``limit`` characters: an argument from a
+    model or a reply may be megabytes long, and the message quotes it back."""
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[:limit] + "…")
+    return repr(value)
+
+
 def validate_conversation_id(conversation_id: str) -> str:
     """Only ids shaped like the service's reach a URL (``../../v1.0/me/messages`` never does)."""
     if not isinstance(conversation_id, str) or not _CONVERSATION_ID.fullmatch(conversation_id):
         raise InvalidInputError(
             "conversation_id",
-            f"{conversation_id!r} does not look like a Copilot conversation id "
+            f"{shown(conversation_id)} does not look like a Copilot conversation id "
             "(letters, digits and dashes, such as a GUID)",
             hint="Use the conversation_id returned by an earlier answer.",
         )
@@ -230,12 +238,12 @@ def validate_time_zone(name: str) -> str:
     """
     if type(name) is str and name in _VALID_ZONES:
         return name  # every turn names its zone; checked once (0.6 us), then a set lookup
-    shown = repr(name[:80] + ("…" if len(name) > 80 else "")) if isinstance(name, str) else repr(name)
     if (
         not isinstance(name, str) or len(name) > MAX_TIME_ZONE_LENGTH or not _TIME_ZONE.fullmatch(name)
         or name.lower() in _NOT_ZONES or name.lower().startswith(_NOT_ZONE_PREFIXES)
     ):
-        raise InvalidInputError("time_zone", f"{shown} is not an IANA time zone", hint="Use e.g. 'Europe/Paris'.")
+        raise InvalidInputError("time_zone", f"{shown(name)} is not an IANA time zone",
+                                hint="Use e.g. 'Europe/Paris'.")
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -381,9 +389,8 @@ def validate_authority_host(value: str | None) -> str | None:
 def validate_url_path(argument: str, path: str) -> str:
     """A relative URL path from a setting (``workiq_conversations_path``): plain segments, no ``..``."""
     if not isinstance(path, str) or not _URL_PATH.fullmatch(path) or ".." in path.split("/"):
-        shown = repr(path[:100]) if isinstance(path, str) else repr(path)
         raise InvalidInputError(
-            argument, f"{shown} is not a relative path of plain segments",
+            argument, f"{shown(path, 100)} is not a relative path of plain segments",
             hint="Use e.g. 'conversations' or 'copilot/conversations' (letters, digits, - _ . ~ and /).",
         )
     return path

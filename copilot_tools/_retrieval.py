@@ -27,6 +27,7 @@ from copilot_tools._protocol import (
     as_list,
     error_from_response,
     parse_retry_after,
+    shown,
     validate_names,
     validate_text,
 )
@@ -137,7 +138,7 @@ def build_query(
     if len(query) > MAX_QUERY_LENGTH:
         raise InvalidInputError("query", f"{len(query):,} characters; the service takes at most {MAX_QUERY_LENGTH:,}")
     if data_source not in DATA_SOURCES:
-        raise InvalidInputError("data_source", f"{data_source!r} is not one of {', '.join(DATA_SOURCES)}")
+        raise InvalidInputError("data_source", f"{shown(data_source)} is not one of {', '.join(DATA_SOURCES)}")
     if max_results is not None and (isinstance(max_results, bool) or not isinstance(max_results, int)
                                     or not 1 <= max_results <= MAX_RESULTS):
         raise InvalidInputError("max_results", f"{max_results!r} is not a whole number from 1 to {MAX_RESULTS}")

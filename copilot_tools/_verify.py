@@ -289,7 +289,7 @@ def _sentences(line: str) -> list[str]:
 
 def citing_sentences(text: str) -> dict[int, list[str]]:
     """For each ``[n]`` in ``text``: the sentences (plain text, first appearance order) that cite it."""
-    found: dict[int, list[str]] = {}
+    found: dict[int, dict[str, None]] = {}  # a dict per citation: ordered, and linear to deduplicate
     for line in text.split("\n"):
         for sentence in _sentences(line):
             numbers = {int(n) for n in CITATION_MARKER.findall(sentence)}
@@ -299,10 +299,8 @@ def citing_sentences(text: str) -> dict[int, list[str]]:
             if not cleaned:
                 continue
             for number in sorted(numbers):
-                bucket = found.setdefault(number, [])
-                if cleaned not in bucket:
-                    bucket.append(cleaned)
-    return found
+                found.setdefault(number, {})[cleaned] = None
+    return {number: list(sentences) for number, sentences in found.items()}
 
 
 # --- which citations can be checked, and how ----------------------------------------------------

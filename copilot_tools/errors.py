@@ -55,11 +55,16 @@ def _restore(cls: type[CopilotError], state: dict[str, Any]) -> CopilotError:
     return error
 
 
-class ErrorDetails(TypedDict, total=False):
-    """The keyword arguments every error takes besides its message (see ``CopilotError``)."""
+class NoticeDetails(TypedDict, total=False):
+    """What every error may say besides its message: what to do, and Graph's ``request-id``."""
 
     hint: str | None
     request_id: str | None
+
+
+class ErrorDetails(NoticeDetails, total=False):
+    """The keyword arguments every error takes besides its message (see ``CopilotError``)."""
+
     status_code: int | None
     code: str | None
 
@@ -234,8 +239,6 @@ class SignInRequiredError(AuthenticationError):
     next call succeeds. ``expires_at`` is a Unix time; ``flow_id`` is stable for one flow.
     """
 
-    kind = "not_signed_in"
-
     def __init__(
         self,
         *,
@@ -303,8 +306,6 @@ class ConsentRequiredError(AuthenticationError, PermissionDeniedError):
 class SignInFailedError(AuthenticationError):
     """An interactive sign-in ended without a token (declined, expired, blocked)."""
 
-    kind = "not_signed_in"
-
 
 class APIConnectionError(CopilotError):
     """The request could not be completed over the network (connect, reset, proxy)."""
@@ -319,8 +320,6 @@ TransportError = APIConnectionError
 class APITimeoutError(APIConnectionError):
     """A connect timeout, or the service fell silent for longer than ``timeout``."""
 
-    kind = "network_error"
-
 
 class StreamInterruptedError(CopilotError):
     """The stream broke after it started. The turn may have been processed; it is not re-sent.
@@ -332,16 +331,9 @@ class StreamInterruptedError(CopilotError):
 
     partial_text: str
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        partial_text: str = "",
-        hint: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, partial_text: str = "", **details: Unpack[NoticeDetails]) -> None:
         self._set(partial_text=partial_text)
-        super().__init__(message, hint=hint, request_id=request_id)
+        super().__init__(message, **details)
 
 
 class DeadlineExceededError(APITimeoutError, StreamInterruptedError):
@@ -356,19 +348,13 @@ class DeadlineExceededError(APITimeoutError, StreamInterruptedError):
     deadline: float
 
     def __init__(
-        self,
-        message: str,
-        *,
-        deadline: float,
-        partial_text: str = "",
-        hint: str | None = None,
-        request_id: str | None = None,
+        self, message: str, *, deadline: float, partial_text: str = "", **details: Unpack[NoticeDetails]
     ) -> None:
         self._set(deadline=deadline)
-        if hint is None:
-            hint = ("Raise the deadline (deadline=, COPILOT_TOOLS_DEADLINE, in seconds) for long questions, "
-                    "or ask something narrower.")
-        super().__init__(message, partial_text=partial_text, hint=hint, request_id=request_id)
+        if details.get("hint") is None:
+            details["hint"] = ("Raise the deadline (deadline=, COPILOT_TOOLS_DEADLINE, in seconds) for long "
+                               "questions, or ask something narrower.")
+        super().__init__(message, partial_text=partial_text, **details)
 
 
 class ResponseDeclinedError(CopilotError):

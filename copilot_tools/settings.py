@@ -184,6 +184,9 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInputError("config file", f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:  # unreadable (permissions), or gone since is_file()
+        reason = exc.strerror or type(exc).__name__
+        raise InvalidInputError("config file", f"{path} cannot be read ({reason})") from None
     # Accept both a flat file and a [copilot-tools] table; other tables ([cli]) belong to
     # the front ends that read them.
     table = data.get("copilot-tools", data)

@@ -39,8 +39,15 @@ class StaticTokenProvider:
 
     def __init__(self, token: str | SecretStr) -> None:
         secret = token if isinstance(token, SecretStr) else SecretStr(token)
-        if not secret.get_secret_value().strip():
+        value = secret.get_secret_value()
+        if not value.strip():
             raise AuthenticationError("The access token is empty.")
+        if not (value.isascii() and value.isprintable()):
+            # It could not travel in a header: httpx or h11 would refuse it later, quoting it.
+            raise AuthenticationError(
+                "The access token holds a line break, a control character or non-ASCII text.",
+                hint="Pass the token alone, as issued (a token read from a file may end with a line break).",
+            )
         self._token = secret
 
     def get_token(self, *, claims: str | None = None, force_refresh: bool = False) -> str:

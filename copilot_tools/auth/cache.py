@@ -207,10 +207,10 @@ def _file_persistence_class() -> type:
             atomic_write(self._path, content)
 
         def load(self) -> str:
+            """The file's text, checked where the cache deserializes it (``_checked_cache``)."""
             text = read_private(self._path)
             if text is None:
                 raise PersistenceNotFound(location=self._location)
-            check_cache_text(text, self._path)
             return text
 
     return SecureFilePersistence

@@ -222,3 +222,10 @@ def test_no_token_in_reprs_or_errors(idp, make_provider, prompts):
     with pytest.raises(AuthenticationError) as info:
         make_provider(interaction="none").get_token(force_refresh=True)
     assert "eyJ" not in str(info.value) and "0.A" not in str(info.value)
+
+
+@pytest.mark.parametrize("token", ["eyJsecret.part.sig\n", "eyJsecret\x00part", "eyJsecret\u2013part"])
+def test_a_static_token_that_cannot_travel_in_a_header_is_refused_without_quoting_it(token: str) -> None:
+    with pytest.raises(AuthenticationError) as info:
+        StaticTokenProvider(token)
+    assert "secret" not in str(info.value) and info.value.__context__ is None

@@ -49,6 +49,18 @@ def test_config_problems_name_the_file_and_key(tmp_path: Path) -> None:
         Settings.load(environ={}, config_path=tmp_path)
 
 
+def test_an_unreadable_config_file_is_an_invalid_input_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('endpoint = "graph"\n')
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", refuse)  # chmod 000 does not stop root
+    with pytest.raises(InvalidInputError, match="cannot be read .Permission denied."):
+        Settings.load(environ={}, config_path=config)
+
+
 def test_front_end_tables_are_left_to_their_front_ends(tmp_path: Path) -> None:
     for text in ('endpoint = "workiq"\n[cli]\njson = true\n',
                  '[copilot-tools]\nendpoint = "workiq"\n[copilot-tools.cli]\njson = true\n'):

@@ -236,3 +236,28 @@ def test_caller_headers_go_out_as_before_with_either_pool(headers: dict[str, str
         sent.append([[pair for pair in r.headers.raw if pair[0] != b"client-request-id"] for r in recorder.requests])
     assert sent[0] == sent[1]
     assert all(any(name.lower() == b"user-agent" for name, _ in raw) for raw in sent[1])
+
+
+@pytest.mark.parametrize("client_class", [CopilotClient, AsyncCopilotClient])
+async def test_a_token_that_is_not_ascii_is_an_authentication_error_that_does_not_quote_it(
+    client_class: type[CopilotClient] | type[AsyncCopilotClient],
+) -> None:
+    from copilot_tools import AuthenticationError
+
+    class Provider:  # a provider of its own: StaticTokenProvider refuses such a token when given it
+        def get_token(self, *, claims: str | None = None, force_refresh: bool = False) -> str:
+            return "secret-\u2013-token"  # an en dash, as a copied token may carry
+
+    token = Provider()
+    transport = httpx.MockTransport(lambda request: httpx.Response(201, json={"id": CID}))
+    if client_class is CopilotClient:
+        client = CopilotClient(base_url=BASE, token_provider=token, http_client=httpx.Client(transport=transport))
+        with pytest.raises(AuthenticationError) as caught:
+            client.create_conversation()
+    else:
+        aclient = AsyncCopilotClient(base_url=BASE, token_provider=token,
+                                     http_client=httpx.AsyncClient(transport=transport))
+        with pytest.raises(AuthenticationError) as caught:
+            await aclient.create_conversation()
+    assert "secret" not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import Any
 
 import pytest
 
@@ -224,3 +225,14 @@ def test_allowed_hosts_and_origins_follow_the_bind_address() -> None:
     assert not public.host_allowed("0.0.0.0:8765") and not public.host_allowed("10.0.0.5:8765")
     assert public.origin_allowed("https://mcp.contoso.com") and public.origin_allowed("https://app.x.com")
     assert not public.origin_allowed("http://localhost:3000") and not public.origin_allowed("https://mcp.contoso.com.evil")
+
+
+@pytest.mark.parametrize("call", [
+    lambda long: validate_conversation_id(long),
+    lambda long: validate_time_zone(long),
+    lambda long: build_query("q", data_source=long),
+])
+def test_a_long_argument_is_quoted_cut_in_the_error(call: Any) -> None:
+    with pytest.raises(errors.InvalidInputError) as caught:
+        call("x" * 1_000_000)
+    assert len(str(caught.value)) < 500 and "…" in str(caught.value)

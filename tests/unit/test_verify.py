@@ -139,3 +139,9 @@ def test_a_citation_whose_query_the_api_would_refuse_is_not_checked_and_the_rest
     assert [q.body.filter_expression for q in plan.queries] == [f'path:"{SPEC}"']
     assert odd_check.status == "not_checked" and "no valid retrieval query" in (odd_check.reason or "")
     assert spec_check.status == "unsupported"
+
+
+def test_many_sentences_citing_one_source_are_kept_in_order_and_deduplicated_linearly() -> None:
+    text = " ".join(f"Sentence number {i} is here [1]." for i in range(20_000)) + " Sentence number 0 is here [1]."
+    found = citing_sentences(text)[1]  # quadratic before: 1.6 s; the pathological input is answered at once
+    assert len(found) == 20_000 and found[0] == "Sentence number 0 is here." and found[-1].endswith("19999 is here.")
