@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 
 ContextItem = str | Mapping[str, str] | ContextMessage
 
+#: The request headers whose values ``ClientCore.http_request`` sets afresh on each attempt; every
+#: other header of a request stays the same from one attempt to the next (``_io.build_request``
+#: relies on that to reuse the header list it built for the same request before).
+ATTEMPT_HEADERS = frozenset({"Authorization", "client-request-id", "Retry-Attempt"})
+
 #: Content types a ``chatOverStream`` body may come in; an HTML page (a proxy's sign-in or
 #: error page) with status 200 is not Copilot's answer.
 _NOT_A_STREAM = ("text/html",)

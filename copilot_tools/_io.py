@@ -17,11 +17,13 @@ import threading
 import time
 from collections.abc import Generator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
 
 import httpx
+from httpx._content import encode_json  # the body exactly as ``build_request`` encodes ``json=``
 
 from copilot_tools import _protocol as protocol
+from copilot_tools._base import ATTEMPT_HEADERS
 from copilot_tools._exchange import Failed, Outcome, Plan, Received, RunFlow, Send, Sleep, request_was_sent
 from copilot_tools._redact import redact
 from copilot_tools._retry import Deadline
@@ -170,6 +172,84 @@ def parsed_url(url: str) -> httpx.URL:
     return parsed
 
 
+class _Shape(NamedTuple):
+    """The header list ``build_request`` made for a request, and where its per-attempt values sit."""
+
+    headers: list[tuple[bytes, bytes]]
+    #: (index in ``headers``, name in the attempt's header dict) of each ``ATTEMPT_HEADERS`` value.
+    slots: tuple[tuple[int, str], ...]
+    #: The index of ``Content-Length``, which httpx sets from the body.
+    length_at: int
+
+
+_SHAPES: dict[tuple[object, ...], _Shape | None] = {}
+_SHAPES_MAX = 256  # as _PARSED_URLS: a key per URL (and header set), and past it the cache starts over
+#: Headers httpx adds or fills in itself: a request that names one is always left to ``build_request``.
+_HTTPX_SETS = frozenset({b"host", b"content-length", b"transfer-encoding", b"cookie"})
+
+
+def build_request(http: httpx.Client | httpx.AsyncClient, method: str, url: str, headers: dict[str, str],
+                  body: Any, extensions: dict[str, Any]) -> httpx.Request:
+    """``http.build_request(method, url, headers=headers, json=body, extensions=extensions)``, the same request.
+
+    ``build_request`` merges the pool's headers with the request's, encodes the body and adds
+    ``Host`` and ``Content-Length``, in some twenty small steps: 17 us of an attempt, as much as the
+    rest of the client's request path together (benchmarks/client_overhead.py). Where those
+    steps go depends on the header *names*, the values of the headers that stay, the pool's
+    headers, the URL and the method, never on the values ``ClientCore.http_request`` changes on
+    each attempt (``ATTEMPT_HEADERS``) or the body's length. So the first request of each such
+    key is built by ``build_request`` and its header list kept; the next ones copy it with their
+    own values in those places and the body httpx's own ``encode_json`` makes (~4 us in all).
+    Cookies in the pool, query parameters or a relative URL are always left to
+    ``build_request``, and so is a key whose list is not plain (a per-attempt header named
+    twice, a ``Host`` or ``Content-Length`` given by the caller). tests/unit/test_turn_request.py
+    pins the bytes; tests/unit/test_request_shape.py compares both ways header set by header set.
+    """
+    parsed = parsed_url(url)
+    if body is None or http.cookies or http.params or parsed.is_relative_url:
+        return http.build_request(method, parsed, headers=headers, json=body, extensions=extensions)
+    key = (method, url, *http.headers.raw, *[(name, None if name in ATTEMPT_HEADERS else value)
+                                             for name, value in headers.items()])
+    shape = _SHAPES.get(key, _UNSEEN)
+    if shape is _UNSEEN or shape is None:
+        request = http.build_request(method, parsed, headers=headers, json=body, extensions=extensions)
+        if shape is _UNSEEN:
+            if len(_SHAPES) >= _SHAPES_MAX:
+                _SHAPES.clear()
+            _SHAPES[key] = _shape(request, headers, http.headers)
+        return request
+    assert isinstance(shape, _Shape)
+    content_headers, stream = encode_json(body)
+    raw = shape.headers.copy()
+    for index, name in shape.slots:
+        raw[index] = (raw[index][0], headers[name].encode("ascii"))  # as httpx encodes a header value
+    raw[shape.length_at] = (raw[shape.length_at][0], content_headers["Content-Length"].encode("ascii"))
+    request = httpx.Request(method, parsed, headers=raw, stream=stream, extensions=extensions)
+    request.read()  # as ``build_request`` leaves it: the content read (a ``ByteStream``: no copy)
+    return request
+
+
+_UNSEEN = _Shape([], (), 0)
+
+
+def _shape(request: httpx.Request, headers: dict[str, str], pool: httpx.Headers) -> _Shape | None:
+    """Where ``request`` (as ``build_request`` made it) holds each per-attempt value; None when not plainly."""
+    if any(name.lower().encode() in _HTTPX_SETS for name in [*headers, *pool.keys()]):
+        return None
+    raw = request.headers.raw
+    names = [name.lower() for name, _ in raw]
+    slots = []
+    for name in headers.keys() & ATTEMPT_HEADERS:
+        found = [index for index, seen in enumerate(names) if seen == name.lower().encode()]
+        if len(found) != 1 or raw[found[0]][1] != headers[name].encode("ascii"):
+            return None
+        slots.append((found[0], name))
+    length = [index for index, seen in enumerate(names) if seen == b"content-length"]
+    if len(length) != 1 or raw[length[0]][1] != str(len(request.content)).encode():
+        return None
+    return _Shape(raw, tuple(slots), length[0])
+
+
 class Attempt:
     """One attempt of a ``Send``: the request (token, headers, timeouts the deadline leaves) and its log lines."""
 
@@ -180,8 +260,7 @@ class Attempt:
         self.send = send
         self.started = time.perf_counter()
         try:
-            self.request = http.build_request(method, parsed_url(url), headers=headers, json=body,
-                                              extensions={"timeout": timeout})
+            self.request = build_request(http, method, url, headers, body, {"timeout": timeout})
         except UnicodeEncodeError:
             if token.isascii():
                 raise
