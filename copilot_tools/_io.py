@@ -426,14 +426,23 @@ class Watchdog:
         #: Whether the deadline cut the connection (a body that "ended" then is not whole).
         self.fired = False
         self._response = response
-        network = response.extensions.get("network_stream")
-        sock = network.get_extra_info("socket") if network is not None else None
-        self._socket = sock if isinstance(sock, socket.socket) else None
-        self._armed = False
+        #: The socket to cut once ``arm()`` has handed this watchdog to the alarm thread; else None.
+        self._socket: socket.socket | None = None
+        self._looked = False
 
     def arm(self) -> None:
-        if not self._armed and self._socket is not None and not self.done and not self._body_complete():
-            self._armed = True
+        """Hand this watchdog to the alarm thread, once, unless no read is left that could block.
+
+        The socket is looked up here, not when the watchdog is made: a ``/chat`` body nearly
+        always arrives whole, and then neither the look-up nor ``stop()``'s lock is needed.
+        """
+        if self._looked or self.done or self._body_complete():
+            return
+        self._looked = True
+        network = self._response.extensions.get("network_stream")
+        sock = network.get_extra_info("socket") if network is not None else None
+        if isinstance(sock, socket.socket):
+            self._socket = sock
             _alarms.add(time.monotonic() + self._deadline.remaining(), self)
 
     def _body_complete(self) -> bool:
@@ -463,13 +472,13 @@ class Watchdog:
                 pass  # already closed: nothing left to cut
 
     def stop(self) -> None:
+        if self._socket is None:  # never handed to the alarm thread (only arm(), on this thread, does)
+            self.done = True
+            return
         with self._lock:
-            if self.done:
-                return
             self.done = True
             self._socket = None  # the heap may hold this watchdog a while; not the socket
-        if self._armed:
-            _alarms.stopped()
+        _alarms.stopped()
 
     def __enter__(self) -> Self:
         return self
