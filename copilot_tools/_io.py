@@ -34,12 +34,42 @@ if TYPE_CHECKING:
     from copilot_tools._base import ClientCore
 
 logger = logging.getLogger("copilot_tools.client")
+_Pool = TypeVar("_Pool", httpx.Client, httpx.AsyncClient)
 
 #: A timeout that fires this close to the deadline is the deadline's doing (timers are coarse).
 DEADLINE_SLACK = 0.05
 #: Connecting and writing take seconds, never minutes.
 CONNECT_TIMEOUT = 10.0
 WRITE_TIMEOUT = 30.0
+
+
+class _CookiesWhenSet(httpx.Cookies):
+    """The client's own pool's cookies: a response is read for cookies only when it sets one.
+
+    ``httpx.Client`` hands every response to ``cookies.extract_cookies``, which builds a
+    ``urllib`` request from the httpx one (its URL parsed again, its headers copied) and a
+    mail-style header object before the jar finds that a Copilot reply sets no cookie: 15-30 us
+    a response, most of what a ``/chat`` turn still cost over bare httpx (1.08 -> 1.02,
+    benchmarks/client_overhead.py). The jar does nothing else for such a response. One that
+    names ``Set-Cookie`` (or ``Set-Cookie2``) is read exactly as before, into the same jar.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        names = response.headers.keys()  # lower-cased, as the jar matches them
+        if "set-cookie" in names or "set-cookie2" in names:
+            super().extract_cookies(response)
+
+
+def own_pool(pool: _Pool) -> _Pool:
+    """``pool``, made by the client for itself, reading cookies only from responses that set some.
+
+    A pool the caller passes in (``http_client=``) is left as it is. httpx keeps a client's
+    cookies in ``_cookies`` (0.27, 0.28); should it not, the pool stays as httpx made it.
+    """
+    cookies = getattr(pool, "_cookies", None)
+    if type(cookies) is httpx.Cookies:
+        pool._cookies = _CookiesWhenSet(cookies.jar)  # the same (empty) jar
+    return pool
 
 
 def user_agent() -> str:

@@ -113,7 +113,7 @@ class _ClientOptions(Generic[_Http]):
             self._http = http_client
         else:  # the pool sends our User-Agent by itself (ClientCore._attempt_headers says why)
             user_agent = self._core.headers["User-Agent"]
-            self._http = self._new_pool(http_timeout(self._core.settings), {"User-Agent": user_agent})
+            self._http = _io.own_pool(self._new_pool(http_timeout(self._core.settings), {"User-Agent": user_agent}))
             self._core = dataclasses.replace(self._core, pool_user_agent=user_agent)
 
     def _new_pool(self, timeout: httpx.Timeout, headers: dict[str, str]) -> _Http:
