@@ -213,7 +213,7 @@ class _Shape(NamedTuple):
 
 
 _SHAPES: dict[tuple[object, ...], _Shape | None] = {}
-_SHAPES_MAX = 256  # as _PARSED_URLS: a key per URL (and header set), and past it the cache starts over
+_SHAPES_MAX = 256  # a key per host and header set (a handful); past it the cache starts over
 #: Headers httpx adds or fills in itself: a request that names one is always left to ``build_request``.
 _HTTPX_SETS = frozenset({b"host", b"content-length", b"transfer-encoding", b"cookie"})
 
@@ -226,20 +226,21 @@ def build_request(http: httpx.Client | httpx.AsyncClient, method: str, url: str,
     ``Host`` and ``Content-Length``, in some twenty small steps: 17 us of an attempt, as much as the
     rest of the client's request path together (benchmarks/client_overhead.py). Where those
     steps go depends on the header *names*, the values of the headers that stay, the pool's
-    headers, the URL and the method, never on the values ``ClientCore.http_request`` changes on
-    each attempt (``ATTEMPT_HEADERS``) or the body's length. So the first request of each such
-    key is built by ``build_request`` and its header list kept; the next ones copy it with their
-    own values in those places and the body httpx's own ``encode_json`` makes (~4 us in all).
-    Cookies in the pool, query parameters or a relative URL are always left to
-    ``build_request``, and so is a key whose list is not plain (a per-attempt header named
-    twice, a ``Host`` or ``Content-Length`` given by the caller). tests/unit/test_turn_request.py
+    headers, the URL's host (``Host``) and the method; never on the values that
+    ``ClientCore.http_request`` changes on each attempt (``ATTEMPT_HEADERS``), the URL's path or
+    the body's length. So the first request of each such key is built by ``build_request`` and
+    its header list kept; the next ones copy it with their own values in those places and the
+    body httpx's own ``encode_json`` makes (~4 us in all). Cookies in the pool, query
+    parameters, a relative URL or no ``timeout`` are always left to ``build_request``, and so is
+    a key whose list is not plain (a per-attempt header named twice, a ``Host`` or
+    ``Content-Length`` given by the caller). tests/unit/test_turn_request.py
     pins the bytes; tests/unit/test_request_shape.py compares both ways header set by header set.
     """
     parsed = parsed_url(url)
-    if body is None or http.cookies or http.params or parsed.is_relative_url:
+    if body is None or "timeout" not in extensions or http.cookies or http.params or parsed.is_relative_url:
         return http.build_request(method, parsed, headers=headers, json=body, extensions=extensions)
-    key = (method, url, *http.headers.raw, *[(name, None if name in ATTEMPT_HEADERS else value)
-                                             for name, value in headers.items()])
+    key = (method, parsed.netloc, *http.headers.raw, *[(name, None if name in ATTEMPT_HEADERS else value)
+                                                       for name, value in headers.items()])
     shape = _SHAPES.get(key, _UNSEEN)
     if shape is _UNSEEN or shape is None:
         request = http.build_request(method, parsed, headers=headers, json=body, extensions=extensions)

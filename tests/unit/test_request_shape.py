@@ -16,6 +16,7 @@ import pytest
 from copilot_tools import _io
 
 URL = "https://graph.microsoft.com/beta/copilot/conversations/c/chat"
+EXT = {"timeout": {"connect": 1.0, "read": 2.0, "write": 1.0, "pool": 1.0}}
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +72,7 @@ def test_a_request_from_a_kept_header_list_is_the_one_build_request_makes(
 def test_a_list_is_kept_only_where_build_request_makes_it_plainly() -> None:
     http = httpx.Client()
     for extra in ({}, {"X-A": "1"}, {"Host": "example.com"}, {"Client-Request-Id": "fixed"}):
-        _io.build_request(http, "POST", URL, _headers(extra, "t", "i", 0), {}, {})
+        _io.build_request(http, "POST", URL, _headers(extra, "t", "i", 0), {}, EXT)
     kept = list(_io._SHAPES.values())
     assert [shape is not None for shape in kept] == [True, True, False, False]
 
@@ -79,27 +80,38 @@ def test_a_list_is_kept_only_where_build_request_makes_it_plainly() -> None:
 def test_a_pool_that_holds_cookies_or_params_or_changed_headers_is_left_to_build_request() -> None:
     http = httpx.Client(headers={"User-Agent": "a"})
     headers = _headers({}, "t", "i", 0)
-    _io.build_request(http, "POST", URL, headers, {"a": 1}, {})
+    _io.build_request(http, "POST", URL, headers, {"a": 1}, EXT)
     http.cookies.set("session", "s", domain="graph.microsoft.com")
-    _same(_io.build_request(http, "POST", URL, headers, {"a": 2}, {}),
-          http.build_request("POST", URL, headers=headers, json={"a": 2}))
+    _same(_io.build_request(http, "POST", URL, headers, {"a": 2}, EXT),
+          http.build_request("POST", URL, headers=headers, json={"a": 2}, extensions=EXT))
     http.cookies.clear()
     http.headers["User-Agent"] = "b"
     http.headers["X-New"] = "n"
-    _same(_io.build_request(http, "POST", URL, headers, {"a": 3}, {}),
-          http.build_request("POST", URL, headers=headers, json={"a": 3}))
+    _same(_io.build_request(http, "POST", URL, headers, {"a": 3}, EXT),
+          http.build_request("POST", URL, headers=headers, json={"a": 3}, extensions=EXT))
     http.params = httpx.QueryParams({"q": "1"})
-    _same(_io.build_request(http, "POST", URL, headers, {"a": 4}, {}),
-          http.build_request("POST", URL, headers=headers, json={"a": 4}))
+    _same(_io.build_request(http, "POST", URL, headers, {"a": 4}, EXT),
+          http.build_request("POST", URL, headers=headers, json={"a": 4}, extensions=EXT))
     relative = httpx.Client(base_url="https://graph.microsoft.com/beta/")
-    _same(_io.build_request(relative, "POST", "copilot/x", headers, {"a": 5}, {}),
-          relative.build_request("POST", "copilot/x", headers=headers, json={"a": 5}))
+    _same(_io.build_request(relative, "POST", "copilot/x", headers, {"a": 5}, EXT),
+          relative.build_request("POST", "copilot/x", headers=headers, json={"a": 5}, extensions=EXT))
 
 
 def test_a_token_that_is_not_ascii_fails_as_build_request_fails() -> None:
     http = httpx.Client()
-    _io.build_request(http, "POST", URL, _headers({}, "t", "i", 0), {}, {})
+    _io.build_request(http, "POST", URL, _headers({}, "t", "i", 0), {}, EXT)
     with pytest.raises(UnicodeEncodeError):
         http.build_request("POST", URL, headers=_headers({}, "t\u2013", "i", 0), json={})
     with pytest.raises(UnicodeEncodeError):
-        _io.build_request(http, "POST", URL, _headers({}, "t\u2013", "i", 0), {}, {})
+        _io.build_request(http, "POST", URL, _headers({}, "t\u2013", "i", 0), {}, EXT)
+
+
+def test_a_kept_list_serves_every_path_of_its_host_and_no_other_host() -> None:
+    http = httpx.Client(headers={"User-Agent": "a"})
+    headers = _headers({}, "t", "i", 0)
+    urls = [URL, "https://graph.microsoft.com/beta/copilot/conversations", "https://graph.microsoft.com:8443/x",
+            "http://127.0.0.1:8000/beta/copilot/conversations/c/chat", "http://[::1]:8000/y", URL]
+    for url in urls:
+        _same(_io.build_request(http, "POST", url, headers, {"a": 1}, EXT),
+              http.build_request("POST", url, headers=headers, json={"a": 1}, extensions=EXT))
+    assert len(_io._SHAPES) == 4
