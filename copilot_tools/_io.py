@@ -15,6 +15,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
@@ -212,8 +213,11 @@ class _Shape(NamedTuple):
     length_at: int
 
 
-_SHAPES: dict[tuple[object, ...], _Shape | None] = {}
-_SHAPES_MAX = 256  # a key per host and header set (a handful); past it the cache starts over
+#: Each pool's kept header lists, by host and header set (a handful); they go with the pool.
+_SHAPES: weakref.WeakKeyDictionary[httpx.Client | httpx.AsyncClient, dict[tuple[object, ...], _Shape | None]] = (
+    weakref.WeakKeyDictionary()
+)
+_SHAPES_MAX = 256  # past it a pool's cache starts over
 #: Headers httpx adds or fills in itself: a request that names one is always left to ``build_request``.
 _HTTPX_SETS = frozenset({b"host", b"content-length", b"transfer-encoding", b"cookie"})
 
@@ -241,13 +245,16 @@ def build_request(http: httpx.Client | httpx.AsyncClient, method: str, url: str,
         return http.build_request(method, parsed, headers=headers, json=body, extensions=extensions)
     key = (method, parsed.netloc, *http.headers.raw, *[(name, None if name in ATTEMPT_HEADERS else value)
                                                        for name, value in headers.items()])
-    shape = _SHAPES.get(key, _UNSEEN)
+    shapes = _SHAPES.get(http)
+    if shapes is None:
+        shapes = _SHAPES.setdefault(http, {})
+    shape = shapes.get(key, _UNSEEN)
     if shape is _UNSEEN or shape is None:
         request = http.build_request(method, parsed, headers=headers, json=body, extensions=extensions)
         if shape is _UNSEEN:
-            if len(_SHAPES) >= _SHAPES_MAX:
-                _SHAPES.clear()
-            _SHAPES[key] = _shape(request, headers, http.headers)
+            if len(shapes) >= _SHAPES_MAX:
+                shapes.clear()
+            shapes[key] = _shape(request, headers, http.headers)
         return request
     assert isinstance(shape, _Shape)
     content_headers, stream = encode_json(body)
@@ -278,6 +285,8 @@ def _shape(request: httpx.Request, headers: dict[str, str], pool: httpx.Headers)
     length = [index for index, seen in enumerate(names) if seen == b"content-length"]
     if len(length) != 1 or raw[length[0]][1] != str(len(request.content)).encode():
         return None
+    for index in [*(index for index, _ in slots), length[0]]:
+        raw[index] = (raw[index][0], b"")  # the token is not kept: each request puts its own values here
     return _Shape(raw, tuple(slots), length[0])
 
 

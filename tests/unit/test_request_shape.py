@@ -73,8 +73,9 @@ def test_a_list_is_kept_only_where_build_request_makes_it_plainly() -> None:
     http = httpx.Client()
     for extra in ({}, {"X-A": "1"}, {"Host": "example.com"}, {"Client-Request-Id": "fixed"}):
         _io.build_request(http, "POST", URL, _headers(extra, "t", "i", 0), {}, EXT)
-    kept = list(_io._SHAPES.values())
+    kept = list(_io._SHAPES[http].values())
     assert [shape is not None for shape in kept] == [True, True, False, False]
+    assert not any(b"Bearer" in value for shape in kept if shape for _, value in shape.headers)  # no token kept
 
 
 def test_a_pool_that_holds_cookies_or_params_or_changed_headers_is_left_to_build_request() -> None:
@@ -114,4 +115,16 @@ def test_a_kept_list_serves_every_path_of_its_host_and_no_other_host() -> None:
     for url in urls:
         _same(_io.build_request(http, "POST", url, headers, {"a": 1}, EXT),
               http.build_request("POST", url, headers=headers, json={"a": 1}, extensions=EXT))
-    assert len(_io._SHAPES) == 4
+    assert len(_io._SHAPES[http]) == 4
+
+
+def test_the_kept_lists_go_with_their_pool() -> None:
+    import gc
+
+    http = httpx.Client()
+    _io.build_request(http, "POST", URL, _headers({}, "t", "i", 0), {}, EXT)
+    assert len(_io._SHAPES) == 1
+    http.close()
+    del http
+    gc.collect()
+    assert len(_io._SHAPES) == 0
