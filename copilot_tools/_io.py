@@ -16,12 +16,11 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
 
 import httpx
-from httpx._content import encode_json  # the body exactly as ``build_request`` encodes ``json=``
 
 from copilot_tools import _protocol as protocol
 from copilot_tools._base import ATTEMPT_HEADERS
@@ -50,7 +49,7 @@ class _CookiesWhenSet(httpx.Cookies):
     ``httpx.Client`` hands every response to ``cookies.extract_cookies``, which builds a
     ``urllib`` request from the httpx one (its URL parsed again, its headers copied) and a
     mail-style header object before the jar finds that a Copilot reply sets no cookie: 15-30 us
-    a response, most of what a ``/chat`` turn still cost over bare httpx (1.08 -> 1.02,
+    a response, most of what a ``/chat`` turn still cost over bare httpx (1.085 -> 1.03,
     benchmarks/client_overhead.py). The jar does nothing else for such a response. One that
     names ``Set-Cookie`` (or ``Set-Cookie2``) is read exactly as before, into the same jar.
     """
@@ -234,14 +233,15 @@ def build_request(http: httpx.Client | httpx.AsyncClient, method: str, url: str,
     ``ClientCore.http_request`` changes on each attempt (``ATTEMPT_HEADERS``), the URL's path or
     the body's length. So the first request of each such key is built by ``build_request`` and
     its header list kept; the next ones copy it with their own values in those places and the
-    body httpx's own ``encode_json`` makes (~4 us in all). Cookies in the pool, query
+    body httpx's own ``encode_json`` makes (~4 us in all; 1.125 -> 1.085). Cookies in the pool, query
     parameters, a relative URL or no ``timeout`` are always left to ``build_request``, and so is
     a key whose list is not plain (a per-attempt header named twice, a ``Host`` or
     ``Content-Length`` given by the caller). tests/unit/test_turn_request.py
     pins the bytes; tests/unit/test_request_shape.py compares both ways header set by header set.
     """
     parsed = parsed_url(url)
-    if body is None or "timeout" not in extensions or http.cookies or http.params or parsed.is_relative_url:
+    if (body is None or _ENCODE_JSON is None or "timeout" not in extensions or http.cookies or http.params
+            or parsed.is_relative_url):
         return http.build_request(method, parsed, headers=headers, json=body, extensions=extensions)
     key = (method, parsed.netloc, *http.headers.raw, *[(name, None if name in ATTEMPT_HEADERS else value)
                                                        for name, value in headers.items()])
@@ -257,7 +257,7 @@ def build_request(http: httpx.Client | httpx.AsyncClient, method: str, url: str,
             shapes[key] = _shape(request, headers, http.headers)
         return request
     assert isinstance(shape, _Shape)
-    content_headers, stream = encode_json(body)
+    content_headers, stream = _ENCODE_JSON(body)
     raw = shape.headers.copy()
     for index, name in shape.slots:
         raw[index] = (raw[index][0], headers[name].encode("ascii"))  # as httpx encodes a header value
@@ -268,6 +268,19 @@ def build_request(http: httpx.Client | httpx.AsyncClient, method: str, url: str,
 
 
 _UNSEEN = _Shape([], (), 0)
+
+
+def _httpx_json_encoder() -> Callable[[Any], tuple[dict[str, str], httpx.ByteStream]] | None:
+    """httpx's own ``json=`` encoder (its body bytes and ``Content-Length``), private to httpx
+    (0.27, 0.28): should a later httpx not have it, every request goes through ``build_request``."""
+    try:
+        from httpx._content import encode_json
+    except ImportError:  # pragma: no cover - a later httpx
+        return None
+    return encode_json
+
+
+_ENCODE_JSON = _httpx_json_encoder()
 
 
 def _shape(request: httpx.Request, headers: dict[str, str], pool: httpx.Headers) -> _Shape | None:
