@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import SchemaValidator
 
 from copilot_tools import _json
 from copilot_tools._schema import array_of, object_of, prop
-from copilot_tools._text import encodable
+from copilot_tools._text import SURROGATE, encodable
 from copilot_tools._wire import RESPONSE_MESSAGE_TYPE, Attribution, Conversation, ResponseMessage
 from copilot_tools._wire import SensitivityLabel as WireSensitivityLabel
 
@@ -36,7 +37,12 @@ _TAG = re.compile(r"<(Person|Event|File)>([^<]*)</\1>")
 _MARKER = re.compile(r"\[\^([^\^\]\s]+)\^\]")
 # The label excludes '[' and the URL '[' too: on a run of '[' (or of '[x](http://') each attempt
 # stops at the next start instead of scanning to the end of the run and back (quadratic).
-_CARD_LINK = re.compile(r"\[([^\[\]\n]+)\]\((https?://[^\s)\[]+)\)")
+# The URL's class spells out the characters ``\s`` means in a str pattern (every one for which
+# str.isspace() is true): the engine tests a set of ranges faster than the Unicode category of each
+# character (the reference stream's card, 1.2 kB with four links: 3.0 us instead of 4.9 us).
+# tests/property/test_normalize_equivalence.py holds the set to ``\s`` over every code point.
+_WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_CARD_LINK = re.compile(r"\[([^\[\]\n]+)\]\((https?://[^" + _WHITESPACE + r")\[]+)\)")
 # Pieces of the tail test in ``stable_prefix``; each is matched at one place, never searched.
 _OPEN_TAG_TO_END = re.compile(r"<(Person|Event|File)>[^<]*")
 _CLOSING_TAG_START = re.compile(r"<(/\w*)?")
@@ -366,9 +372,14 @@ def _trailing_run(raw: str, end: int, run: re.Pattern[str]) -> int:
 
 def _card_links(message: ResponseMessage) -> tuple[dict[str, str], dict[str, str]]:
     """(numbered links, named links) from the adaptive cards' TextBlocks."""
+    return _links_in(_text_blocks(message.adaptive_cards))
+
+
+def _links_in(blocks: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(numbered links, named links) in the text of ``blocks``."""
     numbered: dict[str, str] = {}
     named: dict[str, str] = {}
-    for block in _text_blocks(message.adaptive_cards):
+    for block in blocks:
         for label, url in _CARD_LINK.findall(block):
             target = numbered if label.strip().isdigit() else named
             target.setdefault(label.strip(), encodable(url))
@@ -393,6 +404,49 @@ def _text_blocks(root: Any) -> list[str]:
         elif isinstance(node, list):
             stack.extend(item for item in reversed(node) if isinstance(item, (dict, list)))
     return found
+
+
+def _scan_cards(cards: list[Any]) -> tuple[list[str], bool]:
+    """``_text_blocks(cards)``, and whether ``_json.sanitize`` would return ``cards`` as it is: one walk.
+
+    The cards were walked twice, for their TextBlocks and for ``_json``'s test (every string
+    encodable, no container ``MAX_DEPTH`` below the list): 4.3 us and 2.5 us for the reference stream's
+    card. The test is ``_json._is_clean``'s, written into this walk, which goes on to the end (the
+    TextBlocks are read at any depth). The depth of each node is kept on a stack of its own, beside
+    the nodes: no (node, depth) tuple per node. tests/property/test_normalize_equivalence.py holds
+    the answers to the two walks.
+    """
+    found: list[str] = []
+    clean = True
+    surrogate = SURROGATE.search
+    stack: list[Any] = [cards]
+    depths = [0]
+    while stack:
+        node = stack.pop()
+        depth = depths.pop()
+        if depth >= _json.MAX_DEPTH:
+            clean = False
+        if isinstance(node, dict):
+            text = node.get("text")
+            if node.get("type") == "TextBlock" and isinstance(text, str):
+                found.append(text)
+            if clean:
+                for key in node:
+                    if isinstance(key, str) and not key.isascii() and surrogate(key) is not None:
+                        clean = False
+            children: Any = reversed(node.values())
+        elif isinstance(node, list):
+            children = reversed(node)
+        else:
+            continue
+        depth += 1
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append(child)
+                depths.append(depth)
+            elif clean and isinstance(child, str) and not child.isascii() and surrogate(child) is not None:
+                clean = False
+    return found, clean
 
 
 # The citations and entities of an answer are gathered as the fields of each (``_Fields``), and the
@@ -456,7 +510,7 @@ def _from_attribution(attribution: Attribution, index: int, marker: str | None, 
 def _entities(raw: str, annotations: list[Attribution], card_named: dict[str, str]) -> list[_Fields]:
     entities: dict[tuple[str, str], _Fields] = {}
     remaining = iter(annotations)
-    for match in _TAG.finditer(raw) if "<" in raw else ():
+    for match in _TAG.finditer(raw):
         kind, name = match.group(1).lower(), match.group(2).strip()
         if (kind, name) in entities:
             continue
@@ -484,11 +538,19 @@ def normalize_message(
     raw = encodable(message.text or "")
     citation_attrs = [a for a in message.attributions if a.attribution_type == "citation"]
     annotation_attrs = [a for a in message.attributions if a.attribution_type == "annotation"]
-    text = _strip_tags(raw)
+    tagged = "<" in raw  # (one memchr for the three places that ask: 0.2 ms each on a 16 MB reply)
+    text = _TAG.sub(_tag_name, raw) if tagged else raw
     marked = _may_hold_marker(text)
     # The cards' links are read only where a marker or a tag may use them (8 us on the captured
-    # reply's card): a reply with neither would only throw them away.
-    card_numbered, card_named = _card_links(message) if marked or "<" in raw else ({}, {})
+    # reply's card): a reply with neither would only throw them away. Where they are read, the same
+    # walk tells whether the cards are clean.
+    cards = list(message.adaptive_cards)
+    cards_clean = False
+    if marked or tagged:
+        blocks, cards_clean = _scan_cards(cards)
+        card_numbered, card_named = _links_in(blocks)
+    else:
+        card_numbered, card_named = {}, {}
 
     numbering = _Numbering()
     citations: dict[int, _Fields] = {}
@@ -527,7 +589,7 @@ def normalize_message(
         "text": text,
         "raw_text": raw,
         "citations": tuple(citations[i] for i in sorted(citations)),
-        "entities": tuple(_entities(raw, annotation_attrs, card_named)),
+        "entities": tuple(_entities(raw, annotation_attrs, card_named) if tagged else ()),
         "conversation_id": encodable(conversation_id),
         "turn_count": turn_count,
         "sensitivity_label": SensitivityLabel.from_wire(message.sensitivity_label),
@@ -535,14 +597,52 @@ def normalize_message(
         "state": _encodable_kept(state),
         # Raw structures leave as the wire sent them, but encodable and bounded like the rest
         # (free when they came through _json already; a copy only when something needed fixing).
-        "adaptive_cards": tuple(_json.sanitize(list(message.adaptive_cards))),
+        "adaptive_cards": tuple(cards if cards_clean else _json.sanitize(cards)),
         "attributions": tuple(_json.sanitize(_attributions_wire(message.attributions))),
     }
     # Only when there is one, so that the fields set are as they were (an Answer without a request
     # id has not set it).
     if request_id:
         fields["request_id"] = request_id
-    return Answer.model_validate(fields)
+    validator = _ANSWER_VALIDATOR or _answer_validator()
+    answer: Answer = validator.validate_python(fields)
+    return answer
+
+
+_ANSWER_VALIDATOR: SchemaValidator | None = None  # built on first use, as Answer's own (defer_build)
+
+
+def _answer_validator() -> SchemaValidator:
+    """``Answer``'s validator, but for the items of ``attributions``, which it takes as they are.
+
+    ``normalize_message`` gives that field a tuple of fresh dicts with string keys, held by nothing
+    else: the JSON-mode dump of the attributions (``_attributions_wire``) or ``_json.sanitize``'s copy
+    of it. Validating each as ``dict[str, Any]`` only made an equal copy of it: the 16 MB
+    multi-line event of benchmarks/parser_scaling.py, 100,000 attributions, took 39 ms of copies, and
+    as many new objects counted by the garbage collector. The same ``Answer`` results, its tuple
+    holding those dicts (tests/property/test_normalize_equivalence.py). A schema of another shape
+    than this one knows (another pydantic) gets ``Answer``'s own validator.
+    """
+    global _ANSWER_VALIDATOR
+    Answer.model_rebuild()  # a built model returns at once
+    model = dict(Answer.__pydantic_core_schema__)
+    try:
+        fields_schema = dict(model["schema"])
+        fields = dict(fields_schema["fields"])
+        field = dict(fields["attributions"])
+        default = dict(field["schema"])
+        items = dict(default["schema"])
+        known = model["type"] == "model" and default["type"] == "default" and items["type"] == "tuple"
+    except (KeyError, TypeError):
+        known = False
+    validator: Any = Answer.__pydantic_validator__
+    if known:
+        items["items_schema"] = [{"type": "any"}]
+        default["schema"], field["schema"], fields["attributions"] = items, default, field
+        fields_schema["fields"], model["schema"] = fields, fields_schema
+        validator = SchemaValidator(model, model.get("config"))
+    _ANSWER_VALIDATOR = validator
+    return _ANSWER_VALIDATOR
 
 
 _ATTRIBUTION_LIST: TypeAdapter[list[Attribution]] | None = None  # built on first use, not at import

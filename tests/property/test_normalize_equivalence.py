@@ -20,6 +20,7 @@ from copilot_tools import _json
 from copilot_tools._text import encodable
 from copilot_tools._wire import Attribution, ResponseMessage
 from copilot_tools.answer import (
+    _CARD_LINK,
     _MARKER,
     _TAG,
     EXTERNAL_MARKER,
@@ -31,7 +32,10 @@ from copilot_tools.answer import (
     _card_links,
     _may_hold_marker,
     _Numbering,
+    _scan_cards,
     _strip_tags,
+    _text_blocks,
+    _WHITESPACE,
     normalize_message,
 )
 
@@ -168,3 +172,42 @@ def test_normalize_message_builds_the_former_answer(data: dict[str, Any], reques
     assert new == old
     assert new.model_dump() == old.model_dump()
     assert _fields_set(new) == _fields_set(old)
+
+
+def _nest(value: Any, depth: int) -> Any:
+    for level in range(depth):
+        value = [value] if level % 2 else {"type": "Container", "items": value}
+    return value
+
+
+text_blocks = st.builds(lambda text: {"type": "TextBlock", "text": text},
+                        st.sampled_from(["[1](https://a/1)", "\ud83d", "é"]))
+card_trees = st.recursive(
+    st.one_of(st.none(), st.integers(), st.sampled_from(["x", "\udc00", "📅"]), text_blocks),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["a", "k\ud800", "type"]),
+                                                                     children, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cards=st.lists(st.builds(_nest, card_trees, st.integers(min_value=0, max_value=70)), max_size=3))
+def test_one_walk_of_the_cards_tells_what_the_two_told(cards: list[Any]) -> None:
+    # normalize_message reads the cards' TextBlocks and _json's cleanliness test in one walk (_scan_cards).
+    assert _scan_cards(cards) == (_text_blocks(cards), _json._is_clean(cards, _json.MAX_DEPTH))
+
+
+def test_the_card_links_whitespace_is_what_backslash_s_means() -> None:
+    spelled = re.compile(f"[{_WHITESPACE}]")
+    space = re.compile(r"\s")
+    assert [c for c in range(0x110000) if spelled.match(chr(c))] == [c for c in range(0x110000) if space.match(chr(c))]
+
+
+FORMER_CARD_LINK = re.compile(r"\[([^\[\]\n]+)\]\((https?://[^\s)\[]+)\)")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from([*CARD_PIECES, "[", "](", "https://", "\u3000", "\u2028", "\x1c", "\xa0", " ",
+                                      ")", "\x1b", "\u200b"]), max_size=16).map("".join))
+def test_card_links_are_found_as_the_former_pattern_found_them(text: str) -> None:
+    assert _CARD_LINK.findall(text) == FORMER_CARD_LINK.findall(text)
