@@ -9,6 +9,7 @@ children, for ``_is_clean``).
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 from unittest.mock import patch
 
@@ -97,3 +98,15 @@ def test_a_shared_child_is_judged_like_any_other(value: Any, limit: int) -> None
     # (Only _is_clean: _prune is given what the parser made, a tree.)
     shared: list[Any] = [value, value, {"a": value, "b": [value]}]
     assert _json._is_clean(shared, limit) == _old_is_clean(shared, limit)
+
+
+@FAST
+@given(value=values, width=st.integers(min_value=0, max_value=300), pad=st.sampled_from([0, 1 << 16]))
+def test_bound_gives_what_loads_gives(value: Any, width: int, pad: int) -> None:
+    # bound walks a few steps first when the text is long (past _WALK_FIRST), and prunes at once when
+    # that walk already met more containers than MAX_DEPTH; iter_values counts the brackets.
+    document = {"pad": "x" * pad, "wide": [[] for _ in range(width)], "value": _nest(value, 60, "list")}
+    text = json.dumps(document)
+    (parsed,), bounded = _json.values_unbounded(text)
+    assert not bounded
+    assert _json.bound(parsed, text) == next(_json.iter_values(text))
