@@ -29,12 +29,14 @@ from copilot_tools.answer import (
     Entity,
     SensitivityLabel,
     _attributions_wire,
+    _clean_wire,
     _card_links,
     _may_hold_marker,
     _Numbering,
     _scan_cards,
     _strip_tags,
     _text_blocks,
+    _TEXT_FIELD_NAMES,
     _WHITESPACE,
     normalize_message,
 )
@@ -211,3 +213,26 @@ FORMER_CARD_LINK = re.compile(r"\[([^\[\]\n]+)\]\((https?://[^\s)\[]+)\)")
                                       ")", "\x1b", "\u200b"]), max_size=16).map("".join))
 def test_card_links_are_found_as_the_former_pattern_found_them(text: str) -> None:
     assert _CARD_LINK.findall(text) == FORMER_CARD_LINK.findall(text)
+
+
+def test_the_text_fields_are_every_field_of_an_attribution_but_the_numbers() -> None:
+    assert set(_TEXT_FIELD_NAMES) == set(Attribution.model_fields) - {"image_width", "image_height"}
+
+
+extra_values = st.recursive(st.one_of(st.none(), st.integers(), st.sampled_from(["x", "\ud800", "é"])),
+                            lambda children: st.lists(children, max_size=2) | st.dictionaries(
+                                st.sampled_from(["k", "\udc00"]), children, max_size=2), max_leaves=6)
+attribution_with_extras = st.builds(
+    lambda fields, extras, depth: {**fields, **{key: _nest(value, depth) for key, value in extras.items()}},
+    attribution, st.dictionaries(st.sampled_from(["extra", "other"]), extra_values, max_size=2),
+    st.sampled_from([0, 1, 70]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(st.one_of(attribution, attribution_with_extras), max_size=5))
+def test_the_attributions_are_cleaned_as_sanitize_cleaned_them(items: list[dict[str, Any]]) -> None:
+    attributions = [Attribution.model_validate(item) for item in items]
+    cleaned = _clean_wire(attributions)
+    assert cleaned == _json.sanitize(_attributions_wire(attributions))
+    assert _json._is_clean(cleaned, _json.MAX_DEPTH)
