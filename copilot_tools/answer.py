@@ -642,7 +642,12 @@ def _answer_validator() -> SchemaValidator:
         items["items_schema"] = [{"type": "any"}]
         default["schema"], field["schema"], fields["attributions"] = items, default, field
         fields_schema["fields"], model["schema"] = fields, fields_schema
-        validator = SchemaValidator(model, model.get("config"))
+        try:
+            # Not the prebuilt one: given a model schema, pydantic-core reuses the class's own validator
+            # (its items copied again) unless told not to, as pydantic tells it when it rebuilds.
+            validator = SchemaValidator(model, model.get("config"), _use_prebuilt=False)
+        except TypeError:  # a pydantic-core without the argument: Answer's own validator, as before
+            pass
     _ANSWER_VALIDATOR = validator
     return _ANSWER_VALIDATOR
 
