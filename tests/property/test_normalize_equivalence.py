@@ -34,6 +34,7 @@ from copilot_tools.answer import (
     _may_hold_marker,
     _Numbering,
     _scan_cards,
+    _split_tags,
     _strip_tags,
     _text_blocks,
     _TEXT_FIELD_NAMES,
@@ -236,3 +237,12 @@ def test_the_attributions_are_cleaned_as_sanitize_cleaned_them(items: list[dict[
     cleaned = _clean_wire(attributions)
     assert cleaned == _json.sanitize(_attributions_wire(attributions))
     assert _json._is_clean(cleaned, _json.MAX_DEPTH)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.lists(st.sampled_from([*TEXT_PIECES, "</Person>", "<File>", "</File>", "<Event>", "</Event>", "<", ">",
+                                     "<Person></Person>", "<File>a<b</File>"]), max_size=16).map("".join))
+def test_one_split_finds_what_sub_and_finditer_found(raw: str) -> None:
+    text, tags = _split_tags(raw)
+    assert text == _TAG.sub(lambda match: match.group(2), raw) == _strip_tags(raw)
+    assert tags == [(match.group(1), match.group(2)) for match in _TAG.finditer(raw)]
