@@ -197,9 +197,18 @@ def clean_text(raw: str) -> str:
 
 
 def _number_markers(text: str, numbering: _Numbering) -> str:
+    """``text`` with each marker ``[^id^]`` made ``[n]``, ``numbering`` giving the numbers.
+
+    ``_MARKER.split`` puts the ids at the odd places of its list: a loop over them instead of a
+    ``sub`` that called a Python function per marker, with its match object (the reference /chat
+    reply fifty times over, 100 markers: 32 us against 51 us; alone, with two, the same 1.6 us).
+    """
     if not _may_hold_marker(text):
         return text
-    return _MARKER.sub(lambda m: f"[{numbering.number(m.group(1))}]", text)
+    parts = _MARKER.split(text)
+    for at in range(1, len(parts), 2):
+        parts[at] = f"[{numbering.number(parts[at])}]"
+    return "".join(parts)
 
 
 class GrowingClean:
@@ -573,19 +582,20 @@ def normalize_message(
     # searched for each marker (quadratic: 8,000 markers and sources took 2.4 s).
     first_by_url = _first_by_url(citation_attrs) if card_numbered else {}
 
-    def replace(match: re.Match[str]) -> str:
-        marker = match.group(1)
-        index = numbering.number(marker)
-        if index not in citations:
-            citation, position = _citation_for(marker, index, citation_attrs, card_numbered, first_by_url,
-                                               external_title)
-            citations[index] = citation
-            if position is not None:
-                used_positions.add(position)
-        return f"[{index}]"
-
     if marked:
-        text = _MARKER.sub(replace, text)
+        # (split, as _number_markers: the markers' ids at the odd places, each replaced by its [n])
+        parts = _MARKER.split(text)
+        for at in range(1, len(parts), 2):
+            marker = parts[at]
+            index = numbering.number(marker)
+            if index not in citations:
+                citation, position = _citation_for(marker, index, citation_attrs, card_numbered, first_by_url,
+                                                   external_title)
+                citations[index] = citation
+                if position is not None:
+                    used_positions.add(position)
+            parts[at] = f"[{index}]"
+        text = "".join(parts)
     # Sources the reply used without a marker (a grounding file it summarised) still count.
     # One already cited (by a non-empty URL) is not listed again. The URLs are kept in a set: testing
     # each source against every citation so far was quadratic (8,000 sources: 2.3 s).

@@ -32,6 +32,7 @@ from copilot_tools.answer import (
     _clean_wire,
     _card_links,
     _may_hold_marker,
+    _number_markers,
     _Numbering,
     _scan_cards,
     _split_tags,
@@ -246,3 +247,14 @@ def test_one_split_finds_what_sub_and_finditer_found(raw: str) -> None:
     text, tags = _split_tags(raw)
     assert text == _TAG.sub(lambda match: match.group(2), raw) == _strip_tags(raw)
     assert tags == [(match.group(1), match.group(2)) for match in _TAG.finditer(raw)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from([*TEXT_PIECES, "[^1^][^1^]", "[^ ^]", "[^^]", "[^1", "^]", "[^a b^]"]),
+                     max_size=16).map("".join), seen=st.sampled_from([{}, {"1": 1}, {"2": 1, "x": 2}]))
+def test_markers_are_numbered_as_the_former_sub_numbered_them(text: str, seen: dict[str, int]) -> None:
+    former = _Numbering(dict(seen))
+    expected = _MARKER.sub(lambda match: f"[{former.number(match.group(1))}]", text)
+    numbering = _Numbering(dict(seen))
+    assert _number_markers(text, numbering) == expected
+    assert numbering.numbers == former.numbers
