@@ -5,6 +5,11 @@ the cards' links only when a marker or a tag may use them. The former code is ke
 oracle; replies are built from the pieces those paths turn on (markers, tags, card links, URLs
 shared between cards and attributions), and the answers must match in values and in the fields
 each model has set.
+
+The pieces made faster since are held to their former code here too: the one walk of the cards
+(``_scan_cards``) to the TextBlock walk and ``_json._is_clean``, the card-link pattern to its
+former ``\\s`` class, the attributions' C-speed cleanliness test (``_clean_wire``) to
+``_json.sanitize``, one ``_TAG.split`` to ``sub`` and ``finditer``, and the markers' split to ``sub``.
 """
 
 from __future__ import annotations
@@ -30,18 +35,45 @@ from copilot_tools.answer import (
     SensitivityLabel,
     _attributions_wire,
     _clean_wire,
-    _card_links,
     _may_hold_marker,
     _number_markers,
     _Numbering,
     _scan_cards,
     _split_tags,
     _strip_tags,
-    _text_blocks,
     _TEXT_FIELD_NAMES,
     _WHITESPACE,
     normalize_message,
 )
+
+
+FORMER_CARD_LINK = re.compile(r"\[([^\[\]\n]+)\]\((https?://[^\s)\[]+)\)")
+
+
+def _text_blocks(root: Any) -> list[str]:
+    """The former walk for the cards' TextBlocks (now one walk with the cleanliness test, ``_scan_cards``)."""
+    found: list[str] = []
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            text = node.get("text")
+            if node.get("type") == "TextBlock" and isinstance(text, str):
+                found.append(text)
+            stack.extend(value for value in reversed(node.values()) if isinstance(value, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(item for item in reversed(node) if isinstance(item, (dict, list)))
+    return found
+
+
+def _card_links(message: ResponseMessage) -> tuple[dict[str, str], dict[str, str]]:
+    numbered: dict[str, str] = {}
+    named: dict[str, str] = {}
+    for block in _text_blocks(message.adaptive_cards):
+        for label, url in FORMER_CARD_LINK.findall(block):
+            target = numbered if label.strip().isdigit() else named
+            target.setdefault(label.strip(), encodable(url))
+    return numbered, named
 
 
 def _or_none(value: str | None) -> str | None:
@@ -205,9 +237,6 @@ def test_the_card_links_whitespace_is_what_backslash_s_means() -> None:
     spelled = re.compile(f"[{_WHITESPACE}]")
     space = re.compile(r"\s")
     assert [c for c in range(0x110000) if spelled.match(chr(c))] == [c for c in range(0x110000) if space.match(chr(c))]
-
-
-FORMER_CARD_LINK = re.compile(r"\[([^\[\]\n]+)\]\((https?://[^\s)\[]+)\)")
 
 
 @settings(max_examples=300, deadline=None)
