@@ -131,29 +131,38 @@ def bound(value: Any, text: str, *, max_depth: int = MAX_DEPTH) -> Any:
     brackets step through every character, 8 ms for 16 MB, 1.3x json.loads of it. A short text
     is counted at once: the walk would cost more than the count.
     """
-    if len(text) > _WALK_FIRST and _few_containers(value, max_depth):
-        return value
+    if len(text) > _WALK_FIRST:
+        found = _containers_found(value, max_depth)
+        if found <= max_depth:
+            return value
+        if found > max_depth + 1:
+            # More containers than max_depth, so as many opening brackets: the count would only say
+            # so again (two passes over the text, 8 ms for the 16 MB multi-line event).
+            return _prune(value, max_depth)
     return _bounded(value, text, 0, len(text), max_depth)
 
 
 _WALK_FIRST = 1 << 16  # characters; two counts of 64 K characters take ~30 us, the walk at most ~10 us
 
 
-def _few_containers(root: Any, limit: int, steps: int = 256) -> bool:
-    """True when ``root`` holds at most ``limit`` containers, found within ``steps`` children looked at."""
+def _containers_found(root: Any, limit: int, steps: int = 256) -> int:
+    """How many containers ``root`` holds when at most ``limit``; ``limit + 2`` when it holds more;
+    ``limit + 1`` when ``steps`` children were looked at before either was known."""
     if type(root) is not dict and type(root) is not list:
-        return True
+        return 0
     stack = [root]
     found = 0
     while stack:
         node = stack.pop()
         found += 1
+        if found > limit:
+            return limit + 2
         children = node.values() if type(node) is dict else node
         steps -= len(children)
-        if found > limit or steps < 0:
-            return False
+        if steps < 0:
+            return limit + 1
         stack.extend(child for child in children if type(child) is dict or type(child) is list)
-    return True
+    return found
 
 
 def decode(data: bytes | bytearray | str) -> str:
@@ -191,23 +200,17 @@ def _bounded(value: Any, text: str, start: int, end: int, max_depth: int) -> Any
 
 
 def _prune(root: Any, max_depth: int) -> Any:
-    """Replace containers deeper than ``max_depth`` by None, with an explicit stack (no recursion).
+    """Replace containers deeper than ``max_depth`` by None, with no recursion.
 
-    Only containers are visited, and keys only at the last level, where pruning happens.
+    Walked level by level: a list of the containers at each depth, and keys looked at only at the
+    last level, where pruning happens. (A stack of (container, depth) pairs made a tuple per
+    container, which the garbage collector tracks: a reply of 100,000 attributions held 100,000 of
+    them at once and set off full collections that walked them all. The 16 MB multi-line event of
+    benchmarks/parser_scaling.py: 38 ms with the collector on, 15 ms now, the same with it off.)
     """
-    if type(root) is not dict and type(root) is not list:
-        return root
+    level = _containers_below(root, max_depth)
     pruned = 0
-    stack: list[tuple[Any, int]] = [(root, 1)]
-    push = stack.append
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if type(node) is dict else node
-        if depth < max_depth:
-            for child in children:
-                if type(child) is dict or type(child) is list:
-                    push((child, depth + 1))
-            continue
+    for node in level:
         keys = [key for key, child in (node.items() if type(node) is dict else enumerate(node))
                 if type(child) is dict or type(child) is list]
         for key in keys:
@@ -217,6 +220,24 @@ def _prune(root: Any, max_depth: int) -> Any:
         logger.warning("JSON from the service nested deeper than %d levels; %d deep part(s) left out",
                        max_depth, pruned)
     return root
+
+
+def _containers_below(root: Any, depth: int) -> list[Any]:
+    """The containers at ``depth`` in ``root`` (itself at depth 1); empty when it holds none so deep."""
+    if type(root) is not dict and type(root) is not list:
+        return []
+    level = [root]
+    for _ in range(1, depth):
+        below: list[Any] = []
+        push = below.append
+        for node in level:
+            for child in node.values() if type(node) is dict else node:
+                if type(child) is dict or type(child) is list:
+                    push(child)
+        if not below:
+            return below
+        level = below
+    return level
 
 
 def sanitize(value: Any, *, max_depth: int = MAX_DEPTH) -> Any:
@@ -252,34 +273,40 @@ def sanitize(value: Any, *, max_depth: int = MAX_DEPTH) -> Any:
 
 
 def _is_clean(value: Any, max_depth: int) -> bool:
-    # Strings are tested where they are met rather than pushed on the stack and popped again, and
-    # with is_encodable's test written out (no call per string). This walk runs on every answer's
+    # Strings are tested where they are met rather than gathered and tested again, and with
+    # is_encodable's test written out (no call per string). This walk runs on every answer's
     # attributions: for the reference reply's three, 7.1 us before, 2.4 us now on their own, and
     # ~15 us less CPU per CopilotClient.chat turn (benchmarks/client_overhead.py; caches are colder there).
+    # Level by level, as ``_containers_below``: no (container, depth) tuple per container for the
+    # garbage collector to track (the dump of 100,000 attributions, collector on: 253 ms with the
+    # tuples, 75 ms now; with it off, 80 ms and 66 ms; best of 7 on a loaded machine).
     if isinstance(value, str):
         return is_encodable(value)
     if not isinstance(value, (dict, list)):
         return True
     surrogate = SURROGATE.search
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth >= max_depth:
-            return False
-        if isinstance(node, dict):
-            for key in node:
-                if isinstance(key, str) and not key.isascii() and surrogate(key) is not None:
-                    return False
-            children = node.values()
-        else:
-            children = node
-        for child in children:
-            if isinstance(child, str):
-                if not child.isascii() and surrogate(child) is not None:
-                    return False
-            elif isinstance(child, (dict, list)):
-                stack.append((child, depth + 1))
-    return True
+    level: list[Any] = [value]
+    for _ in range(max_depth):
+        below: list[Any] = []
+        push = below.append
+        for node in level:
+            if isinstance(node, dict):
+                for key in node:
+                    if isinstance(key, str) and not key.isascii() and surrogate(key) is not None:
+                        return False
+                children = node.values()
+            else:
+                children = node
+            for child in children:
+                if isinstance(child, str):
+                    if not child.isascii() and surrogate(child) is not None:
+                        return False
+                elif isinstance(child, (dict, list)):
+                    push(child)
+        if not below:
+            return True
+        level = below
+    return False  # a container ``max_depth`` below the root
 
 
 # A JSON string or one bracket. The string is unrolled and also matches when unterminated (to the

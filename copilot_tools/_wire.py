@@ -122,9 +122,14 @@ def validate_json_fast(model: type[_Model], body: bytes) -> _Model | None:
     - the rest (a field's value from a JSON scalar) is pydantic's lax mode, the same rules
       whether the input is JSON or the dict ``json.loads`` made (tests/unit/test_fast_read.py).
     """
-    if body.count(b"{") + body.count(b"[") > MAX_DEPTH:
+    if len(body.translate(None, _ALL_BUT_OPENINGS)) > MAX_DEPTH:  # (the opening brackets, counted)
         return None
     return _read_plainly(model, body, from_json=True)
+
+
+# The brackets are counted in one pass that keeps only them (bytes.translate, deleting the rest):
+# two bytes.count took 3.6 us for the reference /chat reply (2.7 kB), this 2.3 us.
+_ALL_BUT_OPENINGS = bytes(byte for byte in range(256) if byte not in b"{[")
 
 
 def validate_python_fast(model: type[_Model], value: Any) -> _Model | None:

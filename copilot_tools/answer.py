@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import SchemaValidator
 
 from copilot_tools import _json
 from copilot_tools._schema import array_of, object_of, prop
-from copilot_tools._text import encodable
+from copilot_tools._text import SURROGATE, encodable, is_encodable
 from copilot_tools._wire import RESPONSE_MESSAGE_TYPE, Attribution, Conversation, ResponseMessage
 from copilot_tools._wire import SensitivityLabel as WireSensitivityLabel
 
@@ -36,7 +39,12 @@ _TAG = re.compile(r"<(Person|Event|File)>([^<]*)</\1>")
 _MARKER = re.compile(r"\[\^([^\^\]\s]+)\^\]")
 # The label excludes '[' and the URL '[' too: on a run of '[' (or of '[x](http://') each attempt
 # stops at the next start instead of scanning to the end of the run and back (quadratic).
-_CARD_LINK = re.compile(r"\[([^\[\]\n]+)\]\((https?://[^\s)\[]+)\)")
+# The URL's class spells out the characters ``\s`` means in a str pattern (every one for which
+# str.isspace() is true): the engine tests a set of ranges faster than the Unicode category of each
+# character (the reference stream's card, 1.2 kB with four links: 3.0 us instead of 4.9 us).
+# tests/property/test_normalize_equivalence.py holds the set to ``\s`` over every code point.
+_WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_CARD_LINK = re.compile(r"\[([^\[\]\n]+)\]\((https?://[^" + _WHITESPACE + r")\[]+)\)")
 # Pieces of the tail test in ``stable_prefix``; each is matched at one place, never searched.
 _OPEN_TAG_TO_END = re.compile(r"<(Person|Event|File)>[^<]*")
 _CLOSING_TAG_START = re.compile(r"<(/\w*)?")
@@ -189,9 +197,18 @@ def clean_text(raw: str) -> str:
 
 
 def _number_markers(text: str, numbering: _Numbering) -> str:
+    """``text`` with each marker ``[^id^]`` made ``[n]``, ``numbering`` giving the numbers.
+
+    ``_MARKER.split`` puts the ids at the odd places of its list: a loop over them instead of a
+    ``sub`` that called a Python function per marker, with its match object (the reference /chat
+    reply fifty times over, 100 markers: 32 us against 51 us; alone, with two, the same 1.6 us).
+    """
     if not _may_hold_marker(text):
         return text
-    return _MARKER.sub(lambda m: f"[{numbering.number(m.group(1))}]", text)
+    parts = _MARKER.split(text)
+    for at in range(1, len(parts), 2):
+        parts[at] = f"[{numbering.number(parts[at])}]"
+    return "".join(parts)
 
 
 class GrowingClean:
@@ -289,16 +306,12 @@ def _marker_may_continue(text: str) -> bool:
 def _strip_tags(raw: str) -> str:
     # ``in`` is a memchr-speed scan; the regex engine's own search for '<' is several times slower,
     # and most snapshots hold no tag at all.
-    return _TAG.sub(_tag_name, raw) if "<" in raw else raw
+    return _split_tags(raw)[0] if "<" in raw else raw
 
 
 def _may_hold_marker(text: str) -> bool:
     # A one-character ``in`` is a memchr; the two-character test only runs when a '[' exists.
     return "[" in text and "[^" in text
-
-
-def _tag_name(match: re.Match[str]) -> str:
-    return match.group(2)
 
 
 def stable_prefix(raw: str) -> str:
@@ -364,35 +377,61 @@ def _trailing_run(raw: str, end: int, run: re.Pattern[str]) -> int:
         window *= 4
 
 
-def _card_links(message: ResponseMessage) -> tuple[dict[str, str], dict[str, str]]:
-    """(numbered links, named links) from the adaptive cards' TextBlocks."""
+def _links_in(blocks: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(numbered links, named links) in the text of ``blocks``."""
     numbered: dict[str, str] = {}
     named: dict[str, str] = {}
-    for block in _text_blocks(message.adaptive_cards):
+    for block in blocks:
         for label, url in _CARD_LINK.findall(block):
             target = numbered if label.strip().isdigit() else named
             target.setdefault(label.strip(), encodable(url))
     return numbered, named
 
 
-def _text_blocks(root: Any) -> list[str]:
-    """The text of every TextBlock in ``root``, in document order, at any depth.
+def _scan_cards(cards: list[Any]) -> tuple[list[str], bool]:
+    """The text of every TextBlock in ``cards`` (in document order, at any depth), and whether
+    ``_json.sanitize`` would return ``cards`` as it is: one walk.
 
-    An explicit stack instead of recursion: a card nested thousands deep is walked like any
-    other, and anything that is not a dict or a list (a card sent as a string, a null) is skipped.
+    The cards were walked twice, for their TextBlocks and for ``_json``'s test (every string
+    encodable, no container ``MAX_DEPTH`` below the list): the reference stream's card took 10.7 us
+    for both, 7.4 us for this one (best of 9, in turn, on a loaded machine). The test is
+    ``_json._is_clean``'s, written into this walk, which goes on to the end (the TextBlocks are read
+    at any depth). The depth of each node is kept on a stack of its own, beside
+    the nodes: no (node, depth) tuple per node; no recursion, so a card nested thousands deep is
+    walked like any other, and what is neither a dict nor a list (a card sent as a string) is
+    skipped. tests/property/test_normalize_equivalence.py holds it to the two former walks.
     """
     found: list[str] = []
-    stack: list[Any] = [root]
+    clean = True
+    surrogate = SURROGATE.search
+    stack: list[Any] = [cards]
+    depths = [0]
     while stack:
         node = stack.pop()
+        depth = depths.pop()
+        if depth >= _json.MAX_DEPTH:
+            clean = False
         if isinstance(node, dict):
             text = node.get("text")
             if node.get("type") == "TextBlock" and isinstance(text, str):
                 found.append(text)
-            stack.extend(value for value in reversed(node.values()) if isinstance(value, (dict, list)))
+            if clean:
+                for key in node:
+                    if isinstance(key, str) and not key.isascii() and surrogate(key) is not None:
+                        clean = False
+            children: Any = reversed(node.values())
         elif isinstance(node, list):
-            stack.extend(item for item in reversed(node) if isinstance(item, (dict, list)))
-    return found
+            children = reversed(node)
+        else:
+            continue
+        depth += 1
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append(child)
+                depths.append(depth)
+            elif clean and isinstance(child, str) and not child.isascii() and surrogate(child) is not None:
+                clean = False
+    return found, clean
 
 
 # The citations and entities of an answer are gathered as the fields of each (``_Fields``), and the
@@ -453,11 +492,12 @@ def _from_attribution(attribution: Attribution, index: int, marker: str | None, 
     }
 
 
-def _entities(raw: str, annotations: list[Attribution], card_named: dict[str, str]) -> list[_Fields]:
+def _entities(tags: list[tuple[str, str]], annotations: list[Attribution], card_named: dict[str, str]) -> list[_Fields]:
+    """The entities of ``tags`` (each tag's kind and name, in order), each once."""
     entities: dict[tuple[str, str], _Fields] = {}
     remaining = iter(annotations)
-    for match in _TAG.finditer(raw) if "<" in raw else ():
-        kind, name = match.group(1).lower(), match.group(2).strip()
+    for tag_kind, tag_name in tags:
+        kind, name = tag_kind.lower(), tag_name.strip()
         if (kind, name) in entities:
             continue
         annotation = next(remaining, None)
@@ -465,6 +505,20 @@ def _entities(raw: str, annotations: list[Attribution], card_named: dict[str, st
         url = card_named.get(name) or url
         entities[(kind, name)] = {"kind": kind, "name": name, "url": url}
     return list(entities.values())
+
+
+def _split_tags(raw: str) -> tuple[str, list[tuple[str, str]]]:
+    """``_strip_tags(raw)``, and the kind and name of each tag, in order.
+
+    One ``_TAG.split``, which returns the text between the tags and both groups of each: the text
+    is its pieces without the kinds. (A ``sub`` for the text and a ``finditer`` for the entities
+    were two scans and a Python call per tag: with the entities built, 4.5 us against 3.1 us on the
+    reference stream's reply.)
+    """
+    parts = _TAG.split(raw)
+    tags = list(zip(parts[1::3], parts[2::3], strict=True))
+    del parts[1::3]
+    return "".join(parts), tags
 
 
 def normalize_message(
@@ -484,11 +538,19 @@ def normalize_message(
     raw = encodable(message.text or "")
     citation_attrs = [a for a in message.attributions if a.attribution_type == "citation"]
     annotation_attrs = [a for a in message.attributions if a.attribution_type == "annotation"]
-    text = _strip_tags(raw)
+    tagged = "<" in raw  # (one memchr for the three places that ask: 0.2 ms each on a 16 MB reply)
+    text, tags = _split_tags(raw) if tagged else (raw, [])
     marked = _may_hold_marker(text)
     # The cards' links are read only where a marker or a tag may use them (8 us on the captured
-    # reply's card): a reply with neither would only throw them away.
-    card_numbered, card_named = _card_links(message) if marked or "<" in raw else ({}, {})
+    # reply's card): a reply with neither would only throw them away. Where they are read, the same
+    # walk tells whether the cards are clean.
+    cards = list(message.adaptive_cards)
+    cards_clean = False
+    if marked or tagged:
+        blocks, cards_clean = _scan_cards(cards)
+        card_numbered, card_named = _links_in(blocks)
+    else:
+        card_numbered, card_named = {}, {}
 
     numbering = _Numbering()
     citations: dict[int, _Fields] = {}
@@ -497,19 +559,20 @@ def normalize_message(
     # searched for each marker (quadratic: 8,000 markers and sources took 2.4 s).
     first_by_url = _first_by_url(citation_attrs) if card_numbered else {}
 
-    def replace(match: re.Match[str]) -> str:
-        marker = match.group(1)
-        index = numbering.number(marker)
-        if index not in citations:
-            citation, position = _citation_for(marker, index, citation_attrs, card_numbered, first_by_url,
-                                               external_title)
-            citations[index] = citation
-            if position is not None:
-                used_positions.add(position)
-        return f"[{index}]"
-
     if marked:
-        text = _MARKER.sub(replace, text)
+        # (split, as _number_markers: the markers' ids at the odd places, each replaced by its [n])
+        parts = _MARKER.split(text)
+        for at in range(1, len(parts), 2):
+            marker = parts[at]
+            index = numbering.number(marker)
+            if index not in citations:
+                citation, position = _citation_for(marker, index, citation_attrs, card_numbered, first_by_url,
+                                                   external_title)
+                citations[index] = citation
+                if position is not None:
+                    used_positions.add(position)
+            parts[at] = f"[{index}]"
+        text = "".join(parts)
     # Sources the reply used without a marker (a grounding file it summarised) still count.
     # One already cited (by a non-empty URL) is not listed again. The URLs are kept in a set: testing
     # each source against every citation so far was quadratic (8,000 sources: 2.3 s).
@@ -527,7 +590,7 @@ def normalize_message(
         "text": text,
         "raw_text": raw,
         "citations": tuple(citations[i] for i in sorted(citations)),
-        "entities": tuple(_entities(raw, annotation_attrs, card_named)),
+        "entities": tuple(_entities(tags, annotation_attrs, card_named)),
         "conversation_id": encodable(conversation_id),
         "turn_count": turn_count,
         "sensitivity_label": SensitivityLabel.from_wire(message.sensitivity_label),
@@ -535,14 +598,87 @@ def normalize_message(
         "state": _encodable_kept(state),
         # Raw structures leave as the wire sent them, but encodable and bounded like the rest
         # (free when they came through _json already; a copy only when something needed fixing).
-        "adaptive_cards": tuple(_json.sanitize(list(message.adaptive_cards))),
-        "attributions": tuple(_json.sanitize(_attributions_wire(message.attributions))),
+        "adaptive_cards": tuple(cards if cards_clean else _json.sanitize(cards)),
+        "attributions": tuple(_clean_wire(message.attributions)),
     }
     # Only when there is one, so that the fields set are as they were (an Answer without a request
     # id has not set it).
     if request_id:
         fields["request_id"] = request_id
-    return Answer.model_validate(fields)
+    validator = _ANSWER_VALIDATOR or _answer_validator()
+    answer: Answer = validator.validate_python(fields)
+    return answer
+
+
+_ANSWER_VALIDATOR: SchemaValidator | None = None  # built on first use, as Answer's own (defer_build)
+
+
+def _answer_validator() -> SchemaValidator:
+    """``Answer``'s validator, but for the items of ``attributions``, which it takes as they are.
+
+    ``normalize_message`` gives that field a tuple of fresh dicts with string keys, held by nothing
+    else: the JSON-mode dump of the attributions (``_attributions_wire``) or ``_json.sanitize``'s copy
+    of it. Validating each as ``dict[str, Any]`` only made an equal copy of it: the 16 MB
+    multi-line event of benchmarks/parser_scaling.py, 100,000 attributions, took 39 ms of copies, and
+    as many new objects counted by the garbage collector. The same ``Answer`` results, its tuple
+    holding those dicts (tests/property/test_normalize_equivalence.py). A schema of another shape
+    than this one knows (another pydantic) gets ``Answer``'s own validator.
+    """
+    global _ANSWER_VALIDATOR
+    Answer.model_rebuild()  # a built model returns at once
+    model = dict(Answer.__pydantic_core_schema__)
+    try:
+        fields_schema = dict(model["schema"])
+        fields = dict(fields_schema["fields"])
+        field = dict(fields["attributions"])
+        default = dict(field["schema"])
+        items = dict(default["schema"])
+        known = model["type"] == "model" and default["type"] == "default" and items["type"] == "tuple"
+    except (KeyError, TypeError):
+        known = False
+    validator: Any = Answer.__pydantic_validator__
+    if known:
+        items["items_schema"] = [{"type": "any"}]
+        default["schema"], field["schema"], fields["attributions"] = items, default, field
+        fields_schema["fields"], model["schema"] = fields, fields_schema
+        try:
+            # Not the prebuilt one: given a model schema, pydantic-core reuses the class's own validator
+            # (its items copied again) unless told not to, as pydantic tells it when it rebuilds.
+            validator = SchemaValidator(model, model.get("config"), _use_prebuilt=False)
+        except TypeError:  # a pydantic-core without the argument: Answer's own validator, as before
+            pass
+    _ANSWER_VALIDATOR = validator
+    return _ANSWER_VALIDATOR
+
+
+def _clean_wire(attributions: list[Attribution]) -> list[dict[str, Any]]:
+    """``_json.sanitize(_attributions_wire(attributions))``, its test made at C speed when it can be.
+
+    When no attribution holds an unknown field, the dump is a list of flat dicts: the aliases (ASCII)
+    and the values of the fields, of which only the text fields' can be text. So it is clean exactly
+    when those texts are: joined (``map``, ``chain``, ``filter`` and ``join`` step through them in C),
+    they are one string to test, where ``_json._is_clean`` walked the dump in Python. Dump and test:
+    4.6 us walked, 3.3 us joined for the reference /chat reply's three; the walk of the 100,000 of
+    benchmarks/parser_scaling.py's multi-line event 75 ms, the join 66 ms (in turn, on a loaded
+    machine). tests/property/test_normalize_equivalence.py holds the two tests to each other.
+    """
+    dumped = _attributions_wire(attributions)
+    try:
+        if not any(map(_UNKNOWN_FIELDS, attributions)):
+            texts = "".join(filter(None, chain.from_iterable(map(_TEXT_FIELDS, attributions))))
+            if is_encodable(texts):
+                return dumped
+    except (AttributeError, TypeError):  # not an Attribution, or a text field that holds no text
+        pass
+    cleaned: list[dict[str, Any]] = _json.sanitize(dumped)  # (the dump itself when its walk finds it clean)
+    return cleaned
+
+
+#: The fields of ``Attribution`` that hold text (the others hold numbers).
+_TEXT_FIELD_NAMES = ("attribution_type", "attribution_source", "provider_display_name", "see_more_web_url",
+                     "image_web_url", "image_fav_icon")
+_TEXT_FIELDS = attrgetter(*_TEXT_FIELD_NAMES)
+_UNKNOWN_FIELDS = attrgetter("__pydantic_extra__")
 
 
 _ATTRIBUTION_LIST: TypeAdapter[list[Attribution]] | None = None  # built on first use, not at import

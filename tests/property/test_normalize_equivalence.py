@@ -5,6 +5,11 @@ the cards' links only when a marker or a tag may use them. The former code is ke
 oracle; replies are built from the pieces those paths turn on (markers, tags, card links, URLs
 shared between cards and attributions), and the answers must match in values and in the fields
 each model has set.
+
+The pieces made faster since are held to their former code here too: the one walk of the cards
+(``_scan_cards``) to the TextBlock walk and ``_json._is_clean``, the card-link pattern to its
+former ``\\s`` class, the attributions' C-speed cleanliness test (``_clean_wire``) to
+``_json.sanitize``, one ``_TAG.split`` to ``sub`` and ``finditer``, and the markers' split to ``sub``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from copilot_tools import _json
 from copilot_tools._text import encodable
 from copilot_tools._wire import Attribution, ResponseMessage
 from copilot_tools.answer import (
+    _CARD_LINK,
     _MARKER,
     _TAG,
     EXTERNAL_MARKER,
@@ -28,12 +34,46 @@ from copilot_tools.answer import (
     Entity,
     SensitivityLabel,
     _attributions_wire,
-    _card_links,
+    _clean_wire,
     _may_hold_marker,
+    _number_markers,
     _Numbering,
+    _scan_cards,
+    _split_tags,
     _strip_tags,
+    _TEXT_FIELD_NAMES,
+    _WHITESPACE,
     normalize_message,
 )
+
+
+FORMER_CARD_LINK = re.compile(r"\[([^\[\]\n]+)\]\((https?://[^\s)\[]+)\)")
+
+
+def _text_blocks(root: Any) -> list[str]:
+    """The former walk for the cards' TextBlocks (now one walk with the cleanliness test, ``_scan_cards``)."""
+    found: list[str] = []
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            text = node.get("text")
+            if node.get("type") == "TextBlock" and isinstance(text, str):
+                found.append(text)
+            stack.extend(value for value in reversed(node.values()) if isinstance(value, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(item for item in reversed(node) if isinstance(item, (dict, list)))
+    return found
+
+
+def _card_links(message: ResponseMessage) -> tuple[dict[str, str], dict[str, str]]:
+    numbered: dict[str, str] = {}
+    named: dict[str, str] = {}
+    for block in _text_blocks(message.adaptive_cards):
+        for label, url in FORMER_CARD_LINK.findall(block):
+            target = numbered if label.strip().isdigit() else named
+            target.setdefault(label.strip(), encodable(url))
+    return numbered, named
 
 
 def _or_none(value: str | None) -> str | None:
@@ -168,3 +208,82 @@ def test_normalize_message_builds_the_former_answer(data: dict[str, Any], reques
     assert new == old
     assert new.model_dump() == old.model_dump()
     assert _fields_set(new) == _fields_set(old)
+
+
+def _nest(value: Any, depth: int) -> Any:
+    for level in range(depth):
+        value = [value] if level % 2 else {"type": "Container", "items": value}
+    return value
+
+
+text_blocks = st.builds(lambda text: {"type": "TextBlock", "text": text},
+                        st.sampled_from(["[1](https://a/1)", "\ud83d", "é"]))
+card_trees = st.recursive(
+    st.one_of(st.none(), st.integers(), st.sampled_from(["x", "\udc00", "📅"]), text_blocks),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["a", "k\ud800", "type"]),
+                                                                     children, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cards=st.lists(st.builds(_nest, card_trees, st.integers(min_value=0, max_value=70)), max_size=3))
+def test_one_walk_of_the_cards_tells_what_the_two_told(cards: list[Any]) -> None:
+    # normalize_message reads the cards' TextBlocks and _json's cleanliness test in one walk (_scan_cards).
+    assert _scan_cards(cards) == (_text_blocks(cards), _json._is_clean(cards, _json.MAX_DEPTH))
+
+
+def test_the_card_links_whitespace_is_what_backslash_s_means() -> None:
+    spelled = re.compile(f"[{_WHITESPACE}]")
+    space = re.compile(r"\s")
+    assert [c for c in range(0x110000) if spelled.match(chr(c))] == [c for c in range(0x110000) if space.match(chr(c))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from([*CARD_PIECES, "[", "](", "https://", "\u3000", "\u2028", "\x1c", "\xa0", " ",
+                                      ")", "\x1b", "\u200b"]), max_size=16).map("".join))
+def test_card_links_are_found_as_the_former_pattern_found_them(text: str) -> None:
+    assert _CARD_LINK.findall(text) == FORMER_CARD_LINK.findall(text)
+
+
+def test_the_text_fields_are_every_field_of_an_attribution_but_the_numbers() -> None:
+    assert set(_TEXT_FIELD_NAMES) == set(Attribution.model_fields) - {"image_width", "image_height"}
+
+
+extra_values = st.recursive(st.one_of(st.none(), st.integers(), st.sampled_from(["x", "\ud800", "é"])),
+                            lambda children: st.lists(children, max_size=2) | st.dictionaries(
+                                st.sampled_from(["k", "\udc00"]), children, max_size=2), max_leaves=6)
+attribution_with_extras = st.builds(
+    lambda fields, extras, depth: {**fields, **{key: _nest(value, depth) for key, value in extras.items()}},
+    attribution, st.dictionaries(st.sampled_from(["extra", "other"]), extra_values, max_size=2),
+    st.sampled_from([0, 1, 70]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(st.one_of(attribution, attribution_with_extras), max_size=5))
+def test_the_attributions_are_cleaned_as_sanitize_cleaned_them(items: list[dict[str, Any]]) -> None:
+    attributions = [Attribution.model_validate(item) for item in items]
+    cleaned = _clean_wire(attributions)
+    assert cleaned == _json.sanitize(_attributions_wire(attributions))
+    assert _json._is_clean(cleaned, _json.MAX_DEPTH)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.lists(st.sampled_from([*TEXT_PIECES, "</Person>", "<File>", "</File>", "<Event>", "</Event>", "<", ">",
+                                     "<Person></Person>", "<File>a<b</File>"]), max_size=16).map("".join))
+def test_one_split_finds_what_sub_and_finditer_found(raw: str) -> None:
+    text, tags = _split_tags(raw)
+    assert text == _TAG.sub(lambda match: match.group(2), raw) == _strip_tags(raw)
+    assert tags == [(match.group(1), match.group(2)) for match in _TAG.finditer(raw)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from([*TEXT_PIECES, "[^1^][^1^]", "[^ ^]", "[^^]", "[^1", "^]", "[^a b^]"]),
+                     max_size=16).map("".join), seen=st.sampled_from([{}, {"1": 1}, {"2": 1, "x": 2}]))
+def test_markers_are_numbered_as_the_former_sub_numbered_them(text: str, seen: dict[str, int]) -> None:
+    former = _Numbering(dict(seen))
+    expected = _MARKER.sub(lambda match: f"[{former.number(match.group(1))}]", text)
+    numbering = _Numbering(dict(seen))
+    assert _number_markers(text, numbering) == expected
+    assert numbering.numbers == former.numbers
