@@ -33,6 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic_core import from_json
+
 from copilot_tools import _json
 from copilot_tools.errors import ServiceError
 
@@ -221,6 +223,10 @@ class SSEDecoder:
 
     def close(self) -> list[ServerSentEvent]:
         """End of stream: flush the last line and a pending event if it is whole JSON."""
+        if self._held and not (self._data or self._event is not None or self._pending or self._split_character):
+            last = self._last_event()
+            if last is not None:
+                return last
         events = self._read_exactly(b"")
         events += self._feed_text(self._text.decode(b"", final=True))
         if self._pending:
@@ -235,6 +241,24 @@ class SSEDecoder:
             else:
                 self._reset()
         return events
+
+    def _last_event(self) -> list[ServerSentEvent] | None:
+        """The held bytes when they are one event in the shape Copilot sends but for its blank line; else None.
+
+        The stream's last event often comes so (the reference prints it without): it is read in one
+        step, as if the stream's end were its blank line, and kept if its data is whole JSON. Line by
+        line it cost ~8 us more for the captured stream's last event (4 KB).
+        """
+        held = b"".join(self._held)
+        held += b"\n" if held.endswith(b"\n") else b"\n\n"  # (no blank line among them: see feed)
+        events: list[ServerSentEvent] = []
+        with memoryview(held) as view:
+            if self._whole_events(held, view, 0, len(held), events) != len(held):
+                return None  # (nothing was read: the state is as it was)
+        self._held = []
+        (event,) = events
+        parsed = _parse_whole(event.data)
+        return [] if parsed is None else [ServerSentEvent(event.data, event.id, None, event.retry, parsed)]
 
     def _feed_text(self, text: str) -> list[ServerSentEvent]:
         """Decoded text (line ends made LF already) read line by line."""
@@ -374,13 +398,33 @@ class SSEDecoder:
 
 
 def _parse_whole(data: str) -> tuple[Any, ...] | None:
-    """The JSON values of ``data``, or None when it is not whole JSON."""
-    if not data.strip():
+    """The JSON values of ``data`` (bounded as ``iter_json_objects`` bounds them), or None when it is not whole JSON."""
+    if not data or data.isspace():
         return None
     try:
-        return tuple(iter_json_objects(data))
+        values, bounded = json_values(data)
     except ValueError:
         return None
+    if not bounded:
+        return (_json.bound(values[0], data),)
+    return values
+
+
+def json_values(text: str) -> tuple[tuple[Any, ...], bool]:
+    """``_json.values_unbounded(text)``, in half the time for the usual event (one value, nothing to repair).
+
+    pydantic's JSON parser (``from_json``) parses a stream event in about half the time ``json.loads``
+    takes (the benchmark's events: 38 us against 74 us). Where it succeeds, ``json.loads`` makes the
+    same values (types, float rounding, key order, the last of duplicate keys alike); it refuses all
+    that ``json.loads`` refuses, and more: a lone surrogate escape, a raw surrogate, several values back
+    to back, nesting deeper than its limit (200). Those take ``_json``'s path, which decides everything.
+    Raises ``ValueError`` when ``text`` is not JSON. tests/property/test_stream_values.py holds the two
+    to the same values.
+    """
+    try:
+        return (from_json(text),), False
+    except (ValueError, TypeError):  # (TypeError: a raw surrogate, with which the text cannot be encoded)
+        return _json.values_unbounded(text)
 
 
 def iter_json_objects(data: str) -> Iterator[Any]:

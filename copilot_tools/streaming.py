@@ -17,7 +17,7 @@ from typing import Any, Literal, NamedTuple, cast
 from pydantic import ValidationError
 
 from copilot_tools import _json
-from copilot_tools._sse import ServerSentEvent, SSEDecoder
+from copilot_tools._sse import ServerSentEvent, SSEDecoder, json_values
 from copilot_tools._text import encodable, is_encodable
 from copilot_tools._wire import Conversation, ResponseMessage, validate_json_fast, validate_python_fast
 from copilot_tools.answer import Answer, GrowingClean, find_reply, normalize_message, stable_prefix
@@ -82,7 +82,7 @@ class StreamAssembler:
             if event.parsed is not None:
                 objects, bounded = event.parsed, True
             else:
-                objects, bounded = _json.values_unbounded(event.data)
+                objects, bounded = json_values(event.data)
             snapshots = [_read_snapshot(obj, event.data, bounded) for obj in objects]
         except (ValueError, ValidationError):
             # Each snapshot is whole, so one unreadable event loses nothing the next restores.
