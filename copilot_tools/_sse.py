@@ -395,7 +395,7 @@ def _parse_whole(data: str) -> tuple[Any, ...] | None:
     if not data or data.isspace():
         return None
     try:
-        values, bounded = json_values(data)
+        values, bounded, _ = json_values(data)
     except ValueError:
         return None
     if not bounded:
@@ -403,21 +403,22 @@ def _parse_whole(data: str) -> tuple[Any, ...] | None:
     return values
 
 
-def json_values(text: str) -> tuple[tuple[Any, ...], bool]:
-    """``_json.values_unbounded(text)``, in half the time for the usual event (one value, nothing to repair).
+def json_values(text: str) -> tuple[tuple[Any, ...], bool, bool]:
+    """``_json.values_unbounded(text)`` in half the time for the usual event, and whether its strings are encodable.
 
     pydantic's JSON parser (``from_json``) parses a stream event in about half the time ``json.loads``
     takes (the benchmark's events: 38 us against 74 us). Where it succeeds, ``json.loads`` makes the
     same values (types, float rounding, key order, the last of duplicate keys alike); it refuses all
     that ``json.loads`` refuses, and more: a lone surrogate escape, a raw surrogate, several values back
     to back, nesting deeper than its limit (200). Those take ``_json``'s path, which decides everything.
-    Raises ``ValueError`` when ``text`` is not JSON. tests/property/test_stream_values.py holds the two
-    to the same values.
+    So the strings it makes hold no surrogate: nobody needs to test them again (the third item; False
+    means unknown). Raises ``ValueError`` when ``text`` is not JSON. tests/property/test_stream_values.py
+    holds the two to the same values.
     """
     try:
-        return (from_json(text),), False
+        return (from_json(text),), False, True
     except (ValueError, TypeError):  # (TypeError: a raw surrogate, with which the text cannot be encoded)
-        return _json.values_unbounded(text)
+        return (*_json.values_unbounded(text), False)
 
 
 def iter_json_objects(data: str) -> Iterator[Any]:

@@ -74,28 +74,35 @@ class StreamAssembler:
         return self._shown
 
     def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
+        data, parsed = event.data, event.parsed
         # (An event the decoder parsed already, the last one without a blank line, is not parsed again.)
-        final = _read_final(event.data) if event.parsed is None else None
-        if final is not None:
-            return self._snapshot(final)
+        if parsed is None:
+            final = _read_final(data)
+            if final is not None:
+                return self._snapshot(final, checked=True)  # (pydantic's parser makes no surrogate)
         try:
-            if event.parsed is not None:
-                objects, bounded = event.parsed, True
+            if parsed is not None:
+                objects, bounded, checked = parsed, True, False
             else:
-                objects, bounded = json_values(event.data)
-            snapshots = [_read_snapshot(obj, event.data, bounded) for obj in objects]
+                objects, bounded, checked = json_values(data)
+            snapshots = [_read_snapshot(obj, data, bounded) for obj in objects]
         except (ValueError, ValidationError):
             # Each snapshot is whole, so one unreadable event loses nothing the next restores.
             self.malformed_events += 1
             # (The id persists across events and may be as long as a line: each warning shows its start only.)
             logger.warning("skipped a malformed stream event (id %.40s)", event.id)
-            return out
+            return []
+        if len(snapshots) == 1:
+            return self._snapshot(*snapshots[0], checked)
+        out: list[StreamEvent] = []
         for snapshot, count_missing in snapshots:
-            out.extend(self._snapshot(snapshot, count_missing))
+            out.extend(self._snapshot(snapshot, count_missing, checked))
         return out
 
-    def _snapshot(self, snapshot: Conversation, count_missing: bool = False) -> list[StreamEvent]:
+    def _snapshot(
+        self, snapshot: Conversation, count_missing: bool = False, checked: bool = False
+    ) -> list[StreamEvent]:
+        """What ``snapshot`` shows; ``checked``: its strings are known to hold no surrogate."""
         if snapshot.state == "disengagedForRai":
             raise _declined(self._request_id)
         reply = find_reply(snapshot, self._prompt, self._reply_id)
@@ -111,7 +118,7 @@ class StreamAssembler:
             return []  # the same text again (a snapshot that only grew elsewhere): nothing to redo
         self._last_raw = raw
         # Deltas are cut from this text, so it is made encodable before anything is shown.
-        raw = self._text.encodable(raw)
+        raw = raw if checked else self._text.encodable(raw)
         return self._show(self._text.clean(raw if final else stable_prefix(raw)))
 
     def _show(self, text: str) -> list[StreamEvent]:

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from copilot_tools import _json
+from copilot_tools._text import is_encodable
 from copilot_tools._sse import _parse_whole, iter_json_objects, json_values
 from tests.property.strategies import deep_json, hostile_text, json_text, json_values as any_json
 
@@ -61,6 +62,21 @@ def same(a: Any, b: Any) -> bool:
     return True
 
 
+def strings(value: Any) -> list[str]:
+    """Every string in ``value``, keys included; no recursion."""
+    found, stack = [], [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            found.append(node)
+        elif isinstance(node, dict):
+            found.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return found
+
+
 def outcome(function: Any, text: str) -> tuple[str, Any]:
     try:
         return "values", function(text)
@@ -73,7 +89,11 @@ def outcome(function: Any, text: str) -> tuple[str, Any]:
 def test_the_fast_parse_reads_as_json_loads(text: str) -> None:
     fast, former = outcome(json_values, text), outcome(_json.values_unbounded, text)
     assert fast[0] == former[0]
-    assert same(fast[1], former[1])
+    if fast[1] is not None:
+        values, bounded, checked = fast[1]
+        assert same((values, bounded), former[1])
+        if checked:
+            assert all(is_encodable(string) for string in strings(values))
 
 
 @settings(max_examples=300, deadline=None)
