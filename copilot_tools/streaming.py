@@ -196,6 +196,7 @@ class StreamReader:
     def __init__(self, assembler: StreamAssembler) -> None:
         self._decoder = SSEDecoder()
         self._assembler = assembler
+        self._decode = self._decoder.feed  # (bound once: most chunks only pass through it)
 
     @property
     def text_so_far(self) -> str:
@@ -203,9 +204,11 @@ class StreamReader:
         return self._assembler.text_so_far
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
-        events = self._decoder.feed(chunk)
+        events = self._decode(chunk)
         if not events:  # most chunks end no event: no comprehension to build (~0.5 us a chunk)
-            return []
+            return events
+        if len(events) == 1:
+            return self._assembler.feed(events[0])
         return [item for event in events for item in self._assembler.feed(event)]
 
     def close(self) -> list[StreamEvent]:
