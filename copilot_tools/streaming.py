@@ -206,7 +206,7 @@ class StreamReader:
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         events = self._decode(chunk)
         if not events:  # most chunks end no event: no comprehension to build (~0.5 us a chunk)
-            return events
+            return []
         if len(events) == 1:
             return self._assembler.feed(events[0])
         return [item for event in events for item in self._assembler.feed(event)]
