@@ -85,7 +85,10 @@ class StreamAssembler:
                 objects, bounded, checked = parsed, True, False
             else:
                 objects, bounded, checked = json_values(data)
-            snapshots = [_read_snapshot(obj, data, bounded) for obj in objects]
+            # (one value, nearly always: no comprehension's frame to build)
+            snapshots = [_read_snapshot(objects[0], data, bounded)] if len(objects) == 1 else [
+                _read_snapshot(obj, data, bounded) for obj in objects
+            ]
         except (ValueError, ValidationError):
             # Each snapshot is whole, so one unreadable event loses nothing the next restores.
             self.malformed_events += 1
@@ -93,7 +96,8 @@ class StreamAssembler:
             logger.warning("skipped a malformed stream event (id %.40s)", event.id)
             return []
         if len(snapshots) == 1:
-            return self._snapshot(*snapshots[0], checked)
+            snapshot, count_missing = snapshots[0]
+            return self._snapshot(snapshot, count_missing, checked)
         out: list[StreamEvent] = []
         for snapshot, count_missing in snapshots:
             out.extend(self._snapshot(snapshot, count_missing, checked))
