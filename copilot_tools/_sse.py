@@ -255,7 +255,10 @@ class SSEDecoder:
         self._held = []
         (event,) = events
         parsed = _parse_whole(event.data)
-        return [] if parsed is None else [ServerSentEvent(event.data, event.id, None, event.retry, parsed)]
+        if parsed is None:
+            return []
+        _set_parsed(event, parsed)  # (made above, seen by nobody yet: as if made with it)
+        return events
 
     def _feed_text(self, text: str) -> list[ServerSentEvent]:
         """Decoded text (line ends made LF already) read line by line."""
