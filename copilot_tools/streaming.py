@@ -122,7 +122,7 @@ class StreamAssembler:
             return []  # the same text again (a snapshot that only grew elsewhere): nothing to redo
         self._last_raw = raw
         # Deltas are cut from this text, so it is made encodable before anything is shown.
-        raw = raw if checked else self._text.encodable(raw)
+        raw = self._text.encodable(raw, checked)
         return self._show(self._text.clean(raw if final else stable_prefix(raw)))
 
     def _show(self, text: str) -> list[StreamEvent]:
@@ -181,8 +181,9 @@ class _GrowingText:
         self._plain = ""  # the last text that held no surrogate
         self.clean = GrowingClean()
 
-    def encodable(self, text: str) -> str:
-        if text.startswith(self._plain) and is_encodable(text[len(self._plain):]):
+    def encodable(self, text: str, checked: bool = False) -> str:
+        """``encodable(text)``; ``checked``: ``text`` is known to hold no surrogate (nothing to test)."""
+        if checked or (text.startswith(self._plain) and is_encodable(text[len(self._plain):])):
             self._plain = text
             return text
         result = encodable(text)
