@@ -375,7 +375,7 @@ def _plain(obj: Any) -> _PlainSnapshot | None:
 
 
 # The named tuples made straight from a tuple, in C: their generated ``__new__`` is a Python function.
-# (With the plain loops above, ``_plain`` went from 1.3 us to ~0.6 us a snapshot, 0.3x the parse of the small ones.)
+# (With the plain loops above, ``_plain`` went from 1.3 us to 1.0 us for a snapshot with one message.)
 _new_message = partial(tuple.__new__, _PlainMessage)
 _new_snapshot = partial(tuple.__new__, _PlainSnapshot)
 _ABSENT_LIST: list[Any] = []  # what an absent list reads as (shared: never changed)
