@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal, NamedTuple, cast
 
 from pydantic import ValidationError
 
 from copilot_tools import _json
-from copilot_tools._sse import ServerSentEvent, SSEDecoder
+from copilot_tools._sse import ServerSentEvent, SSEDecoder, json_values
 from copilot_tools._text import encodable, is_encodable
 from copilot_tools._wire import Conversation, ResponseMessage, validate_json_fast, validate_python_fast
 from copilot_tools.answer import Answer, GrowingClean, find_reply, normalize_message, stable_prefix
@@ -73,28 +74,39 @@ class StreamAssembler:
         return self._shown
 
     def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
+        data, parsed = event.data, event.parsed
         # (An event the decoder parsed already, the last one without a blank line, is not parsed again.)
-        final = _read_final(event.data) if event.parsed is None else None
-        if final is not None:
-            return self._snapshot(final)
+        if parsed is None:
+            final = _read_final(data)
+            if final is not None:
+                return self._snapshot(final, checked=True)  # (pydantic's parser makes no surrogate)
         try:
-            if event.parsed is not None:
-                objects, bounded = event.parsed, True
+            if parsed is not None:
+                objects, bounded, checked = parsed, True, False
             else:
-                objects, bounded = _json.values_unbounded(event.data)
-            snapshots = [_read_snapshot(obj, event.data, bounded) for obj in objects]
+                objects, bounded, checked = json_values(data)
+            # (one value, nearly always: no comprehension's frame to build)
+            snapshots = [_read_snapshot(objects[0], data, bounded)] if len(objects) == 1 else [
+                _read_snapshot(obj, data, bounded) for obj in objects
+            ]
         except (ValueError, ValidationError):
             # Each snapshot is whole, so one unreadable event loses nothing the next restores.
             self.malformed_events += 1
             # (The id persists across events and may be as long as a line: each warning shows its start only.)
             logger.warning("skipped a malformed stream event (id %.40s)", event.id)
-            return out
+            return []
+        if len(snapshots) == 1:
+            snapshot, count_missing = snapshots[0]
+            return self._snapshot(snapshot, count_missing, checked)
+        out: list[StreamEvent] = []
         for snapshot, count_missing in snapshots:
-            out.extend(self._snapshot(snapshot, count_missing))
+            out.extend(self._snapshot(snapshot, count_missing, checked))
         return out
 
-    def _snapshot(self, snapshot: Conversation, count_missing: bool = False) -> list[StreamEvent]:
+    def _snapshot(
+        self, snapshot: Conversation, count_missing: bool = False, checked: bool = False
+    ) -> list[StreamEvent]:
+        """What ``snapshot`` shows; ``checked``: its strings are known to hold no surrogate."""
         if snapshot.state == "disengagedForRai":
             raise _declined(self._request_id)
         reply = find_reply(snapshot, self._prompt, self._reply_id)
@@ -110,7 +122,7 @@ class StreamAssembler:
             return []  # the same text again (a snapshot that only grew elsewhere): nothing to redo
         self._last_raw = raw
         # Deltas are cut from this text, so it is made encodable before anything is shown.
-        raw = self._text.encodable(raw)
+        raw = self._text.encodable(raw, checked)
         return self._show(self._text.clean(raw if final else stable_prefix(raw)))
 
     def _show(self, text: str) -> list[StreamEvent]:
@@ -169,8 +181,9 @@ class _GrowingText:
         self._plain = ""  # the last text that held no surrogate
         self.clean = GrowingClean()
 
-    def encodable(self, text: str) -> str:
-        if text.startswith(self._plain) and is_encodable(text[len(self._plain):]):
+    def encodable(self, text: str, checked: bool = False) -> str:
+        """``encodable(text)``; ``checked``: ``text`` is known to hold no surrogate (nothing to test)."""
+        if checked or (text.startswith(self._plain) and is_encodable(text[len(self._plain):])):
             self._plain = text
             return text
         result = encodable(text)
@@ -188,6 +201,7 @@ class StreamReader:
     def __init__(self, assembler: StreamAssembler) -> None:
         self._decoder = SSEDecoder()
         self._assembler = assembler
+        self._decode = self._decoder.feed  # (bound once: most chunks only pass through it)
 
     @property
     def text_so_far(self) -> str:
@@ -195,9 +209,11 @@ class StreamReader:
         return self._assembler.text_so_far
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
-        events = self._decoder.feed(chunk)
+        events = self._decode(chunk)
         if not events:  # most chunks end no event: no comprehension to build (~0.5 us a chunk)
             return []
+        if len(events) == 1:
+            return self._assembler.feed(events[0])
         return [item for event in events for item in self._assembler.feed(event)]
 
     def close(self) -> list[StreamEvent]:
@@ -324,10 +340,11 @@ def _plain(obj: Any) -> _PlainSnapshot | None:
     """
     if type(obj) is not dict:
         return None
-    count = obj.get("turnCount", 0)
-    ident = obj.get("id")
-    state = obj.get("state", obj.get("status"))
-    messages = obj.get("messages", _ABSENT_LIST)
+    get = obj.get
+    count = get("turnCount", 0)
+    ident = get("id")
+    state = obj["state"] if "state" in obj else get("status")
+    messages = get("messages", _ABSENT_LIST)
     if (
         type(count) is not int or count > 0 or type(ident) is not str
         or (state is not None and type(state) is not str) or type(messages) is not list
@@ -336,25 +353,31 @@ def _plain(obj: Any) -> _PlainSnapshot | None:
         return None
     plain: list[_PlainMessage] = []
     for message in messages:
-        if type(message) is not dict:
+        if type(message) is not dict or "odata_type" in message or "adaptive_cards" in message:
             return None
-        attributions = message.get("attributions", _ABSENT_LIST)
-        cards = message.get("adaptiveCards", _ABSENT_LIST)
-        reply = _PlainMessage(message.get("id"), message.get("text"), message.get("@odata.type"), attributions, cards)
-        if (
-            (reply.id is not None and type(reply.id) is not str)
-            or (reply.text is not None and type(reply.text) is not str)
-            or (reply.odata_type is not None and type(reply.odata_type) is not str)
-            or type(attributions) is not list or type(cards) is not list
-            or "odata_type" in message or "adaptive_cards" in message
-            or not all(type(item) is dict for item in attributions)
-            or not all(type(item) is dict for item in cards)
-        ):
+        get = message.get
+        fields = (get("id"), get("text"), get("@odata.type"))
+        attributions = get("attributions", _ABSENT_LIST)
+        cards = get("adaptiveCards", _ABSENT_LIST)
+        if type(attributions) is not list or type(cards) is not list:
             return None
-        plain.append(reply)
-    return _PlainSnapshot(ident, state, count, plain)
+        for value in fields:
+            if value is not None and type(value) is not str:
+                return None
+        for item in attributions:
+            if type(item) is not dict:
+                return None
+        for item in cards:
+            if type(item) is not dict:
+                return None
+        plain.append(_new_message((*fields, attributions, cards)))
+    return _new_snapshot((ident, state, count, plain))
 
 
+# The named tuples made straight from a tuple, in C: their generated ``__new__`` is a Python function.
+# (With the plain loops above, ``_plain`` went from 1.3 us to 1.0 us for a snapshot with one message.)
+_new_message = partial(tuple.__new__, _PlainMessage)
+_new_snapshot = partial(tuple.__new__, _PlainSnapshot)
 _ABSENT_LIST: list[Any] = []  # what an absent list reads as (shared: never changed)
 
 

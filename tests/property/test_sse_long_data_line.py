@@ -1,9 +1,9 @@
-"""Property: a data line held over many chunks reads as before (``SSEDecoder._long_data_line``).
+"""Property: a data line held over many chunks reads as before (``SSEDecoder._whole_events``).
 
-When more than ``_JOIN_BYTES_UP_TO`` held chunks are read at once and they begin with a ``data``
-line, the decoder joins that line's value straight from the pieces. Whatever the body (line ends
-of every kind, fields and comments after the line, multi-byte characters cut in half, a size limit
-crossed), the events and the errors must be those of reading the joined text, as before.
+Held chunks are read at once when a blank line arrives, and an event in the shape Copilot sends is
+read from the bytes in one step. Whatever the body (line ends of every kind, fields and comments
+after the line, multi-byte characters cut in half, a size limit crossed), the events and the errors
+must be those of reading the text line by line, as before.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def long_lines(draw: st.DrawFn) -> bytes:
 def read(body: bytes, size: int, limit: int, *, joined: bool) -> list[object]:
     decoder = SSEDecoder(max_event_bytes=limit)
     out: list[object] = []
-    patch = mock.patch.object(SSEDecoder, "_long_data_line", lambda self, texts: None) if joined else None
+    # (joined: no event is read in one step; all line by line)
+    patch = mock.patch.object(SSEDecoder, "_whole_events", lambda self, held, view, at, *_: at) if joined else None
     try:
         if patch:
             patch.start()
