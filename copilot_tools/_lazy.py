@@ -1,13 +1,17 @@
-"""Names a package exports without importing their modules until first use.
+"""Names, modules and patterns a module holds without paying for them until first use.
 
 A package that keeps its start-up light (the CLI imports ``copilot_tools`` for every command)
 maps each public name to the module that defines it and lets Python's module ``__getattr__``
-(PEP 562) import that module when the name is first read.
+(PEP 562) import that module when the name is first read. The same idea, for a module that
+only one path needs (``anyio``, for the async client alone), and for a regular expression that
+only an uncommon path uses: ``re.compile`` costs 20-1,200 us a pattern, and what
+``from copilot_tools import CopilotClient`` compiles every program pays (benchmarks/import_time.py).
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,3 +29,40 @@ def lazy_exports(package: str, namespace: dict[str, Any], exports: Mapping[str, 
         return value
 
     return __getattr__
+
+
+class LazyModule:
+    """Stands for module ``name`` in ``namespace[alias]`` and imports it on the first attribute read,
+    then puts the module itself there, so later reads cost what a plain ``import`` costs.
+
+    For a module that one path alone uses (``anyio``, the async client's): write
+    ``if TYPE_CHECKING: import anyio`` / ``else: anyio = LazyModule("anyio", globals())``.
+    """
+
+    __slots__ = ("_name", "_namespace", "_alias")
+
+    def __init__(self, name: str, namespace: dict[str, Any], alias: str | None = None) -> None:
+        self._name = name
+        self._namespace = namespace
+        self._alias = alias or name.rpartition(".")[2]
+
+    def __getattr__(self, attribute: str) -> Any:
+        module = importlib.import_module(self._name)
+        if self._namespace.get(self._alias) is self:
+            self._namespace[self._alias] = module
+        return getattr(module, attribute)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name!r}>"
+
+
+def lazy_pattern(pattern: str, flags: int = 0) -> Callable[[], re.Pattern[str]]:
+    """A function that returns ``re.compile(pattern, flags)``, compiled at its first call only."""
+    compiled: list[re.Pattern[str]] = []
+
+    def get() -> re.Pattern[str]:
+        if not compiled:
+            compiled.append(re.compile(pattern, flags))
+        return compiled[0]
+
+    return get
