@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
 
@@ -46,11 +47,24 @@ class LazyModule:
         self._namespace = namespace
         self._alias = alias or name.rpartition(".")[2]
 
-    def __getattr__(self, attribute: str) -> Any:
+    def _load(self) -> ModuleType:
         module = importlib.import_module(self._name)
         if self._namespace.get(self._alias) is self:
             self._namespace[self._alias] = module
-        return getattr(module, attribute)
+        return module
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._load(), attribute)
+
+    def __setattr__(self, attribute: str, value: Any) -> None:
+        # A test's ``monkeypatch.setattr("copilot_tools.client.anyio.sleep", ...)`` patches the module.
+        if attribute in LazyModule.__slots__:
+            object.__setattr__(self, attribute, value)
+        else:
+            setattr(self._load(), attribute, value)
+
+    def __delattr__(self, attribute: str) -> None:
+        delattr(self._load(), attribute)
 
     def __repr__(self) -> str:
         return f"<lazy module {self._name!r}>"
