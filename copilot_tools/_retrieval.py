@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -30,6 +30,7 @@ from copilot_tools._protocol import (
     validate_names,
     validate_text,
 )
+from copilot_tools._retrieval_keywords import RetrievalKeywords as RetrievalKeywords  # the options, named here too
 from copilot_tools._retry import RetryPolicy
 from copilot_tools._schema import array_of, object_of
 from copilot_tools._wire import (
@@ -91,22 +92,6 @@ class RetrievalHit(BaseModel):
     def score(self) -> float | None:
         scores = [e.relevance_score for e in self.extracts if e.relevance_score is not None]
         return max(scores) if scores else None
-
-
-class RetrievalKeywords(TypedDict, total=False):
-    """The options of ``retrieve`` and ``retrieve_many``, checked by ``build_query``.
-
-    ``filter``: a KQL expression over the documents' properties; ``metadata``: the
-    properties each hit returns (``title`` and ``author`` when not given);
-    ``max_results``: 1 to 25 hits per query; ``connections``: connector ids, for
-    ``externalItem`` only; ``container_type_id``: for ``sharePointEmbedded`` only.
-    """
-
-    filter: str | None
-    metadata: Sequence[str] | None
-    max_results: int | None
-    connections: Sequence[str] | None
-    container_type_id: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """What ``from copilot_tools import CopilotClient`` leaves for first use, and the helpers that defer it.
 
 Every program pays the client's import (benchmarks/import_time.py); what only some calls need
-(the async client's anyio, retrieval filters, verification, sign-in, the config file's parser, the
+(the async client's anyio, retrieval, verification, sign-in, the config file's parser, the
 front ends) loads when such a call is first made.
 """
 
@@ -16,9 +16,9 @@ from tests.conftest import run_python
 
 #: Modules the import of the sync client must not load.
 NOT_AT_IMPORT = (
-    "anyio", "copilot_tools._kql", "copilot_tools._verify", "copilot_tools.auth.public", "msal", "tomllib",
-    "platformdirs", "copilot_tools.cli", "copilot_tools.mcp", "copilot_tools.langchain", "copilot_tools.emulator",
-    "mcp", "langchain_core", "uvicorn", "starlette",
+    "anyio", "copilot_tools._retrieval", "copilot_tools._kql", "copilot_tools._verify", "copilot_tools.auth.public",
+    "msal", "tomllib", "platformdirs", "copilot_tools.cli", "copilot_tools.mcp", "copilot_tools.langchain",
+    "copilot_tools.emulator", "mcp", "langchain_core", "uvicorn", "starlette",
 )
 
 
