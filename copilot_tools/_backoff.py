@@ -14,15 +14,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
 
-from copilot_tools._lazy import LazyModule
+import anyio
+
 from copilot_tools.errors import CopilotError
-
-if TYPE_CHECKING:
-    import anyio
-else:  # loaded with the first retry wait of the async client (1.2 ms of the import otherwise)
-    anyio = LazyModule("anyio", globals())
 
 BackoffWait = Callable[[float, CopilotError | None], Awaitable[None]]
 

@@ -3,9 +3,11 @@
 A package that keeps its start-up light (the CLI imports ``copilot_tools`` for every command)
 maps each public name to the module that defines it and lets Python's module ``__getattr__``
 (PEP 562) import that module when the name is first read. The same idea, for a module that
-only one path needs (``anyio``, for the async client alone), and for a regular expression that
-only an uncommon path uses: ``re.compile`` costs 20-1,200 us a pattern, and what
+only one kind of call needs (``_retrieval``, for retrieval alone), and for a regular expression
+that only an uncommon path uses: ``re.compile`` costs 20-1,200 us a pattern, and what
 ``from copilot_tools import CopilotClient`` compiles every program pays (benchmarks/import_time.py).
+Only what the first construction and the first ``ask()`` do not load anyway is worth deferring:
+``anyio``, say, is not (``httpx.Client()`` imports it, through httpcore).
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ class LazyModule:
     """Stands for module ``name`` in ``namespace[alias]`` and imports it on the first attribute read,
     then puts the module itself there, so later reads cost what a plain ``import`` costs.
 
-    For a module that one path alone uses (``anyio``, the async client's): write
-    ``if TYPE_CHECKING: import anyio`` / ``else: anyio = LazyModule("anyio", globals())``.
+    For a module that one kind of call alone uses: ``if TYPE_CHECKING: from copilot_tools import
+    _retrieval as retrieval`` / ``else: retrieval = LazyModule("copilot_tools._retrieval", globals(), "retrieval")``.
     """
 
     __slots__ = ("_name", "_namespace", "_alias")
@@ -57,7 +59,7 @@ class LazyModule:
         return getattr(self._load(), attribute)
 
     def __setattr__(self, attribute: str, value: Any) -> None:
-        # A test's ``monkeypatch.setattr("copilot_tools.client.anyio.sleep", ...)`` patches the module.
+        # A write through the stand-in (a test's ``monkeypatch.setattr``) reaches the module.
         if attribute in LazyModule.__slots__:
             object.__setattr__(self, attribute, value)
         else:

@@ -20,13 +20,13 @@ from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast, overload
 
+import anyio
 import httpx
 from pydantic import SecretStr
 from typing_extensions import Unpack
 
 from copilot_tools import _io
 from copilot_tools._backoff import pause
-from copilot_tools._lazy import LazyModule
 from copilot_tools._base import ClientCore, ClientOptionKeywords, Turn, TurnKeywords
 from copilot_tools._exchange import Outcome, Plan, Received, Send, Sleep
 from copilot_tools._io import http_timeout
@@ -40,14 +40,10 @@ from copilot_tools.settings import Settings
 from copilot_tools.streaming import AnswerComplete, StreamEvent, StreamReader
 
 if TYPE_CHECKING:
-    import anyio
-
     from copilot_tools._retrieval import RetrievalHit  # loaded by the first retrieval
     # Imported by ``verify`` on first use: its dataclasses and patterns cost every import of the
     # client a few milliseconds (benchmarks/import_time.py) and most programs never verify.
     from copilot_tools._verify import Verification
-else:  # the async client's alone: 1.2 ms of the import for a program that uses the sync client
-    anyio = LazyModule("anyio", globals())
 
 __all__ = [
     "AsyncCopilotClient",

@@ -1,8 +1,8 @@
 """What ``from copilot_tools import CopilotClient`` leaves for first use, and the helpers that defer it.
 
 Every program pays the client's import (benchmarks/import_time.py); what only some calls need
-(the async client's anyio, retrieval, verification, sign-in, the config file's parser, the
-front ends) loads when such a call is first made.
+(retrieval, verification, sign-in, the config file's parser, the front ends) loads when such a
+call is first made, as long as the first construction and ``ask()`` do not load it anyway.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import sys
 import types
 
 from copilot_tools._lazy import LazyModule, lazy_pattern
+from copilot_tools.emulator import EmulatorServer
 from tests.conftest import run_python
 
 #: Modules the import of the sync client must not load.
 NOT_AT_IMPORT = (
-    "anyio", "copilot_tools._retrieval", "copilot_tools._kql", "copilot_tools._verify", "copilot_tools.auth.public",
+    "copilot_tools._retrieval", "copilot_tools._kql", "copilot_tools._verify", "copilot_tools.auth.public",
     "msal", "tomllib", "platformdirs", "copilot_tools.cli", "copilot_tools.mcp", "copilot_tools.langchain",
     "copilot_tools.emulator", "mcp", "langchain_core", "uvicorn", "starlette",
 )
@@ -31,17 +32,16 @@ def test_the_client_import_leaves_first_use_machinery_unloaded() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_the_async_client_loads_anyio_when_it_first_waits() -> None:
-    out = run_python("""
+def test_the_first_ask_loads_no_retrieval_or_verification(emulator: EmulatorServer) -> None:
+    out = run_python(f"""
         import sys
-        from copilot_tools import AsyncCopilotClient
-        from copilot_tools import _backoff, client
-        before = "anyio" in sys.modules
-        import asyncio
-        asyncio.run(_backoff.pause(0, None))
-        print(before, "anyio" in sys.modules, _backoff.anyio is sys.modules["anyio"], type(client.anyio).__name__)
+        from copilot_tools import CopilotClient
+        with CopilotClient(base_url={emulator.base_url!r}, token="t", time_zone="UTC") as client:
+            assert client.ask("What meeting do I have at 9 AM on Monday?").text
+        print(sorted(m for m in ("copilot_tools._retrieval", "copilot_tools._kql", "copilot_tools._verify")
+                     if m in sys.modules))
     """, check=True)
-    assert out.stdout.split() == ["False", "True", "True", "LazyModule"]
+    assert out.stdout.strip() == "[]"
 
 
 def test_a_lazy_module_imports_on_first_read_then_steps_aside() -> None:
