@@ -17,10 +17,10 @@ from pydantic import SecretStr, ValidationError
 from typing_extensions import Unpack
 
 from copilot_tools import _protocol as protocol
-from copilot_tools import _retrieval as retrieval
 from copilot_tools._exchange import Flow, Plan, Received, Send, exchange
 from copilot_tools._protocol import Endpoint
-from copilot_tools._retrieval import RetrievalHit, RetrievalKeywords, RetrievalQuery, build_query
+from copilot_tools._lazy import LazyModule
+from copilot_tools._retrieval_keywords import RetrievalKeywords, build_query
 from copilot_tools._retry import RetryPolicy
 from copilot_tools._wire import ChatRequest, ContextMessage, Conversation
 from copilot_tools.answer import Answer, find_reply
@@ -30,7 +30,11 @@ from copilot_tools.settings import Settings
 from copilot_tools.streaming import StreamAssembler, StreamReader, build_answer
 
 if TYPE_CHECKING:
+    from copilot_tools import _retrieval as retrieval
+    from copilot_tools._retrieval import RetrievalHit, RetrievalQuery
     from copilot_tools._verify import Verification
+else:  # the Retrieval API loads with the first retrieval (benchmarks/import_time.py)
+    retrieval = LazyModule("copilot_tools._retrieval", globals(), "retrieval")
 
 ContextItem = str | Mapping[str, str] | ContextMessage
 

@@ -30,7 +30,7 @@ from copilot_tools._backoff import pause
 from copilot_tools._base import ClientCore, ClientOptionKeywords, Turn, TurnKeywords
 from copilot_tools._exchange import Outcome, Plan, Received, Send, Sleep
 from copilot_tools._io import http_timeout
-from copilot_tools._retrieval import RetrievalHit, RetrievalKeywords
+from copilot_tools._retrieval_keywords import RetrievalKeywords
 from copilot_tools._retry import Deadline
 from copilot_tools._stream import AsyncStream, Stream
 from copilot_tools._wire import Conversation
@@ -40,6 +40,7 @@ from copilot_tools.settings import Settings
 from copilot_tools.streaming import AnswerComplete, StreamEvent, StreamReader
 
 if TYPE_CHECKING:
+    from copilot_tools._retrieval import RetrievalHit  # loaded by the first retrieval
     # Imported by ``verify`` on first use: its dataclasses and patterns cost every import of the
     # client a few milliseconds (benchmarks/import_time.py) and most programs never verify.
     from copilot_tools._verify import Verification
