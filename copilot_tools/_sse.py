@@ -49,6 +49,10 @@ _SPECIAL_LINE_AFTER_LF = r"\n(?=data|id|event|retry|:|\n|\Z)"
 _NEXT_SPECIAL_LINE = re.compile(_SPECIAL_LINE_AFTER_LF)
 # (in bytes) Where a special line begins, and the end of an event in the shape Copilot sends.
 _SPECIAL_AFTER_LF = re.compile(_SPECIAL_LINE_AFTER_LF.encode())
+# An LF before a line that may be special, by its first byte (``_SPECIAL_AFTER_LF`` then says): one
+# class test per LF instead of the lookahead's seven branches. Over the reference's pretty layout
+# (41 KB, 552 lines) 16.6 us against 23.2 us; the scan for LF itself, a byte loop, is ~10 us of each.
+_MAY_BE_SPECIAL_AFTER_LF = re.compile(rb"\n[\n:d-ir]")
 _EVENT_TAIL = re.compile(rb"\n(?:id: ?([^\n]*)\n)?\n")  # at the LF ending the data: an id line, a blank line
 _DATA_HEAD = re.compile(rb"data: ?")
 _BLANK_LINE = re.compile(rb"\n\n")  # (a regular expression: 150 ns in a reference 256-byte chunk, bytes.find 230)
@@ -328,11 +332,17 @@ class SSEDecoder:
             if head is None:
                 break
             begin = head.end()
-            # (the data line ends before ``length``: a region read here always ends with LF)
-            special = _SPECIAL_AFTER_LF.search(held, held.find(b"\n", begin, length), length)
-            if special is None:
-                break
-            at = special.start()  # the LF before the next special line: the data ends there
+            # (the data line ends before ``length``: a region read here always ends with LF LF, so an
+            # LF before ``length`` - 1 is found that starts a special line; ``\Z`` never decides)
+            at = held.find(b"\n", begin, length)
+            while True:
+                candidate = _MAY_BE_SPECIAL_AFTER_LF.search(held, at, length)
+                if candidate is None:
+                    return position  # (not reached: see above)
+                at = candidate.start()
+                if _SPECIAL_AFTER_LF.match(held, at, length) is not None:
+                    break  # the LF before the next special line: the data ends there
+                at += 1  # (a line such as "do": a continuation line after all)
             tail = _EVENT_TAIL.match(held, at, length)
             if tail is None or tail.end() - position > self._max:
                 break  # another field or a comment: not this shape
