@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, Literal, NamedTuple, cast
 
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from copilot_tools import _json
 from copilot_tools._sse import ServerSentEvent, SSEDecoder, json_values
@@ -80,11 +81,23 @@ class StreamAssembler:
             final = _read_final(data)
             if final is not None:
                 return self._snapshot(final, checked=True)  # (pydantic's parser makes no surrogate)
+            # The usual event, inline: ``json_values`` and ``_read_snapshot`` as below, without their
+            # three calls (0.3 us of the ~1.3 us an event costs besides parsing and the reply's text).
+            try:
+                value = from_json(data)
+            except (ValueError, TypeError):  # (TypeError: a raw surrogate) ``json_values`` without its first try
+                value = _NOT_PARSED
+            else:
+                plain = _plain(value)
+                if plain is not None:  # (the same attribute names as the validated models: see _read_snapshot)
+                    return self._snapshot(plain, False, True)  # type: ignore[arg-type]
         try:
             if parsed is not None:
                 objects, bounded, checked = parsed, True, False
+            elif value is not _NOT_PARSED:
+                objects, bounded, checked = (value,), False, True
             else:
-                objects, bounded, checked = json_values(data)
+                objects, bounded, checked = (*_json.values_unbounded(data), False)
             # (one value, nearly always: no comprehension's frame to build)
             snapshots = [_read_snapshot(objects[0], data, bounded)] if len(objects) == 1 else [
                 _read_snapshot(obj, data, bounded) for obj in objects
@@ -323,6 +336,7 @@ def _read_final(text: str) -> Conversation | None:
     return snapshot if snapshot is not None and snapshot.turn_count > 0 else None
 
 
+_NOT_PARSED = object()  # (a value from_json never makes)
 _POSITIVE_COUNT = re.compile(r"[ \t\r\n]*:[ \t\r\n]*[1-9]")  # after the key: JSON's whitespace, a colon, a count
 _FINAL_FAST_UP_TO = 1 << 16
 
