@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pydantic_core import from_json
 
 from copilot_tools import _json
-from copilot_tools._sse import ServerSentEvent, SSEDecoder, json_values
+from copilot_tools._sse import ServerSentEvent, SSEDecoder
 from copilot_tools._text import encodable, is_encodable
 from copilot_tools._wire import Conversation, ResponseMessage, validate_json_fast, validate_python_fast
 from copilot_tools.answer import Answer, GrowingClean, find_reply, normalize_message, stable_prefix
