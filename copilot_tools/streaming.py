@@ -75,16 +75,20 @@ class StreamAssembler:
         return self._shown
 
     def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
-        data, parsed = event.data, event.parsed
+        data, parsed, raw = event.data, event.parsed, event.raw
         # (An event the decoder parsed already, the last one without a blank line, is not parsed again.)
         if parsed is None:
-            final = _read_final(data)
+            final = _read_final(data, raw)
             if final is not None:
                 return self._snapshot(final, checked=True)  # (pydantic's parser makes no surrogate)
             # The usual event, inline: ``json_values`` and ``_read_snapshot`` as below, without their
             # three calls (0.3 us of the ~1.3 us an event costs besides parsing and the reply's text).
+            # The decoder's bytes are parsed where it kept them: ``data`` holding any character past
+            # ASCII, pydantic's parser first made it UTF-8 again (the reference layout's events: 54 us
+            # parsed from the text, 37 us from the bytes). Bytes that are not UTF-8 fail there, and
+            # the text (their characters replaced) takes the former path, which decides as before.
             try:
-                value = from_json(data)
+                value = from_json(data if raw is None else raw)
             except (ValueError, TypeError):  # (TypeError: a raw surrogate) ``json_values`` without its first try
                 value = _NOT_PARSED
             else:
@@ -308,7 +312,7 @@ def _read_snapshot(obj: Any, text: str, bounded: bool) -> tuple[Conversation, bo
     return snapshot, _count_missing(value)
 
 
-def _read_final(text: str) -> Conversation | None:
+def _read_final(text: str, body: bytes | None = None) -> Conversation | None:
     """The final snapshot (turnCount above 0) that ``text`` holds, read in one step; None for anything else.
 
     The final snapshot is the one validated whole. Parsed by ``json.loads``, bounded, then validated
@@ -328,10 +332,11 @@ def _read_final(text: str) -> Conversation | None:
     at = text.find('"turnCount"')
     if at == -1 or _POSITIVE_COUNT.match(text, at + 11) is None:
         return None
-    try:
-        body = text.encode()
-    except UnicodeEncodeError:  # a lone surrogate in an event made by hand, not by the decoder
-        return None
+    if body is None:  # (else the bytes ``text`` was decoded from: see ServerSentEvent.raw)
+        try:
+            body = text.encode()
+        except UnicodeEncodeError:  # a lone surrogate in an event made by hand, not by the decoder
+            return None
     snapshot = validate_json_fast(Conversation, body)
     return snapshot if snapshot is not None and snapshot.turn_count > 0 else None
 

@@ -1,0 +1,63 @@
+"""Property: an event's JSON parsed from the decoder's bytes reads as it did from the decoded text.
+
+The SSE decoder keeps the bytes of an event it read in one piece (``ServerSentEvent.raw``), and the
+assembler and the last event's parse hand them to pydantic's parser instead of the text made UTF-8
+again. Whatever the bytes hold (characters past ASCII, bytes that are not UTF-8 inside and outside
+the JSON's strings, lone surrogate escapes, final snapshots or not, a last event without its blank
+line), the events, the answer, the warnings and the errors must be exactly those of the same events
+without their bytes; and the last event's parsed values those of its text.
+"""
+
+from __future__ import annotations
+
+import json
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from copilot_tools._sse import ServerSentEvent, SSEDecoder, _parse_whole
+from tests.property.test_stream_final_fast_read import final_snapshots, said
+from tests.property.test_stream_values import same
+
+ODD_BYTES = [b"\xff", b"\xc3", b"\xed\xa0\x80", "é".encode(), "😀".encode(), b"\\ud800", b"\xef\xbb\xbf"]
+
+
+@st.composite
+def event_bytes(draw: st.DrawFn) -> bytes:
+    """One snapshot's JSON as bytes, pretty or not, ASCII or not, with a few odd bytes put anywhere."""
+    text = json.dumps(draw(final_snapshots()), indent=draw(st.sampled_from([None, 2])),
+                      ensure_ascii=draw(st.booleans()))
+    body = text.replace("Hel", "Hél", 1).encode()
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(body)))
+        body = body[:at] + draw(st.sampled_from(ODD_BYTES)) + body[at:]
+    return body
+
+
+def without_bytes(event: ServerSentEvent) -> ServerSentEvent:
+    return ServerSentEvent(event.data, event.id, event.event, event.retry, event.parsed)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bodies=st.lists(event_bytes(), min_size=1, max_size=4), last_blank=st.booleans())
+def test_parsing_the_decoders_bytes_changes_nothing(bodies: list[bytes], last_blank: bool) -> None:
+    stream = b"".join(b"data: " + body + b"\nid:%d\n\n" % n for n, body in enumerate(bodies))
+    decoder = SSEDecoder()
+    events = decoder.feed(stream if last_blank else stream[:-1]) + decoder.close()
+    assert any(event.raw is not None for event in events) or not events
+    for event in events:
+        if event.raw is not None:
+            assert event.raw.decode("utf-8", "replace") == event.data
+    assert said(events) == said([without_bytes(event) for event in events])
+    if events:
+        last = events[-1]
+        assert same(_parse_whole(last.data, last.raw), _parse_whole(last.data))
+
+
+def test_an_event_longer_than_the_limit_keeps_no_bytes() -> None:
+    text = json.dumps({"id": "c", "turnCount": 1, "messages": [{"id": "m", "text": "w" * 70_000}]})
+    decoder = SSEDecoder()
+    (long,) = decoder.feed(f"data: {text}\n\n".encode())
+    (short,) = decoder.feed(b'data: {"id": "c"}\n\n')
+    assert long.raw is None and long.data == text
+    assert short.raw == b'{"id": "c"}'
+
