@@ -105,7 +105,7 @@ class SSEDecoder:
     """Feed bytes in, get whole events out. One instance per stream."""
 
     def __init__(self, *, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
-        self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._text: codecs.IncrementalDecoder | None = None  # made when first needed (0.4 us a stream otherwise)
         self._split_character = False  # the incremental decoder holds the start of a character
         self._pending: list[str] = []  # pieces of the line not yet ended
         self._pending_size = 0
@@ -230,6 +230,8 @@ class SSEDecoder:
                 return chunk.decode("utf-8")
             except UnicodeDecodeError:
                 pass
+        if self._text is None:
+            self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
         text = self._text.decode(chunk, final=False)
         self._split_character = bool(self._text.getstate()[0])
         return text
@@ -241,7 +243,8 @@ class SSEDecoder:
             if last is not None:
                 return last
         events = self._read_exactly(b"")
-        events += self._feed_text(self._text.decode(b"", final=True))
+        if self._text is not None:  # (else no character was ever left unfinished)
+            events += self._feed_text(self._text.decode(b"", final=True))
         if self._pending:
             line = "".join(self._pending)
             self._pending, self._pending_size = [], 0
