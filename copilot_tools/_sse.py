@@ -31,7 +31,7 @@ import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic_core import from_json
 
@@ -101,8 +101,17 @@ def _new_event(data: str, ident: str | None, retry: int | None, raw: bytes | Non
     return event
 
 
-class SSEDecoder:
-    """Feed bytes in, get whole events out. One instance per stream."""
+_Out = TypeVar("_Out")
+
+
+class EventDecoder(Generic[_Out]):
+    """Feed bytes in, get what ``_dispatched`` makes of the whole events out. One instance per stream.
+
+    ``SSEDecoder`` gives the events themselves; ``streaming.StreamReader`` their stream events. The
+    reader is a decoder rather than one's caller because most chunks complete no event: then one
+    call (``feed``) costs 0.25 us on the reference layout's 256-byte chunks, two cost 0.32 us (with
+    161 chunks, 11 us of the stream's ~260).
+    """
 
     def __init__(self, *, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self._text: codecs.IncrementalDecoder | None = None  # made when first needed (0.4 us a stream otherwise)
@@ -120,8 +129,12 @@ class SSEDecoder:
         self._room = max_event_bytes  # bytes that may be held before a size limit could be crossed
         self._lf_ends_data = False  # the last read ended a line of an event under way: an LF next ends it
 
-    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        """Decode ``chunk`` and return the events it completed (possibly none)."""
+    def _dispatched(self, events: list[ServerSentEvent]) -> list[_Out]:
+        """What ``feed`` and ``close`` return for the events a chunk (or the end) completed."""
+        raise NotImplementedError
+
+    def feed(self, chunk: bytes) -> list[_Out]:
+        """Decode ``chunk`` and return what the events it completed (possibly none) make."""
         # Chunks are only held until a blank line arrives; then every event up to the last blank
         # line is read at once, most in one step each (see _whole_events), and what follows stays
         # held. The events are those of reading each chunk when it came: none is dispatched but on a
@@ -136,13 +149,14 @@ class SSEDecoder:
             chunk = self._lf_only(chunk)
         room = self._room - len(chunk)
         if room < 0:
-            return self._read_exactly(chunk)
+            return self._dispatched(self._read_exactly(chunk))
         if 0x0A in chunk:  # (most chunks of a compact stream stop here)
             blank = _BLANK_LINE.search(chunk)
             if blank is not None:  # (then the last one: the events complete at once)
-                return self._read_held(chunk, chunk.rfind(b"\n\n", blank.start()) + 2)
+                return self._dispatched(self._read_held(chunk, chunk.rfind(b"\n\n", blank.start()) + 2))
             if chunk[0] == 0x0A and (self._held[-1].endswith(b"\n") if self._held else self._lf_ends_data):
-                return self._read_held(chunk, 1)  # a blank line across chunks: its first LF ended the one before
+                # (a blank line across chunks: its first LF ended the one before)
+                return self._dispatched(self._read_held(chunk, 1))
         if chunk:
             self._held.append(chunk)
             self._room = room
@@ -236,8 +250,11 @@ class SSEDecoder:
         self._split_character = bool(self._text.getstate()[0])
         return text
 
-    def close(self) -> list[ServerSentEvent]:
+    def close(self) -> list[_Out]:
         """End of stream: flush the last line and a pending event if it is whole JSON."""
+        return self._dispatched(self._last_events())
+
+    def _last_events(self) -> list[ServerSentEvent]:
         if self._held and not self._under_way():
             last = self._last_event()
             if last is not None:
@@ -426,6 +443,13 @@ class SSEDecoder:
         self._data = []
         self._size = 0
         self._event = None
+
+
+class SSEDecoder(EventDecoder[ServerSentEvent]):
+    """Feed bytes in, get whole events out. One instance per stream."""
+
+    def _dispatched(self, events: list[ServerSentEvent]) -> list[ServerSentEvent]:
+        return events
 
 
 def _parse_whole(data: str, raw: bytes | None = None) -> tuple[Any, ...] | None:
