@@ -75,26 +75,28 @@ class StreamAssembler:
         return self._shown
 
     def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
-        data, parsed, raw = event.data, event.parsed, event.raw
+        parsed, raw = event.parsed, event.raw
         # (An event the decoder parsed already, the last one without a blank line, is not parsed again.)
         if parsed is None:
-            final = _read_final(data, raw)
+            # The decoder's bytes are read where it kept them (``ServerSentEvent.raw``), so that the
+            # usual event's text is never decoded: pydantic's parser reads bytes as they came, where
+            # it first made a text with characters past ASCII UTF-8 again. Bytes that are not UTF-8
+            # fail there, and the text (their characters replaced) takes the former path, which
+            # decides as before (tests/property/test_stream_raw_bytes.py).
+            final = _read_final(event.data if raw is None else raw)
             if final is not None:
                 return self._snapshot(final, checked=True)  # (pydantic's parser makes no surrogate)
             # The usual event, inline: ``json_values`` and ``_read_snapshot`` as below, without their
             # three calls (0.3 us of the ~1.3 us an event costs besides parsing and the reply's text).
-            # The decoder's bytes are parsed where it kept them: ``data`` holding any character past
-            # ASCII, pydantic's parser first made it UTF-8 again (the reference layout's events: 54 us
-            # parsed from the text, 37 us from the bytes). Bytes that are not UTF-8 fail there, and
-            # the text (their characters replaced) takes the former path, which decides as before.
             try:
-                value = from_json(data if raw is None else raw)
+                value = from_json(event.data if raw is None else raw)
             except (ValueError, TypeError):  # (TypeError: a raw surrogate) ``json_values`` without its first try
                 value = _NOT_PARSED
             else:
                 plain = _plain(value)
                 if plain is not None:  # (the same attribute names as the validated models: see _read_snapshot)
                     return self._snapshot(plain, False, True)  # type: ignore[arg-type]
+        data = event.data
         try:
             if parsed is not None:
                 objects, bounded, checked = parsed, True, False
@@ -310,7 +312,7 @@ def _read_snapshot(obj: Any, text: str, bounded: bool) -> tuple[Conversation, bo
     return snapshot, _count_missing(value)
 
 
-def _read_final(text: str, body: bytes | None = None) -> Conversation | None:
+def _read_final(text: str | bytes) -> Conversation | None:
     """The final snapshot (turnCount above 0) that ``text`` holds, read in one step; None for anything else.
 
     The final snapshot is the one validated whole. Parsed by ``json.loads``, bounded, then validated
@@ -327,10 +329,17 @@ def _read_final(text: str, body: bytes | None = None) -> Conversation | None:
     """
     if len(text) > _FINAL_FAST_UP_TO:
         return None
-    at = text.find('"turnCount"')
-    if at == -1 or _POSITIVE_COUNT.match(text, at + 11) is None:
-        return None
-    if body is None:  # (else the bytes ``text`` was decoded from: see ServerSentEvent.raw)
+    if isinstance(text, bytes):  # the bytes an event's text is decoded from (see ServerSentEvent.raw)
+        # (The same find and match as in the text: decoding turns no ASCII byte into anything else,
+        # and makes no ASCII character of other bytes.)
+        at = text.find(b'"turnCount"')
+        if at == -1 or _POSITIVE_COUNT_IN_BYTES.match(text, at + 11) is None:
+            return None
+        body = text
+    else:
+        at = text.find('"turnCount"')
+        if at == -1 or _POSITIVE_COUNT.match(text, at + 11) is None:
+            return None
         try:
             body = text.encode()
         except UnicodeEncodeError:  # a lone surrogate in an event made by hand, not by the decoder
@@ -341,6 +350,7 @@ def _read_final(text: str, body: bytes | None = None) -> Conversation | None:
 
 _NOT_PARSED = object()  # (a value from_json never makes)
 _POSITIVE_COUNT = re.compile(r"[ \t\r\n]*:[ \t\r\n]*[1-9]")  # after the key: JSON's whitespace, a colon, a count
+_POSITIVE_COUNT_IN_BYTES = re.compile(_POSITIVE_COUNT.pattern.encode())
 _FINAL_FAST_UP_TO = 1 << 16
 
 

@@ -76,7 +76,7 @@ def test_reading_the_final_snapshot_in_one_step_changes_nothing(
     sse = [ServerSentEvent("".join(dumped(value, indent, surrogate) for value in values), str(n))
            for n, values in enumerate(events)]
     fast = said(sse)
-    with (mock.patch.object(streaming, "_read_final", lambda text, body=None: None),  # the former path
+    with (mock.patch.object(streaming, "_read_final", lambda text: None),  # the former path
           mock.patch.object(streaming, "validate_python_fast", lambda model, value: None)):
         assert fast == said(sse)
 

@@ -5,12 +5,16 @@ assembler and the last event's parse hand them to pydantic's parser instead of t
 again. Whatever the bytes hold (characters past ASCII, bytes that are not UTF-8 inside and outside
 the JSON's strings, lone surrogate escapes, final snapshots or not, a last event without its blank
 line), the events, the answer, the warnings and the errors must be exactly those of the same events
-without their bytes; and the last event's parsed values those of its text.
+without their bytes; and the last event's parsed values those of its text. Such an event's text is
+decoded when first read, and the event is then what the text would have made.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -61,3 +65,13 @@ def test_an_event_longer_than_the_limit_keeps_no_bytes() -> None:
     assert long.raw is None and long.data == text
     assert short.raw == b'{"id": "c"}'
 
+
+
+def test_an_event_read_from_bytes_is_decoded_when_first_read() -> None:
+    (event,) = SSEDecoder().feed(b'data: {"a": "\xc3\xa9\xff"}\nid: 1\n\n')
+    by_hand = ServerSentEvent('{"a": "\u00e9\ufffd"}', "1")
+    assert event.raw == b'{"a": "\xc3\xa9\xff"}'
+    assert event == by_hand and by_hand == event and hash(event) == hash(by_hand) and repr(event) == repr(by_hand)
+    assert copy.copy(event) == event and dataclasses.replace(event, id="2").data == by_hand.data
+    with pytest.raises(AttributeError):
+        event.nothing  # type: ignore[attr-defined]  # noqa: B018
