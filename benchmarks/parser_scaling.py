@@ -60,6 +60,17 @@ def read_stream(body: bytes, chunk: int) -> int:
     return count + len(reader.close())
 
 
+def assemble_stream(body: bytes, chunk: int) -> int:
+    """``read_stream`` without the final answer (``StreamAssembler.finish``): the decoder's and the assembler's share."""
+    from copilot_tools._sse import EventDecoder
+
+    reader = StreamReader(StreamAssembler("Hello?"))
+    count = 0
+    for start in range(0, len(body), chunk):
+        count += len(reader.feed(body[start : start + chunk]))
+    return count + len(EventDecoder.close(reader))  # (the decoder's close: the last events, no answer)
+
+
 def decode_stream(body: bytes, chunk: int) -> int:
     """``read_stream`` without the assembler: the SSE decoder's share."""
     from copilot_tools._sse import SSEDecoder
@@ -163,8 +174,9 @@ def _event_texts(body: bytes) -> list[str]:
 
 def throughput(chunks: list[int], repeat: int, copies: int) -> None:
     print("\n## Throughput on the real layouts (decoder + assembler time / json.loads time; goal <= 2.0)")
-    print("| layout | bytes | " + " | ".join(f"{c} B chunks" for c in chunks) + f" | decoder alone, {chunks[0]} B |")
-    print("|---|---|" + "---|" * len(chunks) + "---|")
+    print("| layout | bytes | " + " | ".join(f"{c} B chunks" for c in chunks) + f" | decoder alone, {chunks[0]} B "
+          f"| {chunks[-1]} B: decoder / + assembler / + answer |")
+    print("|---|---|" + "---|" * len(chunks) + "---|---|")
     for name, (body, texts) in layouts().items():
         # One stream is a few kilobytes; many streams back to back keep the timer honest.
         def baseline(texts: list[str] = texts) -> None:
@@ -190,7 +202,15 @@ def throughput(chunks: list[int], repeat: int, copies: int) -> None:
                 decode_stream(body, chunk)
 
         detail = best_of(decoder_alone, repeat) / base
-        print(f"| {name} | {len(body):,} | " + " | ".join(cells) + f" | {detail:.2f} |")
+
+        def shares(body: bytes = body, chunk: int = chunks[-1]) -> list[float]:  # (a detail: the last cell's parts)
+            parts = []
+            for part in (decode_stream, assemble_stream):
+                parts.append(best_of(lambda part=part: [part(body, chunk) for _ in range(copies)], repeat) / base)
+            return [*parts, times[-1] / base]
+
+        split = " / ".join(f"{share:.2f}" for share in shares())
+        print(f"| {name} | {len(body):,} | " + " | ".join(cells) + f" | {detail:.2f} | {split} |")
         report(f"decoder+assembler vs json.loads, {name} (worst chunking)", max(float(c) for c in cells), 2.0,
                f"chunks of {', '.join(str(c) for c in chunks)} bytes")
 
