@@ -367,8 +367,9 @@ class EventDecoder(Generic[_Out]):
         C-level scans: a memchr for the end of the data line, one search for the next special line
         (``_MAY_BE_SPECIAL_AFTER_LF``, none when the id or blank line follows it), and the data is then
         one slice, decoded when first read (``ServerSentEvent.raw``), exactly what the line-by-line
-        reading would join (every cut is next to an ASCII byte, where UTF-8 decoding splits cleanly). Any other shape (an event name, a comment, two data lines, "id" without a
-        colon) stops here and is read line by line. Why: line by line, the captured stream's ~1.3 KB
+        reading would join (every cut is next to an ASCII byte, where UTF-8 decoding splits cleanly).
+        Any other shape (an event name, a comment, two data lines, "id" without a colon) stops here
+        and is read line by line. Why: line by line, the captured stream's ~1.3 KB
         events cost 5.8 us each, 1.5x json.loads of their JSON; decoding the whole text first and
         then slicing it copied every event twice more (4 bytes a character in the captured stream,
         for one emoji).
