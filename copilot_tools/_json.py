@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
-from copilot_tools._text import SURROGATE, encodable, is_encodable
+from copilot_tools._text import encodable, has_surrogate, is_encodable
 from copilot_tools.errors import ServiceError
 
 logger = logging.getLogger("copilot_tools.json")
@@ -305,7 +305,6 @@ def _is_clean(value: Any, max_depth: int) -> bool:
         return is_encodable(value)
     if not isinstance(value, (dict, list)):
         return True
-    surrogate = SURROGATE.search
     level: list[Any] = [value]
     for _ in range(max_depth):
         below: list[Any] = []
@@ -313,14 +312,14 @@ def _is_clean(value: Any, max_depth: int) -> bool:
         for node in level:
             if isinstance(node, dict):
                 for key in node:
-                    if isinstance(key, str) and not key.isascii() and surrogate(key) is not None:
+                    if isinstance(key, str) and not key.isascii() and has_surrogate(key):
                         return False
                 children = node.values()
             else:
                 children = node
             for child in children:
                 if isinstance(child, str):
-                    if not child.isascii() and surrogate(child) is not None:
+                    if not child.isascii() and has_surrogate(child):
                         return False
                 elif isinstance(child, (dict, list)):
                     push(child)
