@@ -238,14 +238,14 @@ def _containers_below(root: Any, depth: int) -> list[Any]:
     kinds = {type(root)}  # the kinds of container in ``level``
     for _ in range(1, depth):
         children_types = set(map(type, _children(level, kinds)))
-        has_dicts, has_lists = dict in children_types, list in children_types
-        if not has_dicts and not has_lists:
+        below = children_types & _CONTAINER_TYPES
+        if not below:
             return []
         if children_types <= _CONTAINER_TYPES:
             level = list(_children(level, kinds))
         else:
             level = [child for child in _children(level, kinds) if type(child) is dict or type(child) is list]
-        kinds = children_types & _CONTAINER_TYPES
+        kinds = below
     return level
 
 
