@@ -5,8 +5,10 @@
 Not a tracked figure (no ``BENCH`` line): the detail behind two that are, "chat turn vs bare httpx"
 (``benchmarks/client_overhead.py``: a turn reads its reply with ``parse_conversation`` and builds its
 answer with ``normalize_message``) and the stream throughput rows of ``benchmarks/parser_scaling.py``
-(a stream ends with ``build_answer`` on its final snapshot). Each row is the best of ``--rounds``
-rounds, in microseconds, with its ratio to ``json.loads`` of the JSON it reads, timed in turn with it.
+(a stream ends with ``build_answer`` on its final snapshot, which ``streaming._read_final`` read with
+``_wire.validate_json_fast``: the "finals" rows, every event of the stream that it reads). Each row is
+the best of ``--rounds`` rounds, in microseconds, with its ratio to ``json.loads`` of the JSON it
+reads, timed in turn with it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.reference 
 from copilot_tools._protocol import parse_conversation  # noqa: E402
 from copilot_tools._sse import SSEDecoder  # noqa: E402
 from copilot_tools.answer import find_reply, normalize_message  # noqa: E402
-from copilot_tools.streaming import StreamAssembler, build_answer  # noqa: E402
+from copilot_tools.streaming import StreamAssembler, _read_final, build_answer  # noqa: E402
 from tests import reference  # noqa: E402
 
 
@@ -38,7 +40,7 @@ def best_pair(function: Callable[[], object], baseline: Callable[[], object], ro
     return min(ours) / number, min(base) / number
 
 
-def chat_rows() -> list[tuple[str, Callable[[], object], str]]:
+def chat_rows() -> list[tuple[str, Callable[[], object], str | list[str]]]:
     request, response = reference.chat_examples()[0]
     body = json.dumps(response).encode()
     prompt = request["message"]["text"]
@@ -55,8 +57,8 @@ def chat_rows() -> list[tuple[str, Callable[[], object], str]]:
             ("/chat: normalize_message", normalize, text)]
 
 
-def stream_rows() -> list[tuple[str, Callable[[], object], str]]:
-    rows = []
+def stream_rows() -> list[tuple[str, Callable[[], object], str | list[str]]]:
+    rows: list[tuple[str, Callable[[], object], str | list[str]]] = []
     for name, body, prompt in (
         ("reference stream", reference.stream_examples()[0][1], reference.stream_examples()[0][0]["message"]["text"]),
         ("captured stream", reference.captured_stream(), reference.CAPTURE_PROMPT),
@@ -71,6 +73,9 @@ def stream_rows() -> list[tuple[str, Callable[[], object], str]]:
         snapshot, reply = final
         rows.append((f"{name}: build_answer", lambda s=snapshot, r=reply: build_answer(s, r, request_id="r"),
                      events[-1].data))
+        finals = [event.data for event in events if _read_final(event.data) is not None]
+        rows.append((f"{name}: _read_final of its {len(finals)} final event(s)",
+                     lambda finals=finals: [_read_final(text) for text in finals], finals))
     return rows
 
 
@@ -81,7 +86,8 @@ def main() -> None:
     print("| step | us | json.loads of its JSON, us | ratio |")
     print("|---|---|---|---|")
     for label, function, text in chat_rows() + stream_rows():
-        ours, baseline = best_pair(function, lambda text=text: json.loads(text), args.rounds)
+        texts = [text] if isinstance(text, str) else text
+        ours, baseline = best_pair(function, lambda texts=texts: [json.loads(t) for t in texts], args.rounds)
         print(f"| {label} | {ours * 1e6:.1f} | {baseline * 1e6:.1f} | {ours / baseline:.2f} |", flush=True)
 
 

@@ -3,7 +3,8 @@
 ``_prune`` and ``_is_clean`` walk level by level now (no (container, depth) tuple per container for
 the garbage collector to track). The former stack-based walks are kept below as the oracles, run on
 values of any shape: nested past the limit, wide levels, surrogates at any depth (and shared
-children, for ``_is_clean``).
+children, for ``_is_clean``). ``_containers_below`` types each level's children in C now; its former
+Python walk is kept as its oracle.
 """
 
 from __future__ import annotations
@@ -65,6 +66,22 @@ def _old_is_clean(value: Any, max_depth: int) -> bool:
     return True
 
 
+def _old_containers_below(root: Any, depth: int) -> list[Any]:
+    if type(root) is not dict and type(root) is not list:
+        return []
+    level = [root]
+    for _ in range(1, depth):
+        below: list[Any] = []
+        for node in level:
+            for child in node.values() if type(node) is dict else node:
+                if type(child) is dict or type(child) is list:
+                    below.append(child)
+        if not below:
+            return below
+        level = below
+    return level
+
+
 def _nest(value: Any, depth: int, kind: str) -> Any:
     for _ in range(depth):
         value = [value] if kind == "list" else {"k": value}
@@ -84,6 +101,17 @@ def test_prune_cuts_what_the_former_walk_cut_and_says_so(value: Any, limit: int)
     assert warning.call_count == (1 if pruned else 0)
     if pruned:
         assert warning.call_args.args[1:] == (limit, pruned)
+
+
+@FAST
+@given(value=values, limit=st.integers(min_value=1, max_value=10))
+def test_the_containers_at_a_depth_are_those_the_former_walk_found(value: Any, limit: int) -> None:
+    mixed = [value, {"a": value, "b": 1, "c": [value, "x"]}, [[value]], "s", None]
+    for root in (value, mixed):
+        found = _json._containers_below(root, limit)
+        expected = _old_containers_below(root, limit)
+        assert len(found) == len(expected)
+        assert all(a is b for a, b in zip(found, expected, strict=True))
 
 
 @FAST

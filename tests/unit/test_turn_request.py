@@ -7,6 +7,7 @@ UUID4 on every attempt.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 
@@ -261,3 +262,22 @@ async def test_a_token_that_is_not_ascii_is_an_authentication_error_that_does_no
             await aclient.create_conversation()
     assert "secret" not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+def test_a_forked_child_never_sends_its_parents_next_request_id() -> None:
+    # The ids are made 64 at a time; a child keeps none of its parent's.
+    from copilot_tools._protocol import new_request_id
+
+    new_request_id()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.write(write, new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 100).decode()
+    os.close(read)
+    assert uuid.UUID(child).version == 4
+    assert child != new_request_id()
