@@ -9,8 +9,12 @@ Three tables:
    chunks. ``growth ratio`` is (time / previous size's time) / (size / previous size): about 1 means
    linear, 4 means quadratic. ``vs json.loads`` is the time against ``json.loads`` of the same JSON.
 2. **Throughput on the real layouts** (the captured compact stream, the reference's pretty stream, and
-   strict one-line SSE) at several chunk sizes: decoder + assembler time against ``json.loads`` of
+   strict one-line SSE; then the four answers of ``emulator_throughput.py``'s questions, streamed by
+   an in-process emulator on loopback in its captured, strict and pretty layouts, each read with its
+   question as the prompt) at several chunk sizes: decoder + assembler time against ``json.loads`` of
    every event's JSON (issue 17's goal: at most 2.0, i.e. at least half of json.loads's throughput).
+   The fixtures are 8 events each, where the final answer weighs most; an emulator answer is 16-29
+   snapshots of a growing reply, where the cost of each event decides.
 3. **The answer normaliser** on replies with 10k and 40k runs of ``[``, ``<``, ``^`` and friends,
    each through the streaming path (a snapshot's stable prefix and clean text) and the final
    ``normalize_message``. ``growth ratio`` as in table 1.
@@ -52,26 +56,26 @@ def best_of(function: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
-def read_stream(body: bytes, chunk: int) -> int:
-    reader = StreamReader(StreamAssembler("Hello?"))
+def read_stream(body: bytes, chunk: int, prompt: str = "Hello?") -> int:
+    reader = StreamReader(StreamAssembler(prompt))
     count = 0
     for start in range(0, len(body), chunk):
         count += len(reader.feed(body[start : start + chunk]))
     return count + len(reader.close())
 
 
-def assemble_stream(body: bytes, chunk: int) -> int:
-    """``read_stream`` without the final answer (``StreamAssembler.finish``): the decoder's and the assembler's share."""
+def assemble_stream(body: bytes, chunk: int, prompt: str = "Hello?") -> int:
+    """``read_stream`` without the final answer (``StreamAssembler.finish``): the decoder's and assembler's share."""
     from copilot_tools._sse import EventDecoder
 
-    reader = StreamReader(StreamAssembler("Hello?"))
+    reader = StreamReader(StreamAssembler(prompt))
     count = 0
     for start in range(0, len(body), chunk):
         count += len(reader.feed(body[start : start + chunk]))
     return count + len(EventDecoder.close(reader))  # (the decoder's close: the last events, no answer)
 
 
-def decode_stream(body: bytes, chunk: int) -> int:
+def decode_stream(body: bytes, chunk: int, prompt: str = "") -> int:
     """``read_stream`` without the assembler: the SSE decoder's share."""
     from copilot_tools._sse import SSEDecoder
 
@@ -149,8 +153,11 @@ def scaling(sizes: list[int], chunks: list[int], budget: float, repeat: int) -> 
 # --- 2. throughput on the real layouts ---------------------------------------------------------
 
 
-def layouts() -> dict[str, tuple[bytes, list[str]]]:
-    """Each layout's stream body and the JSON texts of its events (for the json.loads baseline)."""
+Stream = tuple[str, bytes]  # (the prompt the reader is given, the stream's body)
+
+
+def layouts(emulator: bool = True) -> dict[str, tuple[list[Stream], list[str]]]:
+    """Each layout's streams and the JSON texts of their events (for the json.loads baseline)."""
     from tests import reference
 
     pretty_bodies = [body for _, body in reference.stream_examples()]
@@ -158,11 +165,44 @@ def layouts() -> dict[str, tuple[bytes, list[str]]]:
     texts_pretty = [text for body in pretty_bodies for text in _event_texts(body)]
     texts_captured = _event_texts(captured)
     strict = "".join(f"data: {json.dumps(json.loads(t))}\n\n" for t in texts_pretty).encode()
-    return {
-        "captured (compact)": (captured, texts_captured),
-        "reference (pretty)": (b"\n\n".join(pretty_bodies), texts_pretty),
-        "strict": (strict, texts_pretty),
+    found: dict[str, tuple[list[Stream], list[str]]] = {
+        "captured (compact)": ([("Hello?", captured)], texts_captured),
+        "reference (pretty)": ([("Hello?", b"\n\n".join(pretty_bodies))], texts_pretty),
+        "strict": ([("Hello?", strict)], texts_pretty),
     }
+    if emulator:
+        for layout, streams in emulator_streams().items():
+            found[f"emulator replies, {layout}"] = (streams, [t for _, body in streams for t in _event_texts(body)])
+    return found
+
+
+EMULATOR_LAYOUTS = ("captured", "strict", "pretty")
+
+
+def emulator_streams() -> dict[str, list[Stream]]:
+    """The four questions of ``emulator_throughput.py`` asked of an in-process emulator, in each layout.
+
+    The fixtures above are short (8 events), and their one final answer weighs most; a real answer
+    streams many snapshots of a growing reply, as the emulator does (16-29 events, 30-90 KB an
+    answer), so the per-event cost decides here. All traffic stays on 127.0.0.1.
+    """
+    import httpx
+
+    from benchmarks.emulator_throughput import AUTH, QUESTIONS
+    from copilot_tools.emulator import EmulatorConfig, EmulatorServer
+    from copilot_tools.emulator.app import LAYOUT_HEADER
+
+    streams: dict[str, list[Stream]] = {}
+    with EmulatorServer(EmulatorConfig(event_delay=0)) as server, httpx.Client(base_url=server.base_url,
+                                                                               headers=AUTH) as client:
+        for layout in EMULATOR_LAYOUTS:
+            for question in QUESTIONS:
+                conversation = client.post("/copilot/conversations", json={}).raise_for_status().json()["id"]
+                body = client.post(f"/copilot/conversations/{conversation}/chatOverStream",
+                                   json={"message": {"text": question}, "locationHint": {"timeZone": "UTC"}},
+                                   headers={LAYOUT_HEADER: layout}).raise_for_status().content
+                streams.setdefault(layout, []).append((question, body))
+    return streams
 
 
 def _event_texts(body: bytes) -> list[str]:
@@ -172,45 +212,46 @@ def _event_texts(body: bytes) -> list[str]:
     return [event.data for event in decoder.feed(body) + decoder.close()]
 
 
-def throughput(chunks: list[int], repeat: int, copies: int) -> None:
+def throughput(chunks: list[int], repeat: int, copies: int, *, emulator: bool = True) -> None:
     print("\n## Throughput on the real layouts (decoder + assembler time / json.loads time; goal <= 2.0)")
     print("| layout | bytes | " + " | ".join(f"{c} B chunks" for c in chunks) + f" | decoder alone, {chunks[0]} B "
           f"| {chunks[-1]} B: decoder / + assembler / + answer |")
     print("|---|---|" + "---|" * len(chunks) + "---|---|")
-    for name, (body, texts) in layouts().items():
-        # One stream is a few kilobytes; many streams back to back keep the timer honest.
-        def baseline(texts: list[str] = texts) -> None:
-            for _ in range(copies):
+    for name, (streams, texts) in layouts(emulator).items():
+        size = sum(len(body) for _, body in streams)
+        # Many streams back to back keep the timer honest: the fixtures' few kilobytes ``copies``
+        # times, the emulator's ~240 KB (four answers) about as many bytes in all.
+        times_over = max(1, round(copies * len(streams[0][1]) / size)) if len(streams) > 1 else copies
+        # (the emulator's rows: more repeats of fewer copies, so that noise weighs less; ~1 s a row)
+        runs = repeat if len(streams) == 1 else repeat * 5
+
+        def baseline(texts: list[str] = texts, times_over: int = times_over) -> None:
+            for _ in range(times_over):
                 for text in texts:
                     json.loads(text)
 
+        def timed(read: Callable[[bytes, int, str], int], chunk: int,
+                  streams: list[Stream] = streams, times_over: int = times_over, runs: int = runs) -> float:
+            def run() -> None:
+                for _ in range(times_over):
+                    for prompt, body in streams:
+                        read(body, chunk, prompt)
+
+            return best_of(run, runs)
+
         # The baseline is taken between the cells too (the best of all): on a loaded machine one
         # slow baseline would otherwise inflate every cell of the row.
-        base = best_of(baseline, repeat)
+        base = best_of(baseline, runs)
         times = []
         for chunk in chunks:
-            def ours(body: bytes = body, chunk: int = chunk) -> None:
-                for _ in range(copies):
-                    read_stream(body, chunk)
-
-            times.append(best_of(ours, repeat))
-            base = min(base, best_of(baseline, repeat))
+            times.append(timed(read_stream, chunk))
+            base = min(base, best_of(baseline, runs))
         cells = [f"{t / base:.2f}" for t in times]
-
-        def decoder_alone(body: bytes = body, chunk: int = chunks[0]) -> None:  # (a detail: its share of the first cell)
-            for _ in range(copies):
-                decode_stream(body, chunk)
-
-        detail = best_of(decoder_alone, repeat) / base
-
-        def shares(body: bytes = body, chunk: int = chunks[-1]) -> list[float]:  # (a detail: the last cell's parts)
-            parts = []
-            for part in (decode_stream, assemble_stream):
-                parts.append(best_of(lambda part=part: [part(body, chunk) for _ in range(copies)], repeat) / base)
-            return [*parts, times[-1] / base]
-
-        split = " / ".join(f"{share:.2f}" for share in shares())
-        print(f"| {name} | {len(body):,} | " + " | ".join(cells) + f" | {detail:.2f} | {split} |")
+        detail = timed(decode_stream, chunks[0]) / base  # (a detail: the decoder's share of the first cell)
+        # (a detail: the last cell's parts)
+        split = " / ".join(f"{share:.2f}" for share in (
+            timed(decode_stream, chunks[-1]) / base, timed(assemble_stream, chunks[-1]) / base, times[-1] / base))
+        print(f"| {name} | {size:,} | " + " | ".join(cells) + f" | {detail:.2f} | {split} |")
         report(f"decoder+assembler vs json.loads, {name} (worst chunking)", max(float(c) for c in cells), 2.0,
                f"chunks of {', '.join(str(c) for c in chunks)} bytes")
 
