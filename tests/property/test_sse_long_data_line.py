@@ -37,7 +37,7 @@ def read(body: bytes, size: int, limit: int, *, joined: bool) -> list[object]:
     decoder = SSEDecoder(max_event_bytes=limit)
     out: list[object] = []
     # (joined: no event is read in one step; all line by line)
-    patch = mock.patch.object(SSEDecoder, "_whole_events", lambda self, held, view, at, *_: at) if joined else None
+    patch = mock.patch.object(SSEDecoder, "_whole_events", lambda self, held, at, *_: at) if joined else None
     try:
         if patch:
             patch.start()
