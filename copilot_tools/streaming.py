@@ -101,7 +101,7 @@ class StreamAssembler:
             # The usual event, inline: ``json_values`` and ``_read_snapshot`` as below, without their
             # three calls (0.3 us of the ~1.3 us an event costs besides parsing and the reply's text).
             try:
-                value = from_json(event.data if raw is None else raw)
+                value = from_json(event.data if raw is None else raw, cache_strings="keys")  # (as json_values)
             except (ValueError, TypeError):  # (TypeError: a raw surrogate) ``json_values`` without its first try
                 value = _NOT_PARSED
             else:
@@ -408,21 +408,24 @@ def _plain(obj: Any) -> _PlainSnapshot | None:
         if type(message) is not dict or "odata_type" in message or "adaptive_cards" in message:
             return None
         get = message.get
-        fields = (get("id"), get("text"), get("@odata.type"))
+        # (the three optional strings tested one by one, not in a loop over a tuple: 0.1 us of ~0.8)
+        message_id, text, kind = get("id"), get("text"), get("@odata.type")
         attributions = get("attributions", _ABSENT_LIST)
         cards = get("adaptiveCards", _ABSENT_LIST)
-        if type(attributions) is not list or type(cards) is not list:
+        if (
+            type(attributions) is not list or type(cards) is not list
+            or (message_id is not None and type(message_id) is not str)
+            or (text is not None and type(text) is not str)
+            or (kind is not None and type(kind) is not str)
+        ):
             return None
-        for value in fields:
-            if value is not None and type(value) is not str:
-                return None
         for item in attributions:
             if type(item) is not dict:
                 return None
         for item in cards:
             if type(item) is not dict:
                 return None
-        plain.append(_new_message((*fields, attributions, cards)))
+        plain.append(_new_message((message_id, text, kind, attributions, cards)))
     return _new_snapshot((ident, state, count, plain))
 
 
