@@ -307,11 +307,16 @@ class EventDecoder(Generic[_Out]):
             return None  # (nothing was read: the state is as it was)
         self._held = []
         (event,) = events
-        parsed = _parse_whole(event.data, event.raw)
+        parsed = self._values_of_last(event)
         if parsed is None:
             return []
-        _set_parsed(event, parsed)  # (made above, seen by nobody yet: as if made with it)
+        if parsed:  # (empty: whole JSON, left for the reader to read, see StreamReader)
+            _set_parsed(event, parsed)  # (made above, seen by nobody yet: as if made with it)
         return events
+
+    def _values_of_last(self, event: ServerSentEvent) -> tuple[Any, ...] | None:
+        """The JSON values of the stream's last event, read without its blank line; None when not whole JSON."""
+        return _parse_whole(event.data, event.raw)
 
     def _feed_text(self, text: str) -> list[ServerSentEvent]:
         """Decoded text (line ends made LF already) read line by line."""
