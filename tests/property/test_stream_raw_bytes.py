@@ -14,11 +14,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from unittest import mock
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from copilot_tools import CopilotError
 from copilot_tools._sse import ServerSentEvent, SSEDecoder, _parse_whole
+from copilot_tools.streaming import StreamAssembler, StreamReader
 from tests.property.test_stream_final_fast_read import final_snapshots, said
 from tests.property.test_stream_values import same
 
@@ -55,6 +58,32 @@ def test_parsing_the_decoders_bytes_changes_nothing(bodies: list[bytes], last_bl
     if events:
         last = events[-1]
         assert same(_parse_whole(last.data, last.raw), _parse_whole(last.data))
+
+
+@settings(max_examples=200, deadline=None)
+@given(bodies=st.lists(event_bytes(), min_size=1, max_size=3), last_blank=st.booleans(),
+       size=st.sampled_from([5, 64, 1 << 16]))
+def test_the_readers_last_event_reads_as_the_decoders(bodies: list[bytes], last_blank: bool, size: int) -> None:
+    """The reader takes a last event without its blank line that ``_read_final`` reads in one step from that
+    read (not parsed by the decoder, then validated): the events, answer, warnings and errors are the same."""
+    stream = b"".join(b"data: " + body + b"\nid:%d\n\n" % n for n, body in enumerate(bodies))
+    stream = stream if last_blank else stream[:-1]
+
+    def read() -> tuple[str, int]:
+        reader = StreamReader(StreamAssembler("Hello?"))
+        out: list[object] = []
+        try:
+            for start in range(0, len(stream), size):
+                out.extend(reader.feed(stream[start:start + size]))
+            out.extend(reader.close())
+        except CopilotError as error:
+            out.append((type(error).__name__, str(error), getattr(error, "partial_text", None)))
+        return repr(out), reader._assembler.malformed_events
+
+    with mock.patch("tests.property.test_stream_final_fast_read.run", lambda _: read()):
+        fast = said([])
+        with mock.patch.object(StreamReader, "_values_of_last", SSEDecoder._values_of_last):  # the decoder's parse
+            assert fast == said([])
 
 
 def test_an_event_longer_than_the_limit_keeps_no_bytes() -> None:
