@@ -168,7 +168,7 @@ class StreamAssembler:
             growing.plain = raw
         else:
             raw = growing.encodable(raw)
-        text = growing.clean(stable_prefix(raw))
+        text = growing.clean(growing.stable(raw))
         shown = self._shown
         if len(text) > len(shown) and text.startswith(shown):
             self._shown = text
@@ -225,11 +225,31 @@ class _GrowingText:
     cleaning see ``GrowingClean``.
     """
 
-    __slots__ = ("plain", "clean")
+    __slots__ = ("plain", "clean", "_whole")
 
     def __init__(self) -> None:
         self.plain = ""  # the last text that held no surrogate (set by the assembler for a text known to hold none)
         self.clean = GrowingClean()
+        self._whole = ""  # the last text that ``stable_prefix`` left whole
+
+    def stable(self, text: str) -> str:
+        """``stable_prefix(text)``, not computed for a text that extends one it left whole by a tail without '[' or '<'.
+
+        Nothing can then run up to the end that did not before: a marker or a tag begun runs from the last '['
+        or '<', which is the one before, and what ended its run there (a ']', a space, a character no tag
+        holds) still does; nor up to a last newline, which would end at or after the former end. 0.55 us a
+        snapshot this way, against 0.15 for the test; it holds for 37 of the emulator's 58 snapshots.
+        tests/property/test_text_fast_paths.py holds it to ``stable_prefix``.
+        """
+        whole = self._whole
+        if text.startswith(whole):
+            added = text[len(whole):]
+            if "[" not in added and "<" not in added:
+                self._whole = text
+                return text
+        result = stable_prefix(text)
+        self._whole = text if result is text else ""
+        return result
 
     def encodable(self, text: str, checked: bool = False) -> str:
         """``encodable(text)``; ``checked``: ``text`` is known to hold no surrogate (nothing to test)."""

@@ -145,3 +145,16 @@ def test_growing_text_cut_anywhere_is_the_whole_text_cleaned(pieces: list[str], 
         assert shown_only.clean(shown) == clean_text(shown)
         assert both.clean(text) == clean_text(text)
         assert both.clean(shown) == clean_text(shown)
+
+
+@settings(max_examples=600, deadline=None)
+@given(pieces=st.lists(st.sampled_from(PIECES), max_size=20),
+       cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8), rewrites=st.lists(texts, max_size=3))
+def test_growing_stable_prefix_is_stable_prefix(pieces: list[str], cuts: list[int], rewrites: list[str]) -> None:
+    """``_GrowingText.stable`` (which skips the test for a tail without '[' or '<') on a reply growing piece
+    by piece, cut anywhere and rewritten: each time ``stable_prefix``."""
+    growing = _GrowingText()
+    whole = "".join(pieces)
+    steps = ["".join(pieces[:n]) for n in range(len(pieces) + 1)] + [whole[:cut] for cut in sorted(cuts)]
+    for text in [*steps, *rewrites, *steps]:
+        assert growing.stable(text) == stable_prefix(text) == _old_stable_prefix(text)
