@@ -497,13 +497,13 @@ def json_values(text: str, raw: bytes | None = None) -> tuple[tuple[Any, ...], b
     same values (types, float rounding, key order, the last of duplicate keys alike); it refuses all
     that ``json.loads`` refuses, and more: a lone surrogate escape, a raw surrogate, several values back
     to back, nesting deeper than its limit (200). Those take ``_json``'s path, which decides everything.
-    Only keys are cached (``cache_strings="keys"``): the same values, 0.2 us sooner for an emulator event
-    of 3 KB (3.0 us against 3.2), whose few short values rarely repeat.
     So the strings it makes hold no surrogate: nobody needs to test them again (the third item; False
     means unknown). Raises ``ValueError`` when ``text`` is not JSON. tests/property/test_stream_values.py
     holds the two to the same values. ``raw``: the bytes ``text`` was decoded from (with
     ``errors="replace"``), read by pydantic's parser instead of the text made UTF-8 again; where they
-    are not UTF-8 it refuses them, and ``_json``'s path reads the text.
+    are not UTF-8 it refuses them, and ``_json``'s path reads the text. Only keys are cached
+    (``cache_strings="keys"``): the same values, 0.2 us sooner for an emulator event of 3 KB (3.0 us
+    against 3.2), whose few short values rarely repeat.
     """
     try:
         return (from_json(text if raw is None else raw, cache_strings="keys"),), False, True

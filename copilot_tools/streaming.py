@@ -237,8 +237,8 @@ class _GrowingText:
 
         Nothing can then run up to the end that did not before: a marker or a tag begun runs from the last '['
         or '<', which is the one before, and what ended its run there (a ']', a space, a character no tag
-        holds) still does; nor up to a last newline, which would end at or after the former end. 0.55 us a
-        snapshot this way, against 0.15 for the test; it holds for 37 of the emulator's 58 snapshots.
+        holds) still does; nor up to a last newline, which would end at or after the former end. The test
+        costs 0.15 us, ``stable_prefix`` 0.55; it holds for 37 of the emulator's 58 growing snapshots.
         tests/property/test_text_fast_paths.py holds it to ``stable_prefix``.
         """
         whole = self._whole
