@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pydantic_core import from_json
 
 from copilot_tools import _json
-from copilot_tools._sse import EventDecoder, ServerSentEvent
+from copilot_tools._sse import KEYS_ONLY_UP_TO, EventDecoder, ServerSentEvent
 from copilot_tools._text import encodable, is_encodable
 from copilot_tools._wire import Conversation, ResponseMessage, validate_json_fast, validate_python_fast
 from copilot_tools.answer import Answer, GrowingClean, find_reply, normalize_message, stable_prefix
@@ -96,18 +96,19 @@ class StreamAssembler:
             # it first made a text with characters past ASCII UTF-8 again. Bytes that are not UTF-8
             # fail there, and the text (their characters replaced) takes the former path, which
             # decides as before (tests/property/test_stream_raw_bytes.py).
+            body = event.data if raw is None else raw
             known = self._known_final
             if known is not None and known[0] is raw:  # (the reader read it already)
                 final: Conversation | None = known[1]
                 self._known_final = None
             else:
-                final = _read_final(event.data if raw is None else raw)
+                final = _read_final(body)
             if final is not None:
                 return self._snapshot(final, checked=True)  # (pydantic's parser makes no surrogate)
             # The usual event, inline: ``json_values`` and ``_read_snapshot`` as below, without their
             # three calls (0.3 us of the ~1.3 us an event costs besides parsing and the reply's text).
-            try:
-                value = from_json(event.data if raw is None else raw, cache_strings="keys")  # (as json_values)
+            try:  # (the keys cached as json_values caches them)
+                value = from_json(body, cache_strings="keys" if len(body) <= KEYS_ONLY_UP_TO else True)
             except (ValueError, TypeError):  # (TypeError: a raw surrogate) ``json_values`` without its first try
                 value = _NOT_PARSED
             else:
