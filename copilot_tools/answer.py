@@ -556,7 +556,8 @@ def normalize_message(
         # Built with the garbage collector paused (``_wire.PausedCollector``): the dump of the
         # attributions makes a dict each, and the collections they set off walked the models of the
         # reply again (the 16 MB multi-line event of benchmarks/parser_scaling.py, 100,000 of them:
-        # the dump 150 ms with the collector on, 48 ms paused).
+        # the dump 150 ms with the collector on, 48 ms paused; the whole read, the reply ``checked``,
+        # 417 ms against 315 ms paused, median of 5 in turn).
         with PausedCollector():
             return _normalized(message, conversation_id, turn_count, state, external_title, request_id, checked)
     return _normalized(message, conversation_id, turn_count, state, external_title, request_id, checked)
