@@ -72,7 +72,8 @@ def _odd_final(text: str) -> dict[str, Any]:
     """A final snapshot with ``text`` in its card, its attribution and an unknown field of it."""
     return {"id": "c", "turnCount": 1, "messages": [{
         "id": "r", "text": "See [^1^] and <Person>Ann</Person>.",
-        "adaptiveCards": [{"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": f"[1](https://a/1) {text}"}]}],
+        "adaptiveCards": [{"type": "AdaptiveCard",
+                           "body": [{"type": "TextBlock", "text": f"[1](https://a/1) {text}"}]}],
         "attributions": [{"attributionType": "citation", "providerDisplayName": text, "other": text}]}]}
 
 
