@@ -213,7 +213,7 @@ def test_normalize_message_builds_the_former_answer(data: dict[str, Any], reques
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=message, cards=st.lists(st.builds(_nest, st.none() | st.sampled_from(
+@given(data=message, cards=st.lists(st.builds(lambda tree, depth: _nest(tree, depth), st.none() | st.sampled_from(
     ["x", "\ud83d", "é"]), st.integers(min_value=0, max_value=70)), max_size=2),
     extras=st.dictionaries(st.sampled_from(["extra", "k\udc00"]), st.sampled_from(["v", "\ud800", None]), max_size=2),
     request_id=st.sampled_from([None, "req-1"]))
