@@ -50,7 +50,7 @@ def chat_rows() -> list[tuple[str, Callable[[], object], str | list[str]]]:
 
     def normalize() -> object:
         return normalize_message(reply, conversation_id=conversation.id, turn_count=conversation.turn_count,
-                                 state=conversation.state, request_id="r")
+                                 state=conversation.state, request_id="r", checked=True)  # (as a turn reads it)
 
     text = body.decode()
     return [("/chat: parse_conversation", lambda: parse_conversation(body), text),
@@ -68,10 +68,11 @@ def stream_rows() -> list[tuple[str, Callable[[], object], str | list[str]]]:
         assembler = StreamAssembler(prompt)
         for event in events:
             assembler.feed(event)
-        final = assembler._final  # (the snapshot and reply finish() builds the answer of)
+        final = assembler._final  # (the snapshot, reply and checked flag finish() builds the answer of)
         assert final is not None
-        snapshot, reply = final
-        rows.append((f"{name}: build_answer", lambda s=snapshot, r=reply: build_answer(s, r, request_id="r"),
+        snapshot, reply, checked = final
+        rows.append((f"{name}: build_answer",
+                     lambda s=snapshot, r=reply, c=checked: build_answer(s, r, request_id="r", checked=c),
                      events[-1].data))
         finals = [event.data for event in events if _read_final(event.data) is not None]
         rows.append((f"{name}: _read_final of its {len(finals)} final event(s)",

@@ -288,7 +288,9 @@ class ClientCore:
         request_id = received.request_id  # a header look-up each time it is read
         conversation = protocol.parse_conversation(received.body or b"", request_id=request_id)
         reply = find_reply(conversation, options.message)
-        return build_answer(conversation, reply, external_title=options.external_title(), request_id=request_id)
+        # (checked: a body of bytes is read by pydantic's parser or by ``_json.loads``: see build_answer)
+        return build_answer(conversation, reply, external_title=options.external_title(), request_id=request_id,
+                            checked=True)
 
     @staticmethod
     def stream_reader(options: TurnOptions, received: Received) -> StreamReader:

@@ -170,8 +170,15 @@ class PausedCollector:
     validation alone: 283 ms with the collector on, 92 ms paused; the whole read, 10.0x json.loads of
     its JSON with the collector on, 9.2x with this validation paused, 7.0x with the answer built from
     it paused as well (``answer.normalize_message``; best of 3 in turn).
-    Nothing is lost: what was made is collected later, as it would have been. Where the body runs no
-    Python (a validator without Python validators), no other thread runs while it is paused.
+    Nothing is lost: what was made is collected later, as it would have been.
+
+    The collector's switch is one for the whole process. Where the body runs no Python (the plain
+    validator of ``validate_python_fast``, which has no Python validators) it holds the GIL
+    throughout and no other thread runs while the collector is paused. Where it runs Python
+    (``answer.normalize_message`` for a reply of many attributions), other threads may run in that
+    window: they allocate without automatic collections too (``gc.collect()`` still works), and a
+    thread that turns the collector off inside the window has it turned back on when the body ends
+    (one that turns it on has it on early; the body then only runs slower).
     """
 
     __slots__ = ("_paused",)

@@ -405,9 +405,10 @@ def _links_in(blocks: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     return numbered, named
 
 
-def _scan_cards(cards: list[Any]) -> tuple[list[str], bool]:
+def _scan_cards(cards: list[Any], test: bool = True) -> tuple[list[str], bool]:
     """The text of every TextBlock in ``cards`` (in document order, at any depth), and whether
-    ``_json.sanitize`` would return ``cards`` as it is: one walk.
+    ``_json.sanitize`` would return ``cards`` as it is: one walk. ``test=False``: the cards are known
+    clean (``normalize_message``'s ``checked``), the walk only gathers the TextBlocks.
 
     The cards were walked twice, for their TextBlocks and for ``_json``'s test (every string
     encodable, no container ``MAX_DEPTH`` below the list): the reference stream's card took 10.7 us
@@ -421,7 +422,7 @@ def _scan_cards(cards: list[Any]) -> tuple[list[str], bool]:
     holds it to the two former walks.
     """
     found: list[str] = []
-    clean = True
+    clean = test  # (False when not tested: each test below is skipped)
     stack: list[Any] = [cards]
     depths = [0]
     while stack:
@@ -449,7 +450,7 @@ def _scan_cards(cards: list[Any]) -> tuple[list[str], bool]:
                 depths.append(depth)
             elif clean and isinstance(child, str) and not child.isascii() and has_surrogate(child):
                 clean = False
-    return found, clean
+    return found, clean or not test
 
 
 # The citations and entities of an answer are gathered as the fields of each (``_Fields``), and the
@@ -547,27 +548,37 @@ def normalize_message(
     state: str | None = None,
     external_title: str = "Additional context supplied with the question",
     request_id: str | None = None,
+    checked: bool = False,
 ) -> Answer:
     """Build the ``Answer`` for one reply message.
 
     This is the boundary where reply text becomes ours: every string the ``Answer`` carries is
     made encodable here (``_text.encodable``), so no front end meets a lone surrogate.
+
+    ``checked``: ``message`` was validated from JSON that ``_json`` or pydantic's parser read from
+    bytes (``_wire.validate_json_fast``), so its strings are encodable already and its containers no
+    deeper than ``_json.MAX_DEPTH``: the cards and attributions are not tested again for what they
+    cannot hold (``_json.sanitize``'s test, the one walk of ``_scan_cards`` and ``_clean_wire``'s
+    join): the reference /chat reply 16.0 us to 14.6 us, the stream fixtures' final replies 21.9 us to
+    19.3 us (benchmarks/final_answer.py, main's and this in turn). The ``Answer`` is the same either way
+    (tests/property/test_normalize_equivalence.py, tests/property/test_stream_checked_answer.py).
     """
     if len(message.attributions) > _MANY_ATTRIBUTIONS:
         # Built with the garbage collector paused (``_wire.PausedCollector``): the dump of the
         # attributions makes a dict each, and the collections they set off walked the models of the
         # reply again (the 16 MB multi-line event of benchmarks/parser_scaling.py, 100,000 of them:
-        # the dump 150 ms with the collector on, 48 ms paused).
+        # the dump 150 ms with the collector on, 48 ms paused; the whole read, the reply ``checked``,
+        # 417 ms against 315 ms paused, median of 5 in turn).
         with PausedCollector():
-            return _normalized(message, conversation_id, turn_count, state, external_title, request_id)
-    return _normalized(message, conversation_id, turn_count, state, external_title, request_id)
+            return _normalized(message, conversation_id, turn_count, state, external_title, request_id, checked)
+    return _normalized(message, conversation_id, turn_count, state, external_title, request_id, checked)
 
 
 _MANY_ATTRIBUTIONS = 1000  # below, too few objects are made for the collector to matter
 
 
 def _normalized(message: ResponseMessage, conversation_id: str, turn_count: int, state: str | None,
-                external_title: str, request_id: str | None) -> Answer:
+                external_title: str, request_id: str | None, checked: bool) -> Answer:
     """``normalize_message``'s work."""
     raw = encodable(message.text or "")
     citation_attrs = [a for a in message.attributions if a.attribution_type == "citation"]
@@ -579,9 +590,9 @@ def _normalized(message: ResponseMessage, conversation_id: str, turn_count: int,
     # reply's card): a reply with neither would only throw them away. Where they are read, the same
     # walk tells whether the cards are clean.
     cards = list(message.adaptive_cards)
-    cards_clean = False
+    cards_clean = checked
     if marked or tagged:
-        blocks, cards_clean = _scan_cards(cards)
+        blocks, cards_clean = _scan_cards(cards, test=not checked)
         card_numbered, card_named = _links_in(blocks)
     else:
         card_numbered, card_named = {}, {}
@@ -633,7 +644,8 @@ def _normalized(message: ResponseMessage, conversation_id: str, turn_count: int,
         # Raw structures leave as the wire sent them, but encodable and bounded like the rest
         # (free when they came through _json already; a copy only when something needed fixing).
         "adaptive_cards": tuple(cards if cards_clean else _json.sanitize(cards)),
-        "attributions": tuple(_clean_wire(message.attributions)),
+        "attributions": tuple(_attributions_wire(message.attributions) if checked
+                              else _clean_wire(message.attributions)),
     }
     # Only when there is one, so that the fields set are as they were (an Answer without a request
     # id has not set it).

@@ -76,8 +76,9 @@ class StreamAssembler:
         self._request_id = request_id
         self._reply_id: str | None = None
         self._shown = ""
-        self._final: tuple[Conversation, ResponseMessage] | None = None
-        self._uncounted: tuple[Conversation, ResponseMessage] | None = None
+        # (the snapshot, its reply, and whether it was read as ``normalize_message``'s ``checked`` says)
+        self._final: tuple[Conversation, ResponseMessage, bool] | None = None
+        self._uncounted: tuple[Conversation, ResponseMessage, bool] | None = None
         self._last_raw: str | None = None
         self._text = _GrowingText()
         self._known_final: tuple[bytes, Conversation] | None = None  # (see StreamReader._values_of_last)
@@ -118,7 +119,9 @@ class StreamAssembler:
         data = event.data
         try:
             if parsed is not None:
-                objects, bounded, checked = parsed, True, False
+                # (checked: the decoder parsed them from text it decoded from bytes, which holds no raw
+                # surrogate, with pydantic's parser or ``_json``, which leave no lone surrogate escape)
+                objects, bounded, checked = parsed, True, True
             elif value is not _NOT_PARSED:
                 objects, bounded, checked = (value,), False, True
             else:
@@ -153,11 +156,11 @@ class StreamAssembler:
         self._reply_id = reply.id or self._reply_id
         raw = reply.text or ""
         if snapshot.turn_count > 0:
-            self._final = (snapshot, reply)
+            self._final = (snapshot, reply, checked)
             self._uncounted = None
             self._last_raw = raw
             return self._show(self._text.clean(self._text.encodable(raw, checked)))
-        self._uncounted = (snapshot, reply) if count_missing else None
+        self._uncounted = (snapshot, reply, checked) if count_missing else None
         if raw == self._last_raw:
             return []  # the same text again (a snapshot that only grew elsewhere): nothing to redo
         self._last_raw = raw
@@ -204,8 +207,9 @@ class StreamAssembler:
                     request_id=self._request_id,
                 )
             raise _empty(self._request_id)
-        snapshot, reply = self._final
-        answer = build_answer(snapshot, reply, external_title=self._external_title, request_id=self._request_id)
+        snapshot, reply, checked = self._final
+        answer = build_answer(snapshot, reply, external_title=self._external_title, request_id=self._request_id,
+                              checked=checked)
         events: list[StreamEvent] = []
         if answer.text != self._shown:
             events.append(TextReset(answer.text))
@@ -322,8 +326,12 @@ def build_answer(
     *,
     external_title: str | None = None,
     request_id: str | None = None,
+    checked: bool = False,
 ) -> Answer:
-    """The ``Answer`` of a finished turn, or the error for a refusal or an empty reply."""
+    """The ``Answer`` of a finished turn, or the error for a refusal or an empty reply.
+
+    ``checked``: as ``normalize_message``'s (the reply read from bytes by ``_json`` or pydantic's parser).
+    """
     if conversation.state == "disengagedForRai":
         raise _declined(request_id)
     if reply is None or not (reply.text or "").strip():
@@ -335,6 +343,7 @@ def build_answer(
         turn_count=conversation.turn_count,
         state=conversation.state,
         request_id=request_id,
+        checked=checked,
         **kwargs,
     )
     return answer

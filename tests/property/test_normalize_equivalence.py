@@ -9,11 +9,13 @@ each model has set.
 The pieces made faster since are held to their former code here too: the one walk of the cards
 (``_scan_cards``) to the TextBlock walk and ``_json._is_clean``, the card-link pattern to its
 former ``\\s`` class, the attributions' C-speed cleanliness test (``_clean_wire``) to
-``_json.sanitize``, one ``_TAG.split`` to ``sub`` and ``finditer``, and the markers' split to ``sub``.
+``_json.sanitize``, one ``_TAG.split`` to ``sub`` and ``finditer``, and the markers' split to ``sub``. A message
+read from bytes (``checked``: none of those tests) builds the former answer too.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -23,7 +25,7 @@ from pydantic import BaseModel
 
 from copilot_tools import _json
 from copilot_tools._text import encodable
-from copilot_tools._wire import Attribution, ResponseMessage
+from copilot_tools._wire import Attribution, ResponseMessage, validate_json_fast
 from copilot_tools.answer import (
     _CARD_LINK,
     _MARKER,
@@ -208,6 +210,32 @@ def test_normalize_message_builds_the_former_answer(data: dict[str, Any], reques
     assert new == old
     assert new.model_dump() == old.model_dump()
     assert _fields_set(new) == _fields_set(old)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=message, cards=st.lists(st.builds(lambda tree, depth: _nest(tree, depth), st.none() | st.sampled_from(
+    ["x", "\ud83d", "é"]), st.integers(min_value=0, max_value=70)), max_size=2),
+    extras=st.dictionaries(st.sampled_from(["extra", "k\udc00"]), st.sampled_from(["v", "\ud800", None]), max_size=2),
+    request_id=st.sampled_from([None, "req-1"]))
+def test_a_message_read_from_bytes_builds_the_same_answer_checked(data: dict[str, Any], cards: list[Any],
+                                                                  extras: dict[str, Any],
+                                                                  request_id: str | None) -> None:
+    # ``checked``: the message came through _json or pydantic's parser (strings encodable, bounded), so
+    # normalize_message skips the tests of its cards and attributions; the answer is the former one.
+    data = {**data, "adaptiveCards": [*data["adaptiveCards"], *cards],
+            "attributions": [{**item, **extras} for item in data["attributions"]]}
+    body = json.dumps(data).encode()
+    readings = [ResponseMessage.model_validate(_json.loads(body))]
+    fast = validate_json_fast(ResponseMessage, body)
+    if fast is not None:
+        readings.append(fast)
+    for reply in readings:
+        new = normalize_message(reply, conversation_id="c", turn_count=1, state="s", request_id=request_id,
+                                checked=True)
+        old = _old_normalize(reply, conversation_id="c", turn_count=1, state="s", request_id=request_id)
+        assert new == old
+        assert new.model_dump() == old.model_dump()
+        assert _fields_set(new) == _fields_set(old)
 
 
 def _nest(value: Any, depth: int) -> Any:
