@@ -597,7 +597,6 @@ def _normalized(message: ResponseMessage, conversation_id: str, turn_count: int,
     else:
         card_numbered, card_named = {}, {}
 
-    numbering = _Numbering()
     citations: dict[int, _Fields] = {}
     used_positions: set[int] = set()
     # A card's numbered link is matched to the first citation with its URL, looked up rather than
@@ -605,19 +604,15 @@ def _normalized(message: ResponseMessage, conversation_id: str, turn_count: int,
     first_by_url = _first_by_url(citation_attrs) if card_numbered else {}
 
     if marked:
-        # (split, as _number_markers: the markers' ids at the odd places, each replaced by its [n])
-        parts = _MARKER.split(text)
-        for at in range(1, len(parts), 2):
-            marker = parts[at]
-            index = numbering.number(marker)
-            if index not in citations:
-                citation, position = _citation_for(marker, index, citation_attrs, card_numbered, first_by_url,
-                                                   external_title)
-                citations[index] = citation
-                if position is not None:
-                    used_positions.add(position)
-            parts[at] = f"[{index}]"
-        text = "".join(parts)
+        # Each marker's citation is made at its first use, in the order the numbers were given.
+        numbers: dict[str, int] = {}
+        text = _numbered(text, numbers)
+        for marker, index in numbers.items():
+            citation, position = _citation_for(marker, index, citation_attrs, card_numbered, first_by_url,
+                                               external_title)
+            citations[index] = citation
+            if position is not None:
+                used_positions.add(position)
     # Sources the reply used without a marker (a grounding file it summarised) still count.
     # One already cited (by a non-empty URL) is not listed again. The URLs are kept in a set: testing
     # each source against every citation so far was quadratic (8,000 sources: 2.3 s).
