@@ -181,7 +181,11 @@ STRUCTURED_ANSWER_SCHEMA: dict[str, Any] = object_of({
 
 @dataclass
 class _Numbering:
-    """Maps service markers to display numbers in order of first use."""
+    """Maps service markers to display numbers in order of first use.
+
+    The package numbers markers with ``_numbered``; this and ``_number_markers`` are kept for
+    tests/property/test_normalize_equivalence.py, which holds ``_numbered`` to the former ``sub``.
+    """
 
     numbers: dict[str, int] = field(default_factory=dict)
 
@@ -281,7 +285,7 @@ def _tag_may_continue(raw: str) -> bool:
     if _OPEN_TAG_TO_END.fullmatch(raw, last):
         return True
     tail = len(raw) - last
-    if tail > 8:  # longer than any closing tag
+    if tail > 8:  # longer than any closing tag begun and not finished ("</Person" is 8)
         return False
     previous = raw.rfind("<", 0, last)
     opened = _OPEN_TAG_TO_END.fullmatch(raw, previous, last) if previous != -1 else None
