@@ -165,7 +165,7 @@ class EventDecoder(Generic[_Out]):
         # So a chunk that ends no event costs a memchr or two (and a search for LF LF when it holds an
         # LF) and an append: 0.1-0.3 us. The decoder on the reference layout in 256-byte chunks took
         # 142 us (68 us in 64 KiB ones) when each chunk with an LF was read on arrival; now 90 us (52 us).
-        # (``13 in chunk`` is a memchr, 25 ns; ``b"\r" in chunk`` first fails to read b"\r" as a byte's
+        # (``0x0D in chunk`` is a memchr, 25 ns; ``b"\r" in chunk`` first fails to read b"\r" as a byte's
         # value, raising and clearing an exception inside: 220 ns.)
         if self._skip_lf or 0x0D in chunk:
             chunk = self._lf_only(chunk)
