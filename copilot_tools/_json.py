@@ -295,7 +295,7 @@ def sanitize(value: Any, *, max_depth: int = MAX_DEPTH) -> Any:
 
 def _is_clean(value: Any, max_depth: int) -> bool:
     # Strings are tested where they are met rather than gathered and tested again, and with
-    # is_encodable's test written out (no call per string). This walk runs on every answer's
+    # is_encodable's test written out (no call per ASCII string). This walk runs on every answer's
     # attributions: for the reference reply's three, 7.1 us before, 2.4 us now on their own, and
     # ~15 us less CPU per CopilotClient.chat turn (benchmarks/client_overhead.py; caches are colder there).
     # Level by level, as ``_containers_below``: no (container, depth) tuple per container for the
