@@ -149,7 +149,6 @@ class EventDecoder(Generic[_Out]):
         self._max = max_event_bytes
         self._held: list[bytes] = []  # chunks not read yet, CR made LF: no event ends in them (see feed)
         self._room = max_event_bytes  # bytes that may be held before a size limit could be crossed
-        self._lf_ends_data = False  # the last read ended a line of an event under way: an LF next ends it
 
     def _dispatched(self, events: list[ServerSentEvent]) -> list[_Out]:
         """What ``feed`` and ``close`` return for the events a chunk (or the end) completed."""
@@ -176,7 +175,7 @@ class EventDecoder(Generic[_Out]):
             blank = _blank_line(chunk)
             if blank is not None:  # (then the last one: the events complete at once)
                 return self._dispatched(self._read_held(chunk, chunk.rfind(b"\n\n", blank.start()) + 2))
-            if chunk.startswith(b"\n") and (self._held[-1].endswith(b"\n") if self._held else self._lf_ends_data):
+            if chunk.startswith(b"\n") and (self._held[-1].endswith(b"\n") if self._held else self._lf_ends_event()):
                 # (a blank line across chunks: its first LF ended the one before)
                 return self._dispatched(self._read_held(chunk, 1))
         if chunk:
@@ -217,8 +216,6 @@ class EventDecoder(Generic[_Out]):
                 events = self._read(held + chunk)
         else:
             events = self._read(chunk)
-        # (A line ended last, unless a line or a character is unfinished: then an LF next ends the event.)
-        self._lf_ends_data = bool(self._data) and not self._pending and not self._split_character
         self._room = self._max - self._size - self._pending_size - 3  # (3: a character's bytes held by the decoder)
         return events
 
@@ -243,9 +240,13 @@ class EventDecoder(Generic[_Out]):
                 with memoryview(data) as view:
                     events += self._feed_text(str(view[position:end], "utf-8", "replace"))
                 position = self._whole_events(data, end, cut, events)
-        self._lf_ends_data = False
         self._room = self._max - 3 - len(rest)  # (all read: no event, no line, no character under way)
         return events
+
+    def _lf_ends_event(self) -> bool:
+        """Whether the last read ended a line of an event under way (no line or character left unfinished):
+        then an LF next ends the event."""
+        return bool(self._data) and not self._pending and not self._split_character
 
     def _under_way(self) -> bool:
         """Whether the last read left an event, a line or a character unfinished (then bytes are read as text)."""
