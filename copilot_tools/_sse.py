@@ -14,8 +14,9 @@ This decoder accepts that layout and standard framing alike:
 - a blank line dispatches; at the end of the stream a pending event is dispatched only
   if its data is complete JSON (a deviation from the spec, which would drop it).
 
-``iter_json_objects`` then splits an event's data into JSON values, because Work IQ has
-been seen to send several concatenated objects in one event.
+``json_values`` (inlined in ``streaming.StreamAssembler.feed``) and ``iter_json_objects`` then
+split an event's data into JSON values, because Work IQ has been seen to send several
+concatenated objects in one event.
 
 Time is linear in the bytes, whatever the chunking. Chunks are held, unread, until a blank line
 arrives (see ``feed``); the events up to it are then read from the bytes, one step each when in the
