@@ -20,7 +20,7 @@ from copilot_tools import _protocol as protocol
 from copilot_tools._exchange import Flow, Plan, Received, Send, exchange
 from copilot_tools._protocol import Endpoint
 from copilot_tools._lazy import LazyModule
-from copilot_tools._retrieval_keywords import RetrievalKeywords, build_query
+from copilot_tools._retrieval_keywords import RetrievalKeywords
 from copilot_tools._retry import RetryPolicy
 from copilot_tools._wire import ContextMessage, Conversation
 from copilot_tools.answer import Answer, find_reply
@@ -258,7 +258,7 @@ class ClientCore:
             raise InvalidInputError("container_type_id",
                                     "a container type only applies to the sharePointEmbedded data source")
         return [
-            build_query(query, data_source=source, **_for_source(keywords, source))
+            retrieval.build_query(query, data_source=source, **_for_source(keywords, source))
             for query in query_list
             for source in source_list
         ]
