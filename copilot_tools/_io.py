@@ -2,8 +2,9 @@
 
 ``_base`` and ``_exchange`` decide; this module holds the few helpers that read
 ``httpx`` objects, the clock and the machine's time zone, so the sans-IO layer really
-is free of I/O. Both ``CopilotClient`` and ``AsyncCopilotClient`` use every function
-here; the only code they do not share is how they wait and move bytes.
+is free of I/O. ``CopilotClient`` and ``AsyncCopilotClient`` run a plan with ``Steps`` and
+build each request with ``Attempt``; what they do not share is how they wait and move bytes
+(``read_body`` and ``Watchdog`` cut a sync read at the deadline, where the async client cancels).
 """
 
 from __future__ import annotations
