@@ -20,9 +20,9 @@ from copilot_tools import _protocol as protocol
 from copilot_tools._exchange import Flow, Plan, Received, Send, exchange
 from copilot_tools._protocol import Endpoint
 from copilot_tools._lazy import LazyModule
-from copilot_tools._retrieval_keywords import RetrievalKeywords, build_query
+from copilot_tools._retrieval_keywords import RetrievalKeywords
 from copilot_tools._retry import RetryPolicy
-from copilot_tools._wire import ChatRequest, ContextMessage, Conversation
+from copilot_tools._wire import ContextMessage, Conversation
 from copilot_tools.answer import Answer, find_reply
 from copilot_tools.auth.base import StaticTokenProvider, TokenProvider
 from copilot_tools.errors import InvalidInputError, ServiceError
@@ -209,9 +209,9 @@ class ClientCore:
             allowed_file_hosts=self.settings.file_hosts,
         )
 
-    def turn_flow(self, conversation_id: str, body: ChatRequest | dict[str, Any], *, stream: bool,
+    def turn_flow(self, conversation_id: str, body: dict[str, Any], *, stream: bool,
                   from_service: bool = False) -> Flow:
-        """``from_service``: the id was just returned by the service (used as returned)."""
+        """``body``: ``turn_body``'s; ``from_service``: the id was just returned by the service (used as returned)."""
         request = protocol.build_turn_request(self.endpoint, conversation_id, body, stream=stream,
                                               from_service=from_service)
         return exchange(request, operation="turn", policy=self.policy, endpoint=self.endpoint, stream=stream)
@@ -258,7 +258,7 @@ class ClientCore:
             raise InvalidInputError("container_type_id",
                                     "a container type only applies to the sharePointEmbedded data source")
         return [
-            build_query(query, data_source=source, **_for_source(keywords, source))
+            retrieval.build_query(query, data_source=source, **_for_source(keywords, source))
             for query in query_list
             for source in source_list
         ]

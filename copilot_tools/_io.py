@@ -2,8 +2,9 @@
 
 ``_base`` and ``_exchange`` decide; this module holds the few helpers that read
 ``httpx`` objects, the clock and the machine's time zone, so the sans-IO layer really
-is free of I/O. Both ``CopilotClient`` and ``AsyncCopilotClient`` use every function
-here; the only code they do not share is how they wait and move bytes.
+is free of I/O. ``CopilotClient`` and ``AsyncCopilotClient`` run a plan with ``Steps`` and
+build each request with ``Attempt``; what they do not share is how they wait and move bytes
+(``read_body`` and ``Watchdog`` cut a sync read at the deadline, where the async client cancels).
 """
 
 from __future__ import annotations
@@ -311,27 +312,42 @@ class Attempt:
         method, url, headers, body = core.http_request(send, token)
         timeout = attempt_timeout(core.settings, send, deadline.remaining())
         self.send = send
+        self._token = token
         self.started = time.perf_counter()
         try:
             self.request = build_request(http, method, url, headers, body, {"timeout": timeout})
-        except UnicodeEncodeError:
+            return
+        except UnicodeEncodeError:  # httpx encodes header values as ASCII
             if token.isascii():
                 raise
-            # httpx encodes header values as ASCII; the error (and its ``object``) would hold the token.
-            raise AuthenticationError(
-                "The access token holds characters other than ASCII, so it cannot be sent.",
-                hint="Check where the token comes from: a copied token may have picked up stray characters.",
-            ) from None
+        # Raised here, not in the handler: the ``UnicodeEncodeError`` (its ``object``) holds the token.
+        raise _unsendable_token() from None
 
     def failed(self, error: httpx.TransportError) -> Failed:
-        """The request did not complete (logged at debug level)."""
+        """The request did not complete (logged at debug level).
+
+        h11 refuses a header value with a line break or a control character, quoting it:
+        a token from a provider of the caller's own that ends with a line break (read from
+        a file) would ride in the error's cause. Looked for only on such a failure.
+        """
         log_failure(self.send, error, self.started)
+        if isinstance(error, httpx.LocalProtocolError) and not self._token.isprintable():
+            raise _unsendable_token() from None
         return failed(error)
 
     def head(self, response: httpx.Response) -> Received | None:
         """Logs the response; its head when its body is a stream to leave unread, else None (read it whole)."""
         log_response(self.send, response, self.started)
         return None if wants_body(self.send, response) else head(response)
+
+
+def _unsendable_token() -> AuthenticationError:
+    """A token that no header can carry (``StaticTokenProvider`` refuses one when given it)."""
+    return AuthenticationError(
+        "The access token holds a line break, a control character or text other than ASCII, so it cannot be sent.",
+        hint="Check where the token comes from: a copied token may have picked up stray characters, "
+             "and one read from a file may end with a line break.",
+    )
 
 
 def read_body(response: httpx.Response, send: Send, deadline: Deadline) -> Outcome:

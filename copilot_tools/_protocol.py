@@ -572,13 +572,12 @@ def _context_message(item: str | Mapping[str, str] | ContextMessage) -> ContextM
 
 
 def build_turn_request(
-    endpoint: Endpoint, conversation_id: str, body: ChatRequest | dict[str, Any], *, stream: bool,
-    from_service: bool = False,
+    endpoint: Endpoint, conversation_id: str, body: dict[str, Any], *, stream: bool, from_service: bool = False,
 ) -> HttpRequest:
-    """The turn's POST; ``body`` is a ``ChatRequest`` or what its ``to_wire`` gives (``chat_body_wire``)."""
+    """The turn's POST; ``body`` is what ``chat_body_wire`` gives (``ChatRequest.to_wire()``)."""
     headers = {"Accept": "text/event-stream"} if stream else {}
     url = endpoint.turn_url(conversation_id, stream=stream, from_service=from_service)
-    return HttpRequest("POST", url, json=body.to_wire() if isinstance(body, ChatRequest) else body, headers=headers)
+    return HttpRequest("POST", url, json=body, headers=headers)
 
 
 # --- responses ----------------------------------------------------------------------------

@@ -267,7 +267,9 @@ class CopilotClient(_ClientOptions[httpx.Client]):
             response = self._http.send(attempt.request, stream=True)
         except httpx.TransportError as exc:
             return attempt.failed(exc)
-        return attempt.head(response) or _io.read_body(response, send, deadline)
+        if (head := attempt.head(response)) is not None:
+            return head
+        return _io.read_body(response, send, deadline)
 
     def _stream_events(self, turn: Turn, deadline: Deadline) -> Generator[StreamEvent, None, None]:
         received = self._run(turn.plan, deadline)

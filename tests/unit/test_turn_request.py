@@ -262,6 +262,35 @@ async def test_a_token_that_is_not_ascii_is_an_authentication_error_that_does_no
             await aclient.create_conversation()
     assert "secret" not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert caught.value.__context__ is None  # not even the UnicodeEncodeError, which holds the token
+
+
+@pytest.mark.parametrize("client_class", [CopilotClient, AsyncCopilotClient])
+async def test_a_token_ending_in_a_line_break_is_an_authentication_error_that_does_not_quote_it(
+    client_class: type[CopilotClient] | type[AsyncCopilotClient],
+) -> None:
+    # h11 refuses the header, quoting its value ("Illegal header value b'Bearer ...\\n'"); a listening
+    # socket that never answers is enough, as the request is refused before it is written.
+    import socket
+    import traceback
+
+    from copilot_tools import AuthenticationError
+
+    class Provider:  # a provider of its own (a token read from a file): StaticTokenProvider refuses it
+        def get_token(self, *, claims: str | None = None, force_refresh: bool = False) -> str:
+            return "secret-token\n"
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        base = f"http://127.0.0.1:{server.getsockname()[1]}/beta"
+        with pytest.raises(AuthenticationError) as caught:
+            if client_class is CopilotClient:
+                with CopilotClient(base_url=base, token_provider=Provider(), max_retries=0) as client:
+                    client.create_conversation()
+            else:
+                async with AsyncCopilotClient(base_url=base, token_provider=Provider(), max_retries=0) as aclient:
+                    await aclient.create_conversation()
+    assert "secret" not in "".join(traceback.format_exception(caught.value))
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
