@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from copilot_tools._protocol import shown
 from copilot_tools._verify import Verification
 from copilot_tools.agent.models import _links
 from copilot_tools.agent.spec import (
@@ -22,7 +23,6 @@ from copilot_tools.agent.spec import (
     ToolHints,
     ToolInput,
     ToolSpec,
-    shown_name,
 )
 from copilot_tools.agent.text import DATA_NOTE, DATA_NOTICE, wrap_untrusted
 from copilot_tools.agent.throttle import throttle_budget
@@ -132,9 +132,9 @@ async def verify_answer(ctx: ToolContext, args: VerifyInput) -> VerificationOutp
     answer = await ctx.past_answer(args.conversation_id, args.turn)
     if answer is None:
         which = f"turn {args.turn} of conversation" if args.turn is not None else "conversation"
-        shown = shown_name(args.conversation_id, 130)  # the model's text: ids are at most 128 characters
+        quoted = shown(args.conversation_id, 128)  # the model's text, cut short: real ids have at most 128 characters
         raise InvalidInputError(
-            "conversation_id", f"no answer of {which} {shown!r} was given in this session",
+            "conversation_id", f"no answer of {which} {quoted} was given in this session",
             hint="Pass the conversation_id (and turn) of an answer ask_copilot, ask_with_files or "
             "continue_conversation returned in this session.",
         )

@@ -25,7 +25,7 @@ from urllib.parse import quote_plus
 from copilot_tools._wire import Attribution
 from copilot_tools.emulator.corpus import Document, Event, Label
 from copilot_tools.emulator.ids import IdSource
-from copilot_tools.emulator.text import CONTROL
+from copilot_tools.emulator.text import CONTROL, whole_number
 
 # Tags never nest and markers hold no brackets: each match runs to the next '<' or '[',
 # so scanning stays linear even on a question made of thousands of unclosed ones.
@@ -108,7 +108,7 @@ class Reply:
         annotations = [
             _attribution("annotation", "", url) for kind, name, url in self.entities if (kind, name) in names
         ]
-        numbers = [int(m) for m in MARKER.findall(partial) if m.isdecimal()]  # what int() reads ("²" is a digit, not)
+        numbers = [number for m in MARKER.findall(partial) if (number := whole_number(m)) is not None]
         shown = max(numbers, default=0) if text is not None else self.marked
         cited = list(self.citations[:shown]) + list(self.citations[self.marked :])
         citations = [
@@ -126,8 +126,9 @@ class Reply:
 
         def marker(match: re.Match[str]) -> str:
             value = match.group(1)
-            if value.isdecimal() and 0 < int(value) <= len(self.citations):
-                return f" [{value}]({self.citations[int(value) - 1].url})"
+            number = whole_number(value)  # None for "²" or 5,000 digits, which int() refuses
+            if number is not None and 0 < number <= len(self.citations):
+                return f" [{value}]({self.citations[number - 1].url})"
             return match.group(0)
 
         return MARKER.sub(marker, ENTITY_TAG.sub(entity, self.text if text is None else text))

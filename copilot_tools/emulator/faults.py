@@ -74,6 +74,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from copilot_tools.emulator.errors import ApiError
+from copilot_tools.emulator.text import whole_number
 
 STATUS_FAULTS = (
     "throttle", "unavailable", "gateway-timeout", "server-error", "ic3-500",
@@ -132,11 +133,8 @@ def parse_faults(spec: str) -> tuple[Fault, ...]:
             if key == "in" and value.lower() != "batch":
                 raise FaultSpecError(f"fault {name!r}: in= only takes 'batch', not {value!r}")
             if key in _INT_PARAMS:
-                try:
-                    number = int(value) if value.isdigit() else -1
-                except ValueError:  # digits int() refuses: a superscript, or more than Python converts
-                    number = -1
-                if number < 0:
+                number = whole_number(value)
+                if number is None:
                     raise FaultSpecError(f"fault {name!r}: {key} must be a whole number, not {value[:20]!r}")
                 params.append((key, number))
             else:

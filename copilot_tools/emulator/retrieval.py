@@ -22,7 +22,7 @@ from copilot_tools.emulator.errors import bad_request, validated
 from copilot_tools.emulator.kql import KqlError, Predicate, parse_filter
 from copilot_tools.emulator.payloads import dump, sensitivity_label
 from copilot_tools.emulator.ranking import Hit, Index, index_for
-from copilot_tools.emulator.text import split_sentences, terms
+from copilot_tools.emulator.text import split_sentences, terms, whole_number
 
 DATA_SOURCES = SOURCES  # every source a corpus file may have is one the API takes
 MAX_QUERY = 1500
@@ -109,12 +109,7 @@ def _check(body: Any, base: str) -> RetrievalRequest:
     _check_configuration(body, source, base)
     maximum = body.get("maximumNumberOfResults")
     if maximum is not None:
-        number = maximum
-        if isinstance(maximum, str) and maximum.strip().isdigit():
-            try:
-                number = int(maximum)
-            except ValueError:  # digits int() refuses: a superscript, or more than Python converts
-                pass
+        number = whole_number(maximum.strip()) if isinstance(maximum, str) else maximum
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_RESULTS:
             raise bad_request(f"maximumNumberOfResults must be a whole number from 1 to {MAX_RESULTS}.")
     metadata = body.get("resourceMetadata")

@@ -145,3 +145,15 @@ def split_sentences(paragraph: str) -> list[str]:
         elif piece:
             sentences.append(piece)
     return sentences
+
+
+def whole_number(text: str) -> int | None:
+    """``text``, digits alone (no sign, no spaces), as the number it spells; None for anything else,
+    including the digits ``int()`` refuses that ``str.isdigit`` admits: a superscript, or more than
+    Python converts."""
+    if not text.isdigit():
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None

@@ -30,7 +30,8 @@ from mcp.types import (
 )
 from mcp.types import Resource as MCPResource
 
-from copilot_tools.agent.spec import Turn, shown_name
+from copilot_tools._protocol import shown
+from copilot_tools.agent.spec import Turn
 from copilot_tools.agent.text import wrap_untrusted
 from copilot_tools.answer import Answer
 from copilot_tools.mcp.state import StateBackend, StateUnavailableError
@@ -215,7 +216,7 @@ def add_transcripts(server: MCPServer[Any], runtime: Runtime) -> None:
         text = await runtime.conversations.transcript(conversation_id)
         if text is None:
             raise ResourceNotFoundError(
-                f"No conversation {shown_name(conversation_id, 130)!r} has been held by you through this server; "
+                f"No conversation {shown(conversation_id, 128)} has been held by you through this server; "
                 "start one with the ask_copilot tool."
             )
         return text

@@ -10,3 +10,9 @@ def test_a_marker_of_digits_int_does_not_read_is_left_alone() -> None:
     reply = Reply(text="see [^\u00b2^] and [^x^]")
     assert reply.card_text() == reply.text
     assert reply.attributions(reply.text) == []
+
+
+def test_a_marker_of_more_digits_than_int_converts_is_left_alone() -> None:
+    reply = Reply(text="see [^" + "1" * 5000 + "^]")
+    assert reply.card_text() == reply.text
+    assert reply.attributions(reply.text) == []
