@@ -93,7 +93,10 @@ class FakeIdentityProvider:
         self.obo_clients: dict[str, str] = {}
         self.obo_challenge_users: set[str] = set()
         self.devicecode_error: dict[str, Any] | None = None
-        self.devicecode_delay = 0.0
+        #: Cleared, ``/devicecode`` answers only once it is set again (a slow identity provider whose
+        #: answer comes when the test says so); ``stop()`` sets it.
+        self.devicecode_answers = threading.Event()
+        self.devicecode_answers.set()
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -122,6 +125,7 @@ class FakeIdentityProvider:
         return self
 
     def stop(self) -> None:
+        self.devicecode_answers.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -297,8 +301,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _devicecode(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         idp = self.provider
-        if idp.devicecode_delay:
-            time.sleep(idp.devicecode_delay)
+        idp.devicecode_answers.wait(60)
         if idp.devicecode_error is not None:
             return 400, idp.devicecode_error
         device_code = secrets.token_urlsafe(32)

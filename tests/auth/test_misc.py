@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import subprocess
-import sys
 import time
 
 import pytest
@@ -25,6 +23,7 @@ from copilot_tools.errors import AuthenticationError
 from copilot_tools._redact import RedactingFilter, install_redaction, redact
 from copilot_tools.settings import Settings
 from tests.auth.idp import make_jwt
+from tests.conftest import run_python
 
 
 def test_scopes_per_endpoint():
@@ -76,7 +75,8 @@ def test_importing_auth_does_not_import_msal():
         "import copilot_tools.cli.auth; assert 'msal' not in sys.modules, 'msal imported'; "
         "assert 'msal_extensions' not in sys.modules; assert 'requests' not in sys.modules"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
 
 
 class FakeAccessToken:

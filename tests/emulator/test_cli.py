@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from copilot_tools.cli import main
+from tests.conftest import run_python
 
 from .conftest import AUTH
 
@@ -65,7 +66,7 @@ def test_importing_the_emulator_imports_neither_mcp_nor_langchain() -> None:
         "import sys, copilot_tools.emulator; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'langchain_core')))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = run_python(code, check=True)
     assert result.stdout.strip() == "[]"
 
 

@@ -189,6 +189,13 @@ message = st.fixed_dictionaries({
 })
 
 
+def _nest(value: Any, depth: int) -> Any:
+    """``value`` ``depth`` levels down in cards' containers and lists, alternately."""
+    for level in range(depth):
+        value = [value] if level % 2 else {"type": "Container", "items": value}
+    return value
+
+
 def _fields_set(value: Any) -> Any:
     """The fields set of every model in ``value``, nested as the models are."""
     if isinstance(value, BaseModel):
@@ -213,7 +220,7 @@ def test_normalize_message_builds_the_former_answer(data: dict[str, Any], reques
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=message, cards=st.lists(st.builds(lambda tree, depth: _nest(tree, depth), st.none() | st.sampled_from(
+@given(data=message, cards=st.lists(st.builds(_nest, st.none() | st.sampled_from(
     ["x", "\ud83d", "é"]), st.integers(min_value=0, max_value=70)), max_size=2),
     extras=st.dictionaries(st.sampled_from(["extra", "k\udc00"]), st.sampled_from(["v", "\ud800", None]), max_size=2),
     request_id=st.sampled_from([None, "req-1"]))
@@ -236,12 +243,6 @@ def test_a_message_read_from_bytes_builds_the_same_answer_checked(data: dict[str
         assert new == old
         assert new.model_dump() == old.model_dump()
         assert _fields_set(new) == _fields_set(old)
-
-
-def _nest(value: Any, depth: int) -> Any:
-    for level in range(depth):
-        value = [value] if level % 2 else {"type": "Container", "items": value}
-    return value
 
 
 text_blocks = st.builds(lambda text: {"type": "TextBlock", "text": text},

@@ -19,9 +19,11 @@ from hypothesis import strategies as st
 from copilot_tools._sse import ServerSentEvent
 from copilot_tools.errors import CopilotError
 from copilot_tools.streaming import StreamAssembler, StreamReader, build_answer
-from tests.property.test_normalize_equivalence import _fields_set
+from tests.property.test_normalize_equivalence import _fields_set, _nest
 from tests.property.test_stream_final_fast_read import final_snapshots
 from tests.property.test_stream_raw_bytes import event_bytes
+
+TEXT_BLOCK = {"type": "TextBlock", "text": "[1](https://a.example/1) é"}
 
 
 def _answers_agree(assembler: StreamAssembler) -> None:
@@ -39,20 +41,13 @@ def _answers_agree(assembler: StreamAssembler) -> None:
     assert _fields_set(built[0]) == _fields_set(built[1])
 
 
-def _deep(depth: int) -> Any:
-    value: Any = {"type": "TextBlock", "text": "[1](https://a.example/1) é"}
-    for level in range(depth):
-        value = [value] if level % 2 else {"type": "Container", "items": value}
-    return value
-
-
 @settings(max_examples=200, deadline=None)
 @given(bodies=st.lists(event_bytes(), min_size=1, max_size=3), last_blank=st.booleans(),
        depth=st.sampled_from([0, 63, 71]), surrogate=st.booleans())
 def test_a_checked_final_answer_is_the_answer_built_with_every_test(bodies: list[bytes], last_blank: bool,
                                                                      depth: int, surrogate: bool) -> None:
     odd = {"id": "c", "turnCount": 1, "messages": [{"id": "r", "text": "See [^1^] and <Person>Ann</Person>.",
-                                                    "adaptiveCards": [_deep(depth)],
+                                                    "adaptiveCards": [_nest(TEXT_BLOCK, depth)],
                                                     "attributions": [{"attributionType": "citation",
                                                                       "providerDisplayName": "Doc"}]}]}
     text = json.dumps(odd)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from unittest import mock
 
 import pytest
@@ -24,6 +25,8 @@ from copilot_tools import streaming
 from copilot_tools._sse import ServerSentEvent, SSEDecoder
 from tests import reference
 from tests.property.test_stream_plain_snapshots import run, snapshots
+
+T = TypeVar("T")
 
 COUNTS = [1, 1, 2, 10, 0, "1", 1.0, 1.5, True, None, -1]
 
@@ -50,18 +53,23 @@ class _Said(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def said(events: list[ServerSentEvent]) -> tuple[tuple[str, int], list[str]]:
-    """What ``run`` gives, and every message logged meanwhile (at any level: the odd-value warnings are
+def logged(read: Callable[[], T]) -> tuple[T, list[str]]:
+    """What ``read()`` gives, and every message logged meanwhile (at any level: the odd-value warnings are
     logged once per kind, then at DEBUG)."""
     handler, root = _Said(), logging.getLogger("copilot_tools")
     level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     try:
-        return run(events), handler.messages
+        return read(), handler.messages
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+
+
+def said(events: list[ServerSentEvent]) -> tuple[tuple[str, int], list[str]]:
+    """What ``run`` gives, and every message logged meanwhile."""
+    return logged(lambda: run(events))
 
 
 @settings(max_examples=300, deadline=None)

@@ -15,6 +15,7 @@ import copy
 import dataclasses
 import json
 from unittest import mock
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from copilot_tools import CopilotError
 from copilot_tools._sse import ServerSentEvent, SSEDecoder, _parse_whole
 from copilot_tools.streaming import StreamAssembler, StreamReader
-from tests.property.test_stream_final_fast_read import final_snapshots, said
+from tests.property.test_stream_final_fast_read import final_snapshots, logged, said
 from tests.property.test_stream_values import same
 
 ODD_BYTES = [b"\xff", b"\xc3", b"\xed\xa0\x80", "é".encode(), "😀".encode(), b"\\ud800", b"\xef\xbb\xbf"]
@@ -80,10 +81,9 @@ def test_the_readers_last_event_reads_as_the_decoders(bodies: list[bytes], last_
             out.append((type(error).__name__, str(error), getattr(error, "partial_text", None)))
         return repr(out), reader._assembler.malformed_events
 
-    with mock.patch("tests.property.test_stream_final_fast_read.run", lambda _: read()):
-        fast = said([])
-        with mock.patch.object(StreamReader, "_values_of_last", SSEDecoder._values_of_last):  # the decoder's parse
-            assert fast == said([])
+    fast = logged(read)
+    with mock.patch.object(StreamReader, "_values_of_last", SSEDecoder._values_of_last):  # the decoder's parse
+        assert fast == logged(read)
 
 
 def test_an_event_longer_than_the_limit_keeps_no_bytes() -> None:
@@ -93,7 +93,6 @@ def test_an_event_longer_than_the_limit_keeps_no_bytes() -> None:
     (short,) = decoder.feed(b'data: {"id": "c"}\n\n')
     assert long.raw is None and long.data == text
     assert short.raw == b'{"id": "c"}'
-
 
 
 def test_an_event_read_from_bytes_is_decoded_when_first_read() -> None:

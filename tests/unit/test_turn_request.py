@@ -100,17 +100,21 @@ ARGUMENTS = dict(files=["https://contoso.sharepoint.com/a.docx"], web_search=Tru
                  additional_context=["ctx", {"text": "t2", "description": "d"}], time_zone="Europe/Paris")
 
 
+def _sync_scenario(client: CopilotClient) -> None:
+    client.chat(CID, "hi")
+    client.ask("hi", **ARGUMENTS)  # type: ignore[arg-type]
+    client.with_options(headers={"X-A": "1"}).chat(CID, "hi")
+    client.chat(CID, "hi")  # throttled once, then sent again
+    with client.stream(CID, "hi") as stream:
+        list(stream)
+
+
 def test_the_sync_client_sends_exactly_these_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("copilot_tools.client.time.sleep", lambda seconds: None)
     recorder = _Recorder()
     with httpx.Client(transport=httpx.MockTransport(recorder)) as http, \
             CopilotClient(base_url=BASE, token="t", time_zone="UTC", http_client=http) as client:
-        client.chat(CID, "hi")
-        client.ask("hi", **ARGUMENTS)  # type: ignore[arg-type]
-        client.with_options(headers={"X-A": "1"}).chat(CID, "hi")
-        client.chat(CID, "hi")  # throttled once, then sent again
-        with client.stream(CID, "hi") as stream:
-            list(stream)
+        _sync_scenario(client)
     recorder.check()
 
 
@@ -192,15 +196,6 @@ def test_the_written_out_body_refuses_what_the_models_refuse(arguments: dict) ->
     with pytest.raises(ValueError) as got:
         chat_body_wire(message, **arguments)
     assert type(got.value) is type(expected.value) and str(got.value) == str(expected.value)
-
-
-def _sync_scenario(client: CopilotClient) -> None:
-    client.chat(CID, "hi")
-    client.ask("hi", **ARGUMENTS)  # type: ignore[arg-type]
-    client.with_options(headers={"X-A": "1"}).chat(CID, "hi")
-    client.chat(CID, "hi")
-    with client.stream(CID, "hi") as stream:
-        list(stream)
 
 
 def test_the_clients_own_pool_sends_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
