@@ -46,13 +46,13 @@ if TYPE_CHECKING:
     from copilot_tools.settings import Settings
     from copilot_tools.streaming import StreamEvent, StreamReader
 else:
-    # The import of the client loads none of the package's pydantic models, nor the modules that define
-    # them: pydantic's model machinery alone (``pydantic.main``, the schema generator, ``SecretStr``)
-    # costs ~27 ms, our models and request/answer code ~50 ms, against ~105 ms for ``import httpx,
-    # pydantic`` (ratio 1.48 -> 1.1, benchmarks/import_time.py "client import"). They load with the first
-    # construction (``load`` in ``_ClientOptions.__init__``), which needs ``Settings`` anyway, so the first
-    # call pays no import. Each stand-in then puts its module in its place: a call reads ``_io.Steps``
-    # as it did when ``_io`` was imported here (benchmarks/client_overhead.py).
+    # The import of the client loads neither pydantic with its model machinery (``pydantic.main``, the
+    # schema generator, ``SecretStr``) nor our models and the modules that use them, ~55 ms together:
+    # ``from copilot_tools import CopilotClient`` took 154 ms against 104 ms for ``import httpx,
+    # pydantic``, now 98 ms against 109 (ratio 1.48 -> 0.90, benchmarks/import_time.py). They load with
+    # the first construction (``load`` in ``_ClientOptions.__init__``), which needs ``Settings`` anyway,
+    # so the first ask or stream pays no import. Each stand-in has then put its module in its place: a
+    # call reads ``_io.Steps`` as it did when ``_io`` was imported here (benchmarks/client_overhead.py).
     _base = LazyModule("copilot_tools._base", globals())
     _io = LazyModule("copilot_tools._io", globals())
     _stream = LazyModule("copilot_tools._stream", globals())
@@ -124,7 +124,7 @@ class _ClientOptions(Generic[_Http]):
     ) -> None:
         if endpoint is not None:
             warnings.warn("endpoint= is deprecated; use base_url=", DeprecationWarning, stacklevel=2)
-        load(_base, _io, _stream)  # what the first call needs: see the imports
+        load(_base, _io, _stream, exchange, streaming)  # what the first call needs: see the imports
         self._core = _base.ClientCore.configure(
             base_url=base_url or endpoint, token=token, token_provider=token_provider, settings=settings,
             time_zone=time_zone, machine_time_zone=_io.local_time_zone, user_agent=_io.user_agent(),
