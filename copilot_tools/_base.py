@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 from typing_extensions import Unpack
 
 from copilot_tools import _protocol as protocol
@@ -30,6 +30,8 @@ from copilot_tools.settings import Settings
 from copilot_tools.streaming import StreamAssembler, StreamReader, build_answer
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from copilot_tools import _retrieval as retrieval
     from copilot_tools._retrieval import RetrievalHit, RetrievalQuery
     from copilot_tools._verify import Verification

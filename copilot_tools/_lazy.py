@@ -72,6 +72,14 @@ class LazyModule:
         return f"<lazy module {self._name!r}>"
 
 
+def load(*modules: ModuleType) -> None:
+    """Import now the modules behind these stand-ins (what a client's first construction does, so that
+    its first call pays no import); a module already in place costs one ``isinstance``."""
+    for module in modules:
+        if isinstance(module, LazyModule):
+            module._load()
+
+
 def lazy_pattern(pattern: str, flags: int = 0) -> Callable[[], re.Pattern[str]]:
     """A function that returns ``re.compile(pattern, flags)``, compiled at its first call only."""
     compiled: list[re.Pattern[str]] = []

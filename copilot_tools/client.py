@@ -22,28 +22,48 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast, overload
 
 import anyio
 import httpx
-from pydantic import SecretStr
 from typing_extensions import Unpack
 
-from copilot_tools import _io
 from copilot_tools._backoff import pause
-from copilot_tools._base import ClientCore, ClientOptionKeywords, Turn, TurnKeywords
-from copilot_tools._exchange import Outcome, Plan, Received, Send, Sleep
-from copilot_tools._io import http_timeout
+from copilot_tools._lazy import LazyModule, lazy_exports, load
 from copilot_tools._retrieval_keywords import RetrievalKeywords
 from copilot_tools._retry import Deadline
-from copilot_tools._stream import AsyncStream, Stream
-from copilot_tools._wire import Conversation
-from copilot_tools.answer import Answer
 from copilot_tools.auth.base import AsyncTokenProvider, TokenProvider
-from copilot_tools.settings import Settings
-from copilot_tools.streaming import AnswerComplete, StreamEvent, StreamReader
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from copilot_tools import _base, _io, _stream, streaming
+    from copilot_tools import _exchange as exchange
+    from copilot_tools._base import ClientCore, ClientOptionKeywords, Turn, TurnKeywords
+    from copilot_tools._exchange import Outcome, Plan, Received, Send, Sleep
+    from copilot_tools._io import http_timeout
     from copilot_tools._retrieval import RetrievalHit  # loaded by the first retrieval
-    # Imported by ``verify`` on first use: its dataclasses and patterns cost every import of the
-    # client a few milliseconds (benchmarks/import_time.py) and most programs never verify.
-    from copilot_tools._verify import Verification
+    from copilot_tools._stream import AsyncStream, Stream
+    from copilot_tools._verify import Verification  # loaded by the first verify()
+    from copilot_tools._wire import Conversation
+    from copilot_tools.answer import Answer
+    from copilot_tools.settings import Settings
+    from copilot_tools.streaming import StreamEvent, StreamReader
+else:
+    # The import of the client loads neither pydantic with its model machinery (``pydantic.main``, the
+    # schema generator, ``SecretStr``) nor our models and the modules that use them, ~55 ms together:
+    # ``from copilot_tools import CopilotClient`` took 154 ms against 104 ms for ``import httpx,
+    # pydantic``, now 98 ms against 109 (ratio 1.48 -> 0.90, benchmarks/import_time.py). They load with
+    # the first construction (``load`` in ``_ClientOptions.__init__``), which needs ``Settings`` anyway,
+    # so the first ask or stream pays no import. Each stand-in has then put its module in its place: a
+    # call reads ``_io.Steps`` as it did when ``_io`` was imported here (benchmarks/client_overhead.py).
+    _base = LazyModule("copilot_tools._base", globals())
+    _io = LazyModule("copilot_tools._io", globals())
+    _stream = LazyModule("copilot_tools._stream", globals())
+    exchange = LazyModule("copilot_tools._exchange", globals(), "exchange")
+    streaming = LazyModule("copilot_tools.streaming", globals())
+    # What this module has always re-exported, from those modules, on first read.
+    __getattr__ = lazy_exports(__name__, globals(), {
+        **dict.fromkeys(("AsyncStream", "Stream"), "copilot_tools._stream"),
+        **dict.fromkeys(("ClientOptionKeywords", "TurnKeywords"), "copilot_tools._base"),
+        "http_timeout": "copilot_tools._io",
+    })
 
 __all__ = [
     "AsyncCopilotClient",
@@ -104,7 +124,8 @@ class _ClientOptions(Generic[_Http]):
     ) -> None:
         if endpoint is not None:
             warnings.warn("endpoint= is deprecated; use base_url=", DeprecationWarning, stacklevel=2)
-        self._core = ClientCore.configure(
+        load(_base, _io, _stream, exchange, streaming)  # what the first call needs: see the imports
+        self._core = _base.ClientCore.configure(
             base_url=base_url or endpoint, token=token, token_provider=token_provider, settings=settings,
             time_zone=time_zone, machine_time_zone=_io.local_time_zone, user_agent=_io.user_agent(),
             timeout=timeout, deadline=deadline, max_retries=max_retries, headers=headers,
@@ -114,7 +135,7 @@ class _ClientOptions(Generic[_Http]):
             self._http = http_client
         else:  # the pool sends our User-Agent by itself (ClientCore._attempt_headers says why)
             user_agent = self._core.headers["User-Agent"]
-            self._http = _io.own_pool(self._new_pool(http_timeout(self._core.settings), {"User-Agent": user_agent}))
+            self._http = _io.own_pool(self._new_pool(_io.http_timeout(self._core.settings), {"User-Agent": user_agent}))
             self._core = dataclasses.replace(self._core, pool_user_agent=user_agent)
 
     def _new_pool(self, timeout: httpx.Timeout, headers: dict[str, str]) -> _Http:
@@ -218,7 +239,7 @@ class CopilotClient(_ClientOptions[httpx.Client]):
         first event is asked for.
         """
         turn = self._core.turn(conversation_id, message, options, stream=True)
-        return Stream(self._stream_events(turn, self._deadline()))
+        return _stream.Stream(self._stream_events(turn, self._deadline()))
 
     def conversation(self, conversation_id: str | None = None) -> CopilotConversation:
         """A stateful helper: each ``ask`` continues the same conversation."""
@@ -255,7 +276,7 @@ class CopilotClient(_ClientOptions[httpx.Client]):
         return steps.result
 
     def _perform(self, step: Send | Sleep, deadline: Deadline) -> Outcome:
-        if isinstance(step, Sleep):
+        if isinstance(step, exchange.Sleep):
             time.sleep(step.seconds)
             return None
         return self._attempt(step, deadline)
@@ -327,7 +348,7 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
     def stream(self, conversation_id: str | None, message: str, **options: Unpack[TurnKeywords]) -> AsyncStream:
         """An ``AsyncStream`` of the turn: ``async for``, ``async with``, ``.answer``, ``aclose()``."""
         turn = self._core.turn(conversation_id, message, options, stream=True)
-        return AsyncStream(self._stream_events(turn, self._deadline()))
+        return _stream.AsyncStream(self._stream_events(turn, self._deadline()))
 
     def conversation(self, conversation_id: str | None = None) -> AsyncCopilotConversation:
         return AsyncCopilotConversation(self, conversation_id)
@@ -359,7 +380,7 @@ class AsyncCopilotClient(_ClientOptions[httpx.AsyncClient]):
         return steps.result
 
     async def _perform(self, step: Send | Sleep, deadline: Deadline) -> Outcome:
-        if isinstance(step, Sleep):
+        if isinstance(step, exchange.Sleep):
             await pause(step.seconds, step.cause)
             return None
         try:
@@ -451,7 +472,7 @@ class _Conversation(Generic[_Client]):
         return answer
 
     def _seen(self, event: StreamEvent) -> StreamEvent:
-        if isinstance(event, AnswerComplete):
+        if isinstance(event, streaming.AnswerComplete):
             self.answers.append(event.answer)
         return event
 
@@ -465,7 +486,7 @@ class CopilotConversation(_Conversation[CopilotClient]):
         return self._kept(self._client.chat(self.id, message, **options))
 
     def stream(self, message: str, **options: Unpack[TurnKeywords]) -> Stream:
-        return Stream(self._events(message, options))
+        return _stream.Stream(self._events(message, options))
 
     def _events(self, message: str, options: TurnKeywords) -> Generator[StreamEvent, None, None]:
         if self.id is None:
@@ -483,7 +504,7 @@ class AsyncCopilotConversation(_Conversation[AsyncCopilotClient]):
         return self._kept(await self._client.chat(self.id, message, **options))
 
     def stream(self, message: str, **options: Unpack[TurnKeywords]) -> AsyncStream:
-        return AsyncStream(self._events(message, options))
+        return _stream.AsyncStream(self._events(message, options))
 
     async def _events(self, message: str, options: TurnKeywords) -> AsyncGenerator[StreamEvent, None]:
         if self.id is None:

@@ -9,11 +9,12 @@ reaches the caller as an ``AuthenticationError``.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
-
-from pydantic import SecretStr
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from copilot_tools.errors import AuthenticationError
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 
 @runtime_checkable
@@ -38,6 +39,10 @@ class StaticTokenProvider:
     """
 
     def __init__(self, token: str | SecretStr) -> None:
+        # Not at import: ``SecretStr`` loads pydantic's model machinery (~27 ms), which the client's
+        # import does without (see ``copilot_tools.client``); a client's construction loads it anyway.
+        from pydantic import SecretStr
+
         secret = token if isinstance(token, SecretStr) else SecretStr(token)
         value = secret.get_secret_value()
         if not value.strip():

@@ -11,7 +11,7 @@ import re
 import sys
 import types
 
-from copilot_tools._lazy import LazyModule, lazy_pattern
+from copilot_tools._lazy import LazyModule, lazy_pattern, load
 from copilot_tools.emulator import EmulatorServer
 from tests.conftest import run_python
 
@@ -32,6 +32,53 @@ def test_the_client_import_leaves_first_use_machinery_unloaded() -> None:
     assert out.stdout.strip() == "[]"
 
 
+#: What the first construction of a client loads: pydantic's model machinery and our models, with the
+#: modules that use them at import (~55 ms of the client's import before; benchmarks/import_time.py).
+AT_CONSTRUCTION = (
+    "pydantic.main", "pydantic.types", "copilot_tools.settings", "copilot_tools._wire", "copilot_tools.answer",
+    "copilot_tools._protocol", "copilot_tools._exchange", "copilot_tools._base", "copilot_tools._io",
+    "copilot_tools.streaming", "copilot_tools._stream",
+)
+
+
+def test_the_client_import_leaves_models_for_the_first_construction() -> None:
+    out = run_python(f"""
+        import sys
+        from copilot_tools import AsyncCopilotClient, CopilotClient
+        print(sorted(m for m in {AT_CONSTRUCTION!r} if m in sys.modules))
+    """, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_first_construction_loads_what_the_first_call_needs(emulator: EmulatorServer) -> None:
+    out = run_python(f"""
+        import sys, types
+        import copilot_tools.client as module
+        from copilot_tools import AsyncCopilotClient, CopilotClient
+        AsyncCopilotClient(base_url={emulator.base_url!r}, token="t", time_zone="UTC")
+        print(sorted(m for m in {AT_CONSTRUCTION!r} if m not in sys.modules))
+        stand_ins = ("_base", "_io", "_stream", "exchange", "streaming")
+        print(sorted(name for name in stand_ins if not isinstance(vars(module)[name], types.ModuleType)))
+        with CopilotClient(base_url={emulator.base_url!r}, token="t", time_zone="UTC") as client:
+            loaded = set(sys.modules)
+            assert client.ask("What meeting do I have at 9 AM on Monday?").text
+            with client.stream(None, "What meeting do I have at 9 AM on Monday?") as stream:
+                assert stream.until_done().text
+        print(sorted(m for m in set(sys.modules) - loaded if m.startswith("copilot_tools")))
+    """, check=True)
+    assert out.stdout.split("\n")[:3] == ["[]", "[]", "[]"]
+
+
+def test_the_client_module_still_re_exports_its_helpers() -> None:
+    out = run_python("""
+        from copilot_tools.client import AsyncStream, ClientOptionKeywords, Stream, TurnKeywords, http_timeout
+        from copilot_tools import _base, _io, _stream
+        print((Stream, AsyncStream, TurnKeywords, ClientOptionKeywords, http_timeout) == (
+            _stream.Stream, _stream.AsyncStream, _base.TurnKeywords, _base.ClientOptionKeywords, _io.http_timeout))
+    """, check=True)
+    assert out.stdout.strip() == "True"
+
+
 def test_the_first_ask_loads_no_retrieval_or_verification(emulator: EmulatorServer) -> None:
     out = run_python(f"""
         import sys
@@ -50,6 +97,13 @@ def test_a_lazy_module_imports_on_first_read_then_steps_aside() -> None:
     assert "lazy module 'textwrap'" in repr(stand_in)
     assert stand_in.dedent("  a") == "a"
     assert isinstance(namespace["textwrap"], types.ModuleType) and namespace["textwrap"] is sys.modules["textwrap"]
+
+
+def test_load_imports_a_stand_in_now_and_passes_over_a_module() -> None:
+    namespace: dict[str, object] = {"re": re}
+    namespace["colorsys"] = stand_in = LazyModule("colorsys", namespace)
+    load(stand_in, re)  # type: ignore[arg-type]
+    assert namespace == {"re": re, "colorsys": sys.modules["colorsys"]}
 
 
 def test_a_lazy_module_passes_attribute_writes_to_the_module() -> None:
