@@ -30,6 +30,7 @@ import argparse
 import itertools
 import json
 import logging
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -49,12 +50,20 @@ MB = 1_000_000
 
 def best_of(function: Callable[[], object], repeat: int) -> float:
     """The fastest of ``repeat`` runs: the least disturbed by the other processes on the machine."""
-    times = []
+    return best_of_each([function], repeat)[0]
+
+
+def best_of_each(functions: list[Callable[[], object]], repeat: int) -> list[float]:
+    """The fastest of ``repeat`` runs of each function, run in turn in every round, so that a slow
+    spell on the shared machine (another benchmark's processes winding down, the kernel reclaiming
+    the memory of the big events just read) falls on the baseline and every cell alike."""
+    times: list[list[float]] = [[] for _ in functions]
     for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return min(times)
+        for function, taken in zip(functions, times, strict=True):
+            started = time.perf_counter()
+            function()
+            taken.append(time.perf_counter() - started)
+    return [min(taken) for taken in times]
 
 
 def read_stream(body: bytes, chunk: int, prompt: str = "Hello?") -> int:
@@ -233,26 +242,29 @@ def throughput(chunks: list[int], repeat: int, copies: int, *, emulator: bool = 
                     json.loads(text)
 
         def timed(read: Callable[[bytes, int, str], int], chunk: int,
-                  streams: list[Stream] = streams, times_over: int = times_over, runs: int = runs) -> float:
+                  streams: list[Stream] = streams, times_over: int = times_over) -> Callable[[], None]:
             def run() -> None:
                 for _ in range(times_over):
                     for prompt, body in streams:
                         read(body, chunk, prompt)
 
-            return best_of(run, runs)
+            return run
 
-        # The baseline is taken between the cells too (the best of all): on a loaded machine one
-        # slow baseline would otherwise inflate every cell of the row.
-        base = best_of(baseline, runs)
-        times = []
-        for chunk in chunks:
-            times.append(timed(read_stream, chunk))
-            base = min(base, best_of(baseline, runs))
-        cells = [f"{t / base:.2f}" for t in times]
-        detail = timed(decode_stream, chunks[0]) / base  # (a detail: the decoder's share of the first cell)
-        # (a detail: the last cell's parts)
-        split = " / ".join(f"{share:.2f}" for share in (
-            timed(decode_stream, chunks[-1]) / base, timed(assemble_stream, chunks[-1]) / base, times[-1] / base))
+        # Every cell is timed in turn with the baseline, round after round, and each keeps its best; the
+        # ratios are the median of three such blocks. (Timed one after the other, a row's first cells
+        # once came out 1.5x their usual figure, the machine still busy with what ran before; in turn,
+        # a slow spell hits all alike, and one odd block does not decide.)
+        functions = [
+            baseline,
+            *(timed(read_stream, chunk) for chunk in chunks),
+            timed(decode_stream, chunks[0]),  # (a detail: the decoder's share of the first cell)
+            timed(decode_stream, chunks[-1]), timed(assemble_stream, chunks[-1]),  # (the last cell's parts)
+        ]
+        blocks = [best_of_each(functions, runs) for _ in range(3)]
+        ratios = [statistics.median(block[i] / block[0] for block in blocks) for i in range(1, len(functions))]
+        cells = [f"{ratio:.2f}" for ratio in ratios[:len(chunks)]]
+        detail = ratios[len(chunks)]
+        split = " / ".join(f"{share:.2f}" for share in (*ratios[len(chunks) + 1:], ratios[len(chunks) - 1]))
         print(f"| {name} | {size:,} | " + " | ".join(cells) + f" | {detail:.2f} | {split} |")
         report(f"decoder+assembler vs json.loads, {name} (worst chunking)", max(float(c) for c in cells), 2.0,
                f"decoder + assembler + final answer; chunks of {', '.join(str(c) for c in chunks)} bytes")
