@@ -23,7 +23,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import (
     AIMessage,
@@ -35,9 +35,11 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from copilot_tools.answer import Answer, Citation
 from copilot_tools.langchain._branches import ConversationLedger, answer_digest, history_digest
 from copilot_tools.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from copilot_tools.answer import Answer, Citation
 
 logger = logging.getLogger("copilot_tools.langchain")
 

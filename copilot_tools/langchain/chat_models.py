@@ -10,7 +10,7 @@ How a history maps onto Copilot's server-side conversations is in ``_convert``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput, ModelProfile
@@ -23,7 +23,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from copilot_tools.answer import Answer
+from copilot_tools._lazy import LazyModule
 from copilot_tools.langchain._branches import LEDGER
 from copilot_tools.langchain._clients import ACCESS_TOKEN_ENV, CopilotConnection
 from copilot_tools.langchain._convert import (
@@ -35,7 +35,16 @@ from copilot_tools.langchain._convert import (
     plan_turn,
     text_chunk,
 )
-from copilot_tools.streaming import AnswerComplete, StreamEvent
+
+if TYPE_CHECKING:
+    from copilot_tools import streaming
+    from copilot_tools.answer import Answer
+    from copilot_tools.streaming import StreamEvent
+else:
+    # The stream's events and the answer load with the first call (the client's construction loads
+    # them anyway): importing them here cost ``from copilot_tools.langchain import ChatCopilot`` ~13 ms
+    # of its ~550 (benchmarks/import_time.py, "ChatCopilot import").
+    streaming = LazyModule("copilot_tools.streaming", globals())
 
 DEFAULT_MODEL = "microsoft-365-copilot"
 #: Call options that change the turn Copilot gets.
@@ -278,7 +287,7 @@ class ChatCopilot(CopilotConnection, BaseChatModel):
         with client.stream(turn.conversation_id, turn.message, **options) as events:
             for event in events:
                 if chunk := self._chunk(turn, text, event, events.text, stop):
-                    if isinstance(event, AnswerComplete) and self._verifies(kwargs):
+                    if isinstance(event, streaming.AnswerComplete) and self._verifies(kwargs):
                         chunk.message.response_metadata["verification"] = client.verify(event.answer).structured()
                     yield chunk
 
@@ -300,7 +309,7 @@ class ChatCopilot(CopilotConnection, BaseChatModel):
         async with client.stream(turn.conversation_id, turn.message, **options) as events:
             async for event in events:
                 if chunk := self._chunk(turn, text, event, events.text, stop):
-                    if isinstance(event, AnswerComplete) and self._verifies(kwargs):
+                    if isinstance(event, streaming.AnswerComplete) and self._verifies(kwargs):
                         verification = await client.verify(event.answer)
                         chunk.message.response_metadata["verification"] = verification.structured()
                     yield chunk
@@ -336,7 +345,7 @@ class ChatCopilot(CopilotConnection, BaseChatModel):
     ) -> ChatGenerationChunk | None:
         """The chunk for one stream event (``shown``: the reply after it): text that may go out now, or the final
         chunk."""
-        if isinstance(event, AnswerComplete):
+        if isinstance(event, streaming.AnswerComplete):
             chunk = last_chunk(text, event.answer, self.model, stop)
             turn.answered(LEDGER, event.answer.conversation_id, text.sent)
             return ChatGenerationChunk(message=chunk)
