@@ -16,7 +16,8 @@ def test_importing_the_chat_model_leaves_the_client_stack_unimported() -> None:
         from copilot_tools.langchain import ChatCopilot
         model = ChatCopilot(base_url="http://127.0.0.1:9/beta", api_key="t")  # builds nothing yet
         # (the stream's events and the answer load with the first call too: benchmarks/import_time.py)
-        later = ("copilot_tools.client", "httpx", "copilot_tools.streaming", "copilot_tools.answer", "copilot_tools._wire")
+        later = ("copilot_tools.client", "httpx", "copilot_tools.streaming", "copilot_tools.answer",
+                 "copilot_tools._wire")
         print(sorted(m for m in later if m in sys.modules))
     """, check=True)
     assert out.stdout.strip() == "[]"
