@@ -238,3 +238,25 @@ def test_the_command_on_127_0_0_2_refuses_a_rebinding_page(emulator, tmp_path: P
         assert probe(base, host="evil.example").status_code == 421
     finally:
         stop_process(process)
+
+
+# --- request bodies ------------------------------------------------------------------------------
+
+
+def test_an_oversized_body_is_refused_before_it_is_read_whole_and_the_server_serves_on(built, emulator) -> None:
+    """One client's huge POST cannot exhaust the server's memory for everyone: a body declared or streamed
+    past the SDK's limit (4 MiB) gets 413, and the next request is served."""
+    port = free_port()
+    argv = ["--endpoint", emulator.base_url, "mcp", "--transport", "http", "--port", str(port)]
+    five_mib = b"[" + b" " * (5 << 20) + b"]"
+
+    def streamed() -> Iterator[bytes]:  # no Content-Length: chunked, counted as it arrives
+        for start in range(0, len(five_mib), 1 << 16):
+            yield five_mib[start:start + (1 << 16)]
+
+    with cli_server(built, argv) as base:
+        declared = httpx.post(f"{base}/mcp", content=five_mib, headers=MCP_HEADERS, timeout=20)
+        assert declared.status_code == 413
+        chunked = httpx.post(f"{base}/mcp", content=streamed(), headers=MCP_HEADERS, timeout=20)
+        assert chunked.status_code == 413
+        assert probe(base).status_code == 200
