@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from copilot_tools.errors import InvalidInputError
-from copilot_tools.mcp.state import memory, redis_backend
 from copilot_tools.mcp.state import (
     LimitExceededError,
     SessionRecord,
@@ -20,7 +19,9 @@ from copilot_tools.mcp.state import (
     StateConfig,
     StoredEvent,
     load_state_config,
+    memory,
     open_state,
+    redis_backend,
 )
 from tests.replicas.conftest import RedisProcess
 

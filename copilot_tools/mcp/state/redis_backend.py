@@ -13,9 +13,10 @@ What Redis holds (all keys under ``copilot-tools:``, each with an expiry):
 - ``turns:{owner}`` (leases of running turns), ``r:{owner}:{minute}`` (request counts, 2 min);
 - ``o:{digest}`` on-behalf-of tokens, sealed (Fernet) by ``state.tokens``, until they expire.
 
-Admission, eviction, touches, turn leases and stream events are Lua scripts, so two replicas never both admit
-the last session slot; transcript appends are MULTI/EXEC transactions. Any Redis failure becomes
-``StateUnavailableError`` (retryable); the client reconnects by itself on the next command.
+Admission, eviction, touches, turn leases and stream events are Lua scripts, so two replicas
+never both admit the last session slot; transcript appends are MULTI/EXEC transactions. Any Redis
+failure becomes ``StateUnavailableError`` (retryable); the client reconnects by itself on the next
+command.
 """
 
 from __future__ import annotations
