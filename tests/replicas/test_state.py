@@ -17,8 +17,11 @@ from copilot_tools.mcp.state import (
     SessionRecord,
     StateBackend,
     StateConfig,
+    StoredEvent,
     load_state_config,
+    memory,
     open_state,
+    redis_backend,
 )
 from tests.replicas.conftest import RedisProcess
 
@@ -101,6 +104,52 @@ async def test_events_replay_in_order_within_their_session_only(backend_of: Any)
     assert await state.events_after(session, "no-such-event", wait=0) is None
     assert await state.events_after(session, "\u00b2_Nw", wait=0) is None  # a non-ASCII digit is no position
     assert await state.events_after(session, two, wait=0.05) == ("7", [])
+
+
+def sequence(event_id: str) -> int:
+    """Both backends' event ids start with a number that grows along a stream (``"12"``, ``"12_Nw"``)."""
+    return int(event_id.partition("_")[0])
+
+
+async def test_past_the_event_cap_ids_stay_unique_and_a_resume_returns_exactly_what_followed(
+    backend_of: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(memory, "MAX_EVENTS", 5)
+    monkeypatch.setattr(redis_backend, "MAX_STREAM_EVENTS", 5)
+    state = backend_of()
+    session = sid()
+    ids = []
+    for n in range(12):
+        ids.append(await state.append_event(session, "7", f'{{"n": {n}}}'))
+        if n == 3:
+            other = await state.append_event(session, "8", "{}")
+    assert len(set(ids)) == 12 and [sequence(i) for i in ids] == sorted(sequence(i) for i in ids)
+    for n in range(7, 12):  # the five kept events: a resume returns exactly the later ones, with their own ids
+        assert await state.events_after(session, ids[n], wait=0) == (
+            "7", [StoredEvent(ids[m], f'{{"n": {m}}}') for m in range(n + 1, 12)])
+    for n in range(7):  # dropped: the events after it are no longer all there, so nothing is replayed
+        assert await state.events_after(session, ids[n], wait=0) is None
+    if isinstance(state, memory.MemoryState):  # one id entry per kept event, no more
+        assert set(state._event_ids) == {*ids[7:], other}
+
+
+@pytest.mark.parametrize("backend_of", ["redis"], indirect=True)
+async def test_a_redis_stream_written_before_event_counters_resumes_and_goes_on(backend_of: Any) -> None:
+    """A replica of the previous version stored events without a counter, and gave out ids that
+    are the list's length after each push: they keep working across a rolling upgrade. The counter
+    expires with the events."""
+    state = backend_of()
+    session = sid()
+    key = f"{redis_backend.PREFIX}e:{session}:Nw"  # stream "7"
+    await state.redis.rpush(key, "p", 'm{"n": 1}', 'm{"n": 2}')
+    assert await state.events_after(session, "1_Nw", wait=0) == (
+        "7", [StoredEvent("2_Nw", '{"n": 1}'), StoredEvent("3_Nw", '{"n": 2}')])
+    assert await state.append_event(session, "7", '{"n": 3}') == "4_Nw"
+    assert await state.events_after(session, "3_Nw", wait=0) == ("7", [StoredEvent("4_Nw", '{"n": 3}')])
+    await state.append_event(session, "7", '{"jsonrpc": "2.0", "id": 7, "result": {}}')  # answered: kept 2 min
+    counter = f"{redis_backend.PREFIX}en:{session}:Nw"
+    assert 0 < await state.redis.ttl(counter) <= redis_backend.COMPLETED_STREAM_TTL
+    assert await state.redis.ttl(key) == await state.redis.ttl(counter)  # the counter expires with its events
 
 
 async def test_transcripts_are_per_owner_trimmed_and_listed_most_recent_first(backend_of: Any) -> None:

@@ -87,7 +87,12 @@ class StateBackend(ABC):
         self, session_id: str, event_id: str, *, wait: float
     ) -> tuple[str, list[StoredEvent]] | None:
         """The stream id of ``event_id`` and the events after it; when there are none yet, wait up
-        to ``wait`` seconds for one. None when the id is unknown (or its stream expired)."""
+        to ``wait`` seconds for one. None when the id is unknown, its stream expired, or the event
+        fell out of the kept window (a stream keeps its last 10,000): then the events after it are
+        no longer all there, and a replay with a hole would look whole to the client. Like the
+        SDK's ``InMemoryEventStore``, which forgets a trimmed event's id: nothing is replayed.
+
+        Ids are unique and increase along a stream for its whole life, past the cap too."""
 
     # --- limits ------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 import anyio
@@ -24,7 +24,7 @@ MAX_OWNERS = 10_000
 
 @dataclass
 class _Stream:
-    events: list[StoredEvent] = field(default_factory=list)
+    events: deque[StoredEvent] = field(default_factory=deque)
     touched: float = field(default_factory=time.monotonic)
 
 
@@ -33,7 +33,8 @@ class MemoryState(StateBackend):
         super().__init__(config)
         self._sessions: OrderedDict[str, tuple[SessionRecord, float]] = OrderedDict()  # LRU first
         self._streams: OrderedDict[tuple[str, str], _Stream] = OrderedDict()
-        self._event_ids: dict[str, tuple[str, str, int]] = {}
+        #: (session, stream) of each event still kept: exactly one entry per event in ``_streams``.
+        self._event_ids: dict[str, tuple[str, str]] = {}
         self._counter = itertools.count(1)
         self._new_event: anyio.Event | None = None  # created in the event loop, on first wait
         self._turns: dict[str, dict[str, float]] = {}
@@ -108,9 +109,11 @@ class MemoryState(StateBackend):
         stream.touched = time.monotonic()
         event_id = str(next(self._counter))
         stream.events.append(StoredEvent(event_id, data))
-        self._event_ids[event_id] = (session_id, stream_id, len(stream.events) - 1)
+        self._event_ids[event_id] = (session_id, stream_id)
         if len(stream.events) > MAX_EVENTS:
-            del stream.events[0]
+            # Its id goes with it: a long stream would otherwise leak one entry per event, and a
+            # resume from it would replay the kept events as if none had been lost in between.
+            self._event_ids.pop(stream.events.popleft().event_id, None)
         self._prune_streams()
         event, self._new_event = self._new_event, None
         if event is not None:
@@ -137,7 +140,7 @@ class MemoryState(StateBackend):
         with anyio.move_on_after(wait):
             while True:
                 stream = self._streams.get((session_id, stream_id))
-                if stream is None:
+                if stream is None or event_id not in self._event_ids:  # gone, or dropped past the cap meanwhile
                     return None
                 later = [e for e in stream.events if int(e.event_id) > int(event_id)]
                 if later:

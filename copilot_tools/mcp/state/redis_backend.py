@@ -5,16 +5,18 @@ What Redis holds (all keys under ``copilot-tools:``, each with an expiry):
 - ``s:{session}`` (hash: owner, protocol version, client parameters) and the sorted sets
   ``su:{owner}`` / ``sa`` (sessions by last use): a session lives ``session_idle_timeout``
   after its last request;
-- ``e:{session}:{stream}`` (a list): the events of one response stream, for
-  ``Last-Event-ID``, kept ``stream_ttl`` while it runs and two minutes once answered;
+- ``e:{session}:{stream}`` (a list): the last ``MAX_STREAM_EVENTS`` events of one response
+  stream, for ``Last-Event-ID``, and ``en:{session}:{stream}`` (a counter) how many it has had,
+  both kept ``stream_ttl`` while it runs and two minutes once answered;
 - ``t:{owner}:{conversation}`` (a list of turns) and ``c:{owner}`` (conversations by last use):
   ``transcript_ttl`` after the last turn;
 - ``turns:{owner}`` (leases of running turns), ``r:{owner}:{minute}`` (request counts, 2 min);
 - ``o:{digest}`` on-behalf-of tokens, sealed (Fernet) by ``state.tokens``, until they expire.
 
-Admission, eviction, touches and turn leases are Lua scripts, so two replicas never both admit
-the last session slot; transcript appends are MULTI/EXEC transactions. Any Redis failure becomes
-``StateUnavailableError`` (retryable); the client reconnects by itself on the next command.
+Admission, eviction, touches, turn leases and stream events are Lua scripts, so two replicas
+never both admit the last session slot; transcript appends are MULTI/EXEC transactions. Any Redis
+failure becomes ``StateUnavailableError`` (retryable); the client reconnects by itself on the next
+command.
 """
 
 from __future__ import annotations
@@ -98,6 +100,31 @@ redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[4])))
 return 1
 """
 
+#: KEYS: the stream's events, its counter. ARGV: the event, the cap, the expiry. Returns the event's
+#: number in the stream (its id): the counter outlives the trim, so numbers never repeat. A stream
+#: stored by the previous version has no counter; its numbers were the list's length, so it starts
+#: there (the same ids as before while under the cap, which is where the previous version's were right).
+_APPEND = """
+local n = redis.call('INCR', KEYS[2])
+if n == 1 then n = redis.call('LLEN', KEYS[1]) + 1; redis.call('SET', KEYS[2], n) end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('EXPIRE', KEYS[1], ARGV[3]); redis.call('EXPIRE', KEYS[2], ARGV[3])
+return n
+"""
+
+#: KEYS: the stream's events, its counter. ARGV: the number of the last event the client has.
+#: The list holds events ``n - len + 1 .. n``; the events after that one, or nil when the stream is
+#: gone or the event is not in the list (trimmed, or never given out): a resume cannot be whole then.
+_AFTER = """
+local len = redis.call('LLEN', KEYS[1])
+if len == 0 then return false end
+local n = tonumber(redis.call('GET', KEYS[2]) or len)
+local after = tonumber(ARGV[1]) - (n - len)
+if after < 1 or after > len then return false end
+return redis.call('LRANGE', KEYS[1], after, -1)
+"""
+
 
 def _b64(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii").rstrip("=")
@@ -108,6 +135,11 @@ def _unb64(text: str) -> str | None:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("utf-8", "surrogatepass")
     except ValueError:
         return None
+
+
+def _stream_keys(session_id: str, encoded: str) -> list[str]:
+    """A stream's event list and its counter, which must always expire together."""
+    return [f"{PREFIX}e:{session_id}:{encoded}", f"{PREFIX}en:{session_id}:{encoded}"]
 
 
 class RedisState(StateBackend):
@@ -130,6 +162,8 @@ class RedisState(StateBackend):
         self._touch = client.register_script(_TOUCH)
         self._close = client.register_script(_CLOSE)
         self._acquire = client.register_script(_ACQUIRE)
+        self._append = client.register_script(_APPEND)
+        self._after = client.register_script(_AFTER)
 
     @asynccontextmanager
     async def _guard(self) -> AsyncIterator[None]:
@@ -196,15 +230,12 @@ class RedisState(StateBackend):
 
     async def append_event(self, session_id: str, stream_id: str, data: str | None) -> str:
         encoded = _b64(stream_id)
-        key = f"{PREFIX}e:{session_id}:{encoded}"
         # Once answered, a stream is only kept for a client that reconnects right after a drop.
         ttl = COMPLETED_STREAM_TTL if is_response(data, stream_id) else math.ceil(self.config.stream_ttl)
-        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, "p" if data is None else "m" + data)
-            pipe.ltrim(key, -MAX_STREAM_EVENTS, -1)
-            pipe.expire(key, ttl)
-            length, _, _ = await pipe.execute()
-        return f"{int(length)}_{encoded}"
+        async with self._guard():
+            number = await self._append(keys=_stream_keys(session_id, encoded),
+                                        args=["p" if data is None else "m" + data, MAX_STREAM_EVENTS, ttl])
+        return f"{int(number)}_{encoded}"
 
     async def events_after(
         self, session_id: str, event_id: str, *, wait: float
@@ -214,18 +245,16 @@ class RedisState(StateBackend):
         # ``Last-Event-ID`` comes from the client: ASCII digits only (``"²".isdigit()`` but ``int("²")`` fails).
         if stream_id is None or not (position.isascii() and position.isdigit()) or len(position) > 9:
             return None
-        key, start = f"{PREFIX}e:{session_id}:{encoded}", int(position)
+        keys, start = _stream_keys(session_id, encoded), int(position)
         deadline = time.monotonic() + min(wait, BLOCK_SECONDS)
         async with self._guard():
             while True:
-                rows = await self.redis.lrange(key, start, -1)
+                rows = await self._after(keys=keys, args=[start])
+                if rows is None:
+                    return None
                 if rows or time.monotonic() >= deadline:
                     break
-                if not await self.redis.exists(key):
-                    return None
                 await anyio.sleep(POLL_SECONDS)
-            if not rows and not await self.redis.exists(key):
-                return None
         events = [
             StoredEvent(f"{start + n + 1}_{encoded}", None if row == b"p" else row[1:].decode())
             for n, row in enumerate(rows)
