@@ -160,7 +160,9 @@ class Endpoint:
 
 # --- validation ---------------------------------------------------------------------------
 
-_CONVERSATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
+#: The longest conversation id accepted: the service's ids (and the emulator's) are GUIDs, 36 characters.
+MAX_CONVERSATION_ID_LENGTH = 128
+_CONVERSATION_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9-]{{0,{MAX_CONVERSATION_ID_LENGTH - 1}}}")
 #: A plain ``https://host[:443]/path[?query]``: the only file URL shape that every parser (Python's,
 #: browsers', .NET's, the service's) reads the same way. No backslash, no userinfo, no fragment.
 _PLAIN_HTTPS_URL = lazy_pattern(

@@ -76,6 +76,17 @@ def redact(text: str) -> str:
     return text
 
 
+def redact_bytes(data: bytes) -> bytes:
+    """``data`` redacted like ``redact``: what an error keeps of a response body.
+
+    Read as UTF-8 with every undecodable byte kept as it was (``surrogateescape``), so a body
+    in another encoding, or cut mid-character, comes back byte for byte outside what is redacted.
+    """
+    text = data.decode("utf-8", "surrogateescape")
+    cleaned = redact(text)
+    return data if cleaned == text else cleaned.encode("utf-8", "surrogateescape")
+
+
 def format_exception(exc: BaseException) -> str:
     """The traceback of ``exc`` (with its chain), redacted: what ``-v`` may print."""
     import traceback

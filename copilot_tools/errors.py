@@ -158,11 +158,19 @@ class AuthConfigError(InvalidInputError):
 
 
 class APIStatusError(CopilotError):
-    """The service answered with an error status: ``status_code``, its ``code``, ``body``."""
+    """The service answered with an error status: ``status_code``, its ``code``, ``body``.
+
+    ``body`` is kept with credentials redacted, like the message: a proxy may echo the request's
+    ``Authorization`` header in its error page, and errors end up in logs.
+    """
 
     body: bytes | None
 
     def __init__(self, message: str, *, body: bytes | None = None, **details: Unpack[ErrorDetails]) -> None:
+        if body:
+            from copilot_tools._redact import redact_bytes
+
+            body = redact_bytes(body)
         self._set(body=body)
         super().__init__(message, **details)
 

@@ -98,6 +98,15 @@ class Settings(BaseModel):
             return tuple(str(part).strip().lower().lstrip(".") for part in value if str(part).strip())
         return value
 
+    @field_validator("client_id")
+    @classmethod
+    def _client_id_is_a_guid(cls, value: str | None) -> str | None:
+        if not value:  # unset, or blank in a config file: the default app, as before
+            return value
+        from copilot_tools.auth.scopes import validate_client_id
+
+        return validate_client_id(value)
+
     @classmethod
     def load(
         cls,
@@ -145,7 +154,7 @@ class Settings(BaseModel):
             settings = cls(**values)
         except InvalidInputError as exc:
             source = sources.get(exc.argument, "default")
-            raise InvalidInputError(exc.argument, f"{exc.detail} (from {source})") from None
+            raise InvalidInputError(exc.argument, f"{exc.detail} (from {source})", hint=exc.hint) from None
         settings.sources = {name: sources.get(name, "default") for name in fields}
         return settings
 
@@ -169,8 +178,14 @@ class Settings(BaseModel):
 
 
 def _invalid(error: ValidationError) -> InvalidInputError:
-    """The first problem of ``error`` as an ``InvalidInputError`` naming the setting."""
+    """The first problem of ``error`` as an ``InvalidInputError`` naming the setting.
+
+    A validator's own ``InvalidInputError`` (with its hint) is passed on as it was raised.
+    """
     first = error.errors()[0]
+    raised = first.get("ctx", {}).get("error")
+    if isinstance(raised, InvalidInputError):
+        return raised
     key = str(first["loc"][0]) if first["loc"] else "settings"
     return InvalidInputError(key, str(first["msg"]))
 

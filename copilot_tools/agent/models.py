@@ -1,7 +1,7 @@
 """The tools' argument and result models, built from the core's limits.
 
 Each limit is the core's constant (``MAX_FILES``, ``MAX_RESULTS``, ``MAX_QUERY_LENGTH``,
-``DATA_SOURCES``), so a schema never promises what the client would refuse. The result
+``MAX_CONVERSATION_ID_LENGTH``, ``DATA_SOURCES``), so a schema never promises what the client would refuse. The result
 models are the structured results every framework publishes; the answer and the
 extracts in them come from documents other people author, so each such result carries
 ``notice`` (first, so a model reads it before the data) saying it is data, not
@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
-from copilot_tools._protocol import MAX_FILES
+from copilot_tools._protocol import MAX_CONVERSATION_ID_LENGTH, MAX_FILES
 from copilot_tools._retrieval import (
     DATA_SOURCES,
     MAX_QUERY_LENGTH,
@@ -90,7 +90,8 @@ class ContinueInput(_TurnInput):
     """Arguments of continue_conversation."""
 
     conversation_id: str = Field(
-        description="The conversation_id returned by an earlier ask_copilot or ask_with_files call."
+        max_length=MAX_CONVERSATION_ID_LENGTH,
+        description="The conversation_id returned by an earlier ask_copilot or ask_with_files call.",
     )
     message: str = Field(description="The next message in the conversation (a follow-up question).")
     files: list[str] = Field(

@@ -205,7 +205,12 @@ def _endpoint_name(client: AsyncCopilotClient) -> str:
 
 
 async def _token(client: AsyncCopilotClient) -> str:
-    """A token as the client would get one for its next request (never shown, only its claims)."""
+    """A token as the client would get one for its next request (never shown, only its claims).
+
+    Not ``AsyncCopilotClient._token``: that one serves a step of the request cycle (it takes the
+    ``Send`` whose claims challenge and forced refresh it honours); calling it here would mean
+    building a fake request for a private hot-path signature. This is its plain case.
+    """
     provider = client._core.token_provider
     if isinstance(provider, AsyncTokenProvider):
         return await provider.aget_token()

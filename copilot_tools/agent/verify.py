@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from copilot_tools._protocol import shown
+from copilot_tools._protocol import MAX_CONVERSATION_ID_LENGTH, shown
 from copilot_tools._verify import Verification
 from copilot_tools.agent.models import _links
 from copilot_tools.agent.spec import (
@@ -50,7 +50,8 @@ class VerifyInput(ToolInput):
     """Arguments of verify_answer."""
 
     conversation_id: str = Field(
-        description="The conversation_id an ask_copilot, ask_with_files or continue_conversation answer returned."
+        max_length=MAX_CONVERSATION_ID_LENGTH,
+        description="The conversation_id an ask_copilot, ask_with_files or continue_conversation answer returned.",
     )
     turn: int | None = Field(
         default=None,
@@ -132,7 +133,7 @@ async def verify_answer(ctx: ToolContext, args: VerifyInput) -> VerificationOutp
     answer = await ctx.past_answer(args.conversation_id, args.turn)
     if answer is None:
         which = f"turn {args.turn} of conversation" if args.turn is not None else "conversation"
-        quoted = shown(args.conversation_id, 128)  # the model's text, cut short: real ids have at most 128 characters
+        quoted = shown(args.conversation_id, MAX_CONVERSATION_ID_LENGTH)
         raise InvalidInputError(
             "conversation_id", f"no answer of {which} {quoted} was given in this session",
             hint="Pass the conversation_id (and turn) of an answer ask_copilot, ask_with_files or "

@@ -5,9 +5,11 @@ Pure data and string handling: no MSAL, no I/O.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import re
+from urllib.parse import quote, urlsplit
 
 from copilot_tools._net import is_loopback_url
+from copilot_tools.errors import InvalidInputError
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 
@@ -40,6 +42,9 @@ WORKIQ_DEFAULT_CLIENT_ID = "ba081686-5d24-4bc6-a0d6-d034ecffed87"
 DEFAULT_TENANT = "organizations"
 
 _WORKIQ_HOSTS = ("workiq.svc.cloud.microsoft",)
+
+#: An Entra application (client) id: a GUID, as the admin centre shows it.
+_CLIENT_ID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 
 
 def endpoint_kind(endpoint: str) -> str:
@@ -94,6 +99,24 @@ def default_client_id(endpoint: str) -> str:
     return WORKIQ_DEFAULT_CLIENT_ID if endpoint_kind(endpoint) == "workiq" else GRAPH_DEFAULT_CLIENT_ID
 
 
+def validate_client_id(client_id: str, *, argument: str = "client_id") -> str:
+    """``client_id`` (stripped) if it is an application (client) id, else an ``InvalidInputError``.
+
+    The id goes to the sign-in service and into the admin-consent link people are shown:
+    anything but a GUID is a mistake (an app's name, a URL, a stray character)
+    that would otherwise surface only as a sign-in failure, or as a misleading link.
+    """
+    if not _CLIENT_ID.fullmatch(client_id.strip()):
+        raise InvalidInputError(
+            argument,
+            f"{client_id[:100]!r} is not an application (client) id, which is a GUID "
+            f"such as {GRAPH_DEFAULT_CLIENT_ID}",
+            hint="Copy it from the Microsoft Entra admin centre: App registrations, your app, "
+            '"Application (client) ID"; or unset it to sign in with the default app.',
+        )
+    return client_id.strip()
+
+
 def short_scope_names(scopes: list[str] | tuple[str, ...] | str) -> list[str]:
     """``Mail.Read`` for ``https://graph.microsoft.com/Mail.Read`` (for display)."""
     items = scopes.split() if isinstance(scopes, str) else list(scopes)
@@ -103,6 +126,10 @@ def short_scope_names(scopes: list[str] | tuple[str, ...] | str) -> list[str]:
 def admin_consent_url(
     client_id: str, tenant: str | None, *, authority_host: str = "https://login.microsoftonline.com"
 ) -> str:
-    """Where a tenant administrator grants the permissions for every user at once."""
-    tenant_part = tenant if tenant and tenant not in ("organizations", "common") else "{your-tenant-id}"
-    return f"{authority_host.rstrip('/')}/{tenant_part}/adminconsent?client_id={client_id}"
+    """Where a tenant administrator grants the permissions for every user at once.
+
+    The values are validated where they enter (``Settings``); they are quoted here too, so a
+    value that bypassed that check can still not add a path, a query or a fragment to the link.
+    """
+    tenant_part = quote(tenant, safe="") if tenant and tenant not in ("organizations", "common") else "{your-tenant-id}"
+    return f"{authority_host.rstrip('/')}/{tenant_part}/adminconsent?client_id={quote(client_id, safe='')}"

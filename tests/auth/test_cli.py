@@ -135,12 +135,13 @@ def test_emulator_and_static_tokens_need_no_sign_in(capsys, monkeypatch):
 
 
 def test_workiq_login_uses_its_scope_and_client(idp, auth_env, capsys):
-    _login(idp, capsys, ADELE, "--endpoint", "workiq", "--client-id", "my-own-app")
+    own_app = "0b8e5d3c-1f2a-4b6c-9d7e-8f9a0b1c2d3e"
+    _login(idp, capsys, ADELE, "--endpoint", "workiq", "--client-id", own_app)
     request = idp.token_requests(DEVICE_GRANT)[-1]
-    assert request.form["client_id"] == "my-own-app"
+    assert request.form["client_id"] == own_app
     devicecode = [r for r in idp.requests if r.path.endswith("/devicecode")][-1]
     assert "api://workiq.svc.cloud.microsoft/WorkIQAgent.Ask" in devicecode.form["scope"].split()
-    assert main(["whoami", "--endpoint", "workiq", "--client-id", "my-own-app", "--json"]) == 0
+    assert main(["whoami", "--endpoint", "workiq", "--client-id", own_app, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["scopes"] == ["WorkIQAgent.Ask"]
 
 

@@ -56,9 +56,20 @@ def test_factory_picks_the_source():
     assert server.provider.scopes == scopes_for_endpoint("workiq")
     assert server.provider.client_id == WORKIQ_DEFAULT_CLIENT_ID
     assert server.provider.authority == "https://login.microsoftonline.com/contoso.com"
-    cli = provider_from_settings(Settings.load({"client_id": "my-app", "account": "a@b.c"}), interactive=True)
+    own_app = "0b8e5d3c-1f2a-4b6c-9d7e-8f9a0b1c2d3e"
+    cli = provider_from_settings(Settings.load({"client_id": own_app, "account": "a@b.c"}), interactive=True)
     assert isinstance(cli, MsalTokenProvider) and cli.interaction == "auto"
-    assert cli.client_id == "my-app" and cli.username == "a@b.c" and cli.tenant == "organizations"
+    assert cli.client_id == own_app and cli.username == "a@b.c" and cli.tenant == "organizations"
+
+
+def test_the_admin_consent_link_quotes_what_it_is_given():
+    from copilot_tools.auth.scopes import admin_consent_url
+
+    url = admin_consent_url("x&redirect_uri=https://evil.example#", "contoso.com/../evil?")
+    assert url == ("https://login.microsoftonline.com/contoso.com%2F..%2Fevil%3F/adminconsent"
+                   "?client_id=x%26redirect_uri%3Dhttps%3A%2F%2Fevil.example%23")
+    assert admin_consent_url(GRAPH_DEFAULT_CLIENT_ID, "organizations").endswith(
+        f"/{{your-tenant-id}}/adminconsent?client_id={GRAPH_DEFAULT_CLIENT_ID}")
 
 
 def test_factory_reads_the_hidden_settings(monkeypatch):

@@ -134,6 +134,7 @@ async def test_the_same_answer_shape(name: str, args: dict[str, Any], emulator, 
     ("retrieve", {"query": "x", "max_results": 1000}),
     ("ask_copilot", {"question": MEETING, "colour": "blue"}),
     ("continue_conversation", {"message": "And then?"}),
+    ("verify_answer", {"conversation_id": "a" * 10_000}),
 ])
 async def test_the_same_error_for_the_same_bad_arguments(name: str, args: dict[str, Any], emulator,
                                                          lc_tools) -> None:

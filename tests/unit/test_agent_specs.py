@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from copilot_tools import AsyncCopilotClient, Settings
-from copilot_tools._protocol import MAX_FILES
+from copilot_tools._protocol import MAX_CONVERSATION_ID_LENGTH, MAX_FILES
 from copilot_tools._retrieval import DATA_SOURCES, MAX_QUERY_LENGTH, MAX_RESULTS
 from copilot_tools.agent import (
     AnswerOutput,
@@ -80,6 +80,9 @@ def test_the_limits_are_the_cores() -> None:
     retrieve = portable_schema(get_tool("retrieve").input_model)["properties"]
     assert retrieve["max_results"]["anyOf"][0]["maximum"] == MAX_RESULTS
     assert retrieve["query"]["maxLength"] == MAX_QUERY_LENGTH
+    for name in ("continue_conversation", "verify_answer"):
+        schema = portable_schema(get_tool(name).input_model)["properties"]["conversation_id"]
+        assert schema["maxLength"] == MAX_CONVERSATION_ID_LENGTH >= 36  # a GUID with a wide margin
     # sharePointEmbedded needs a container type id only the application knows: the tools leave it out.
     offered = tuple(retrieve["data_sources"]["items"]["enum"])
     assert offered == tuple(s for s in DATA_SOURCES if s != "sharePointEmbedded")
@@ -133,6 +136,10 @@ def test_the_agent_layer_needs_neither_mcp_nor_langchain() -> None:
         ("retrieve", {"query": "q", "max_results": 0}, "max_results", "greater than or equal to 1"),
         ("retrieve", {"query": "q", "data_sources": ["web"]}, "data_sources", "sharePoint"),
         ("retrieve", {"query": "q", "filters": "x"}, "filters", "no such argument"),
+        ("continue_conversation", {"conversation_id": "a" * (MAX_CONVERSATION_ID_LENGTH + 1), "message": "m"},
+         "conversation_id", f"{MAX_CONVERSATION_ID_LENGTH}"),
+        ("verify_answer", {"conversation_id": "a" * (MAX_CONVERSATION_ID_LENGTH + 1)}, "conversation_id",
+         f"{MAX_CONVERSATION_ID_LENGTH}"),
     ],
 )
 def test_arguments_off_the_schema_are_input_errors_in_words(

@@ -153,6 +153,31 @@ def test_errors_survive_pickling() -> None:
         copy.claims = None  # type: ignore[misc]
 
 
+def test_an_error_body_keeps_no_credential_a_proxy_echoed() -> None:
+    """The body a 4xx/5xx carries is redacted like the message; bytes that are not UTF-8 survive."""
+    import httpx
+
+    jwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZGVsZSJ9.c2lnbmF0dXJl"
+    echoed = (b"<html>bad request\r\nAuthorization: Bearer " + jwt.encode() + b"\r\n"
+              b"Cookie: session=0123456789abcdef\r\nlatin-1 \xe9t\xe9, cut \xe2\x82</html>")
+
+    def proxy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, content=echoed, headers={"Content-Type": "text/html"})
+
+    with httpx.Client(transport=httpx.MockTransport(proxy)) as http, \
+            CopilotClient(base_url="https://graph.microsoft.com/beta", token=jwt, http_client=http) as client, \
+            pytest.raises(APIStatusError) as info:
+        client.ask("hi")
+    body = info.value.body
+    assert isinstance(body, bytes) and jwt.encode() not in body and b"0123456789abcdef" not in body
+    assert b"Authorization: [redacted]" in body and b"Cookie: [redacted]" in body
+    assert body.endswith(b"latin-1 \xe9t\xe9, cut \xe2\x82</html>") and body.startswith(b"<html>bad request")
+    assert pickle.loads(pickle.dumps(info.value)).body == body
+    assert ThrottledError("slow down", body=echoed).body == body  # however the error is built
+    clean = b"\xff\xfe{\"error\": \"no secret here\"}"
+    assert ThrottledError("slow down", body=clean).body is clean
+
+
 def test_one_tree_holds_every_error() -> None:
     from copilot_tools.auth.errors import SignInRequiredError
     from copilot_tools.mcp.http_auth import AuthConfigError

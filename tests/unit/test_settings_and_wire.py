@@ -30,6 +30,30 @@ def test_arguments_beat_environment_beat_config_file(tmp_path: Path) -> None:
     assert shown["access_token"] == "set (hidden)" and "secret" not in repr(settings)
 
 
+@pytest.mark.parametrize("client_id", ["my-app", "14d82eec-204b-4c2f-b7e8-296a70dab67e&redirect_uri=https://evil.example",
+                                       "https://contoso.example/app", "14d82eec204b4c2fb7e8296a70dab67e", " "])
+def test_a_client_id_that_is_not_a_guid_is_refused_naming_its_source(client_id: str, tmp_path: Path) -> None:
+    environ = {"COPILOT_TOOLS_CONFIG": str(tmp_path / "none.toml")}
+    with pytest.raises(InvalidInputError) as info:
+        Settings.load(environ={**environ, "COPILOT_TOOLS_CLIENT_ID": client_id})
+    error = info.value
+    assert error.argument == "client_id" and "(from environment (COPILOT_TOOLS_CLIENT_ID))" in error.message
+    assert "GUID" in error.message and "Application (client) ID" in (error.hint or "")
+    assert "App registrations" in (error.hint or "")
+    with pytest.raises(InvalidInputError, match=r"client_id: .* \(from argument\)"):
+        Settings.load({"client_id": client_id}, environ=environ)
+    with pytest.raises(InvalidInputError) as built:
+        Settings(client_id=client_id)
+    assert built.value.argument == "client_id" and built.value.hint == error.hint
+
+
+def test_a_client_id_guid_is_kept_and_blank_means_the_default(tmp_path: Path) -> None:
+    environ = {"COPILOT_TOOLS_CONFIG": str(tmp_path / "none.toml")}
+    guid = "BA081686-5d24-4bc6-a0d6-d034ecffed87"
+    assert Settings.load({"client_id": f" {guid} "}, environ=environ).client_id == guid
+    assert Settings.load(environ={**environ, "COPILOT_TOOLS_CLIENT_ID": ""}).client_id is None
+
+
 def test_config_problems_name_the_file_and_key(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("endpoint = [")
