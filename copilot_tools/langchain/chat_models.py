@@ -42,8 +42,8 @@ if TYPE_CHECKING:
     from copilot_tools.streaming import StreamEvent
 else:
     # The stream's events and the answer load with the first call (the client's construction loads
-    # them anyway): importing them here cost ``from copilot_tools.langchain import ChatCopilot`` ~13 ms
-    # of its ~550 (benchmarks/import_time.py, "ChatCopilot import").
+    # them anyway): importing them here cost ``from copilot_tools.langchain import ChatCopilot`` ~25 ms
+    # of its ~500 (``_wire`` and ``_sse`` with them; benchmarks/import_time.py, "ChatCopilot import").
     streaming = LazyModule("copilot_tools.streaming", globals())
 
 DEFAULT_MODEL = "microsoft-365-copilot"
