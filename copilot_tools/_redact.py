@@ -43,7 +43,14 @@ def _patterns() -> tuple[_Rule, ...]:
             r"\1[redacted]",
         ),
         (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*"), "Bearer [redacted]"),
-        (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
+        # A JWT is tried only from the first ``eyJ`` of a run of its characters (a later one in the
+        # same run has a shorter first part and the same rest, so it cannot match where the first
+        # did not): tried from each, ``eyJ-eyJ-…`` rescanned the rest of the run (quadratic).
+        (
+            re.compile(r"(?<![A-Za-z0-9_-])(?>([A-Za-z0-9_-]*?)\beyJ)"
+                       r"[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]*+"),
+            r"\1[redacted-jwt]",
+        ),
         (
             re.compile(r"(?i)(['\"]?\b(?:" + _FIELDS + r")['\"]?\s*[:=]\s*['\"]?)[^\s'\",&}]+"),
             r"\1[redacted]",

@@ -199,6 +199,17 @@ def test_redaction_removes_every_token_shape():
             assert secret not in cleaned, (sample, cleaned)
 
 
+def test_a_run_of_jwt_starts_is_redacted_in_linear_time():
+    """An error body (64 KB) is redacted whenever the error is built: ``eyJ-eyJ-…`` once took a second."""
+    token = "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl"
+    hostile = "eyJ-" * 16_384
+    started = time.perf_counter()
+    assert redact(hostile) == hostile
+    assert redact(f"{hostile}{token} x-{token} éeyJ-{token}") == (
+        "[redacted-jwt] x-[redacted-jwt] éeyJ-[redacted-jwt]")
+    assert time.perf_counter() - started < 0.3
+
+
 def test_logs_are_redacted_including_arguments_and_tracebacks():
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
