@@ -39,8 +39,10 @@ def _patterns() -> tuple[_Rule, ...]:
     the client would pay otherwise, and only an error text or a debug log line needs them."""
     return (
         (
-            re.compile(r"(?i)(\b(?:" + _HEADERS + r")b?['\"]?(?:\s*[:=]\s*|['\"]?\s*,\s*b?)['\"]?)[^'\"\r\n,}\]]+"),
-            r"\1[redacted]",
+            re.compile(r"(?i)(\b(?:" + _HEADERS + r")b?['\"]?(?:\s*[:=]\s*|['\"]?\s*,\s*b?)['\"]?)([^'\"\r\n,}\]]+)"),
+            # A value already redacted is left alone (it reads "[redacted", the "]" ending the match):
+            # messages are redacted where they are built and again where they are shown.
+            lambda match: match.group() if match.group(2) == "[redacted" else match.group(1) + "[redacted]",
         ),
         (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*"), "Bearer [redacted]"),
         # A JWT is tried only from the first ``eyJ`` of a run of its characters (a later one in the
