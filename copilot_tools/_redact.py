@@ -39,11 +39,20 @@ def _patterns() -> tuple[_Rule, ...]:
     the client would pay otherwise, and only an error text or a debug log line needs them."""
     return (
         (
-            re.compile(r"(?i)(\b(?:" + _HEADERS + r")b?['\"]?(?:\s*[:=]\s*|['\"]?\s*,\s*b?)['\"]?)[^'\"\r\n,}\]]+"),
-            r"\1[redacted]",
+            re.compile(r"(?i)(\b(?:" + _HEADERS + r")b?['\"]?(?:\s*[:=]\s*|['\"]?\s*,\s*b?)['\"]?)([^'\"\r\n,}\]]+)"),
+            # A value already redacted is left alone (it reads "[redacted", the "]" ending the match):
+            # messages are redacted where they are built and again where they are shown.
+            lambda match: match.group() if match.group(2) == "[redacted" else match.group(1) + "[redacted]",
         ),
         (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*"), "Bearer [redacted]"),
-        (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
+        # A JWT is tried only from the first ``eyJ`` of a run of its characters (a later one in the
+        # same run has a shorter first part and the same rest, so it cannot match where the first
+        # did not): tried from each, ``eyJ-eyJ-…`` rescanned the rest of the run (quadratic).
+        (
+            re.compile(r"(?<![A-Za-z0-9_-])(?>([A-Za-z0-9_-]*?)\beyJ)"
+                       r"[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]*+"),
+            r"\1[redacted-jwt]",
+        ),
         (
             re.compile(r"(?i)(['\"]?\b(?:" + _FIELDS + r")['\"]?\s*[:=]\s*['\"]?)[^\s'\",&}]+"),
             r"\1[redacted]",

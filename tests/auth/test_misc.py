@@ -199,6 +199,24 @@ def test_redaction_removes_every_token_shape():
             assert secret not in cleaned, (sample, cleaned)
 
 
+def test_redacting_twice_changes_nothing():
+    """A service error's message is redacted when built and again when shown: no "[redacted]]"."""
+    for sample in [*SAMPLES, "Cookie: a=b, c", "(b'authorization', b'Bearer x')", '"x-api-key": "k"']:
+        once = redact(sample)
+        assert redact(once) == once, (sample, once)
+
+
+def test_a_run_of_jwt_starts_is_redacted_in_linear_time():
+    """An error body (64 KB) is redacted whenever the error is built: ``eyJ-eyJ-…`` once took a second."""
+    token = "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl"
+    hostile = "eyJ-" * 16_384
+    started = time.perf_counter()
+    assert redact(hostile) == hostile
+    assert redact(f"{hostile}{token} x-{token} éeyJ-{token}") == (
+        "[redacted-jwt] x-[redacted-jwt] éeyJ-[redacted-jwt]")
+    assert time.perf_counter() - started < 0.3
+
+
 def test_logs_are_redacted_including_arguments_and_tracebacks():
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

@@ -129,6 +129,9 @@ async def test_past_the_event_cap_ids_stay_unique_and_a_resume_returns_exactly_w
             "7", [StoredEvent(ids[m], f'{{"n": {m}}}') for m in range(n + 1, 12)])
     for n in range(7):  # dropped: the events after it are no longer all there, so nothing is replayed
         assert await state.events_after(session, ids[n], wait=0) is None
+    suffix = ids[0].partition("_")[1:]  # ids never given out: before the first, past the newest
+    for number in (0, sequence(ids[-1]) + 1):
+        assert await state.events_after(session, "".join((str(number), *suffix)), wait=0) is None
     if isinstance(state, memory.MemoryState):  # one id entry per kept event, no more
         assert set(state._event_ids) == {*ids[7:], other}
 
