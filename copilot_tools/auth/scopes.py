@@ -45,6 +45,8 @@ _WORKIQ_HOSTS = ("workiq.svc.cloud.microsoft",)
 
 #: An Entra application (client) id: a GUID, as the admin centre shows it.
 _CLIENT_ID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+#: What a GUID mistyped is made of (a secret has other letters and ``~``): quoted in the error.
+_GUID_CHARACTERS = re.compile(r"[0-9A-Fa-f{}\- ]{0,60}")
 
 
 def endpoint_kind(endpoint: str) -> str:
@@ -107,10 +109,12 @@ def validate_client_id(client_id: str, *, argument: str = "client_id") -> str:
     that would otherwise surface only as a sign-in failure, or as a misleading link.
     """
     if not _CLIENT_ID.fullmatch(client_id.strip()):
+        # A near-GUID is quoted, to show the stray character; anything else only by its length: a
+        # client secret pasted in the wrong place would otherwise land on stderr and in server logs.
+        given = repr(client_id) if _GUID_CHARACTERS.fullmatch(client_id) else f"a value of {len(client_id)} characters"
         raise InvalidInputError(
             argument,
-            f"{client_id[:100]!r} is not an application (client) id, which is a GUID "
-            f"such as {GRAPH_DEFAULT_CLIENT_ID}",
+            f"{given} is not an application (client) id, which is a GUID such as {GRAPH_DEFAULT_CLIENT_ID}",
             hint="Copy it from the Microsoft Entra admin centre: App registrations, your app, "
             '"Application (client) ID"; or unset it to sign in with the default app.',
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,18 @@ def test_a_client_id_that_is_not_a_guid_is_refused_naming_its_source(client_id: 
     with pytest.raises(InvalidInputError) as built:
         Settings(client_id=client_id)
     assert built.value.argument == "client_id" and built.value.hint == error.hint
+
+
+def test_a_refused_client_id_is_quoted_only_when_it_is_a_mistyped_guid(tmp_path: Path) -> None:
+    """A client secret pasted in the wrong place must not reach stderr or a server's log."""
+    environ = {"COPILOT_TOOLS_CONFIG": str(tmp_path / "none.toml")}
+    secret = "Xq38Q~abcdEFGHijklMNOPqrstUVwxyz0123456.7_"
+    with pytest.raises(InvalidInputError) as info:
+        Settings.load(environ={**environ, "COPILOT_TOOLS_CLIENT_ID": secret})
+    assert secret not in str(info.value) and "a value of 42 characters" in info.value.message
+    typo = "14d82eec-204b-4c2f-b7e8-296a70dab67"  # one digit short
+    with pytest.raises(InvalidInputError, match=re.escape(repr(typo))):
+        Settings.load({"client_id": typo}, environ=environ)
 
 
 def test_a_client_id_guid_is_kept_and_blank_means_the_default(tmp_path: Path) -> None:
