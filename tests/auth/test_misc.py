@@ -207,14 +207,13 @@ def test_redacting_twice_changes_nothing():
 
 
 def test_a_run_of_jwt_starts_is_redacted_in_linear_time():
-    """An error body (64 KB) is redacted whenever the error is built: ``eyJ-eyJ-…`` once took a second."""
+    """An error body is redacted whenever the error is built. ``eyJ-eyJ-…`` was quadratic: 64 KB of it took
+    a second, so the 1 MB here would have taken minutes (past the suite's timeout); it is answered at once."""
     token = "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl"
-    hostile = "eyJ-" * 16_384
-    started = time.perf_counter()
+    hostile = "eyJ-" * 262_144
     assert redact(hostile) == hostile
     assert redact(f"{hostile}{token} x-{token} éeyJ-{token}") == (
         "[redacted-jwt] x-[redacted-jwt] éeyJ-[redacted-jwt]")
-    assert time.perf_counter() - started < 0.3
 
 
 def test_logs_are_redacted_including_arguments_and_tracebacks():
